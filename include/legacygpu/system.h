@@ -1,0 +1,40 @@
+/*
+ * legacygpu/system.h: what the machine offers: CPU model, SIMD features the kernels use,
+ * threads, memory, and the backends built into this library with their devices.
+ *
+ *   lg_system_info si;
+ *   lg_system_info_get(&si);
+ *   printf("%s, %d threads, simd: %s\n", si.cpu_model, si.num_threads, si.simd);
+ *   for (int i = 0; i < lg_backend_count(); i++) printf("backend %s\n", lg_backend_name(i));
+ */
+#ifndef LEGACYGPU_SYSTEM_H
+#define LEGACYGPU_SYSTEM_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lg_system_info {
+    char cpu_model[128];
+    char simd[128];        /* features the kernels use, space-separated: "sse4.1 avx2 fma" */
+    int num_cores;         /* online logical CPUs */
+    int num_threads;       /* threads a session uses by default */
+    uint64_t mem_total;    /* bytes */
+    uint64_t mem_available;
+} lg_system_info;
+
+int lg_system_info_get(lg_system_info *info);
+
+/* Backends compiled in ("cpu", "vulkan"), and their devices. */
+int lg_backend_count(void);
+const char *lg_backend_name(int i);
+/* Number of devices the backend found (cpu: 1); device_name writes a description. */
+int lg_backend_device_count(int i);
+int lg_backend_device_name(int i, int dev, char *buf, int buflen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

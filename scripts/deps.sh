@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# scripts/deps.sh: installs every Debian 12 package that legacygpu's build, tests, fuzzers and demo need.
+# Idempotent: packages already present are skipped; `apt-get update` runs at most once per call.
+set -euo pipefail
+
+PKGS=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
+  # model loading: protobuf-c generates C from Debian's onnx.proto (libonnx-dev)
+  protobuf-c-compiler libprotobuf-c-dev libonnx-dev
+  # image decoding
+  libjpeg62-turbo-dev libpng-dev
+  # cluster, API, CLI
+  libzmq3-dev libczmq-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev
+  # Vulkan backend
+  libvulkan-dev glslc
+  # tests: unit framework, conformance data, reference generators for the demo model
+  libcmocka-dev libonnx-testdata python3 python3-numpy python3-torch python3-sklearn python3-onnx
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "deps: all ${#PKGS[@]} packages present"
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "deps: installing ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,31 @@
+/*
+ * cli.h: the legacygpu command's subcommands and the helpers they share.
+ *
+ * Each subcommand lives in cmd_<name>.c and is listed in main.c's command table.
+ * A subcommand returns the process exit code (see docs/cli.md):
+ *   0 success, 1 the work failed (model, data, test failures), 2 bad usage.
+ */
+#ifndef LG_CLI_H
+#define LG_CLI_H
+
+#include <stdbool.h>
+
+#define LG_EXIT_OK 0
+#define LG_EXIT_FAIL 1
+#define LG_EXIT_USAGE 2
+
+typedef struct lg_cli_command {
+    const char *name;
+    int (*run)(int argc, char **argv); /* argv[0] is the subcommand name */
+    const char *summary;
+} lg_cli_command;
+
+int lg_cmd_info(int argc, char **argv);
+int lg_cmd_run(int argc, char **argv);
+int lg_cmd_test_onnx(int argc, char **argv);
+int lg_cmd_infer(int argc, char **argv);
+
+/* Prints "legacygpu: <context>: <lg_last_error()>" to stderr for status rc; returns 1. */
+int lg_cli_fail(int rc, const char *context);
+
+#endif

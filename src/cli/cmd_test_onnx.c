@@ -1,0 +1,4 @@
+/* cmd_test_onnx.c: placeholder until implemented. */
+#include <stdio.h>
+#include "cli/cli.h"
+int lg_cmd_test_onnx(int argc, char **argv) { (void)argc; (void)argv; fprintf(stderr, "not implemented yet\n"); return LG_EXIT_FAIL; }
