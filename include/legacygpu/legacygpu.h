@@ -17,5 +17,6 @@
 #include "tensor.h"
 #include "engine.h"
 #include "system.h"
+#include "image.h"
 
 #endif
