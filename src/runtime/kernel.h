@@ -10,8 +10,10 @@
  *                  shapes itself with lg_kout_alloc() (data-dependent outputs: NonZero).
  *   exec(ctx)   -> at run time, after infer; the outputs already have zeroed data of
  *                  the inferred shape. Writes the results.
- *   prepare(ctx, &state) / release(state) -> optional, once per session when the node's
- *                  constant inputs are known (pre-packed weights); state is in ctx->state.
+ *   prepare(ctx, &state) / release(state) -> optional, once per session; inputs that are
+ *                  constants (weights) have data, the others are NULL. For pre-packed
+ *                  weights: keep them in *state (ctx->state in exec) and set bit i of
+ *                  ctx->consumed so the original weights can be freed (memory is budgeted).
  *
  * Errors: call lg_error(code, "...") with what is wrong; the runtime adds the node name,
  * op and opset in front. Inputs omitted in the model (optional) are NULL; so are outputs
@@ -56,6 +58,8 @@ struct lg_kctx {
     void *state;                   /* from prepare, or NULL */
     bool infer_only;               /* static shape inference: no exec follows */
     lg_frame *frame;               /* executor frame, for subgraphs (If/Loop/Scan) */
+    uint32_t consumed;             /* prepare: bit i set = exec no longer reads constant input
+                                      i (it lives in state); the runtime may free its data */
 };
 
 struct lg_op_def {

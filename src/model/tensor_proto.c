@@ -1,0 +1,269 @@
+/*
+ * tensor_proto.c: ONNX TensorProto <-> lg_tensor: raw_data and every typed field, external
+ * data (mmap'd, confined to the model's folder), and serialisation for .pb output.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/error.h"
+#include "model/graph.h"
+#include "model/tensor_proto.h"
+
+static void *pb_alloc(void *data, size_t size)
+{
+    (void)data;
+    if (size >= 4096) {
+        void *p = NULL;
+        return posix_memalign(&p, 64, size) == 0 ? p : NULL;
+    }
+    return malloc(size);
+}
+
+static void pb_free(void *data, void *p)
+{
+    (void)data;
+    free(p);
+}
+
+static ProtobufCAllocator allocator = { pb_alloc, pb_free, NULL };
+
+ProtobufCAllocator *lg_pb_allocator(void) { return &allocator; }
+
+/* Number of values a typed field must hold for numel elements. */
+static int fill_typed(lg_tensor *t, const Onnx__TensorProto *tp, int64_t n)
+{
+    size_t need = (size_t)n;
+    switch (t->dtype) {
+    case LG_FLOAT:
+        if (tp->n_float_data != need) goto short_data;
+        memcpy(t->data, tp->float_data, need * 4);
+        return LG_OK;
+    case LG_DOUBLE:
+        if (tp->n_double_data != need) goto short_data;
+        memcpy(t->data, tp->double_data, need * 8);
+        return LG_OK;
+    case LG_INT64:
+        if (tp->n_int64_data != need) goto short_data;
+        memcpy(t->data, tp->int64_data, need * 8);
+        return LG_OK;
+    case LG_UINT64:
+    case LG_UINT32:
+        if (tp->n_uint64_data != need) goto short_data;
+        for (size_t i = 0; i < need; i++) {
+            if (t->dtype == LG_UINT64) ((uint64_t *)t->data)[i] = tp->uint64_data[i];
+            else ((uint32_t *)t->data)[i] = (uint32_t)tp->uint64_data[i];
+        }
+        return LG_OK;
+    case LG_INT32: case LG_INT16: case LG_INT8: case LG_UINT16: case LG_UINT8: case LG_BOOL:
+    case LG_FLOAT16: case LG_BFLOAT16:
+        if (tp->n_int32_data != need) goto short_data;
+        for (size_t i = 0; i < need; i++) {
+            int32_t v = tp->int32_data[i];
+            switch (t->dtype) {
+            case LG_INT32: ((int32_t *)t->data)[i] = v; break;
+            case LG_INT16: ((int16_t *)t->data)[i] = (int16_t)v; break;
+            case LG_INT8: ((int8_t *)t->data)[i] = (int8_t)v; break;
+            case LG_UINT16: case LG_FLOAT16: case LG_BFLOAT16: ((uint16_t *)t->data)[i] = (uint16_t)v; break;
+            case LG_UINT8: ((uint8_t *)t->data)[i] = (uint8_t)v; break;
+            case LG_BOOL: ((uint8_t *)t->data)[i] = v != 0; break;
+            default: break;
+            }
+        }
+        return LG_OK;
+    case LG_STRING:
+        if (tp->n_string_data != need) goto short_data;
+        for (size_t i = 0; i < need; i++) {
+            char *s = malloc(tp->string_data[i].len + 1);
+            if (!s) return lg_error(LG_E_NOMEM, "out of memory");
+            memcpy(s, tp->string_data[i].data, tp->string_data[i].len);
+            s[tp->string_data[i].len] = 0;
+            ((char **)t->data)[i] = s;
+        }
+        return LG_OK;
+    default:
+        return lg_error(LG_E_UNSUPPORTED, "tensor of unsupported element type %d", (int)t->dtype);
+    }
+short_data:
+    return lg_error(LG_E_PARSE, "tensor '%s' (%s): typed data does not match its shape (%lld elements)",
+                    tp->name ? tp->name : "", lg_dtype_name(t->dtype), (long long)n);
+}
+
+struct ext_map {
+    void *addr;
+    size_t len;
+};
+
+static void ext_release(void *ctx)
+{
+    struct ext_map *m = ctx;
+    munmap(m->addr, m->len);
+    free(m);
+}
+
+/* Reads external data: location relative to the model folder, no escape from it. */
+static int load_external(lg_tensor *t, const Onnx__TensorProto *tp, struct lg_model *model)
+{
+    const char *location = NULL;
+    int64_t offset = 0, length = -1;
+    for (size_t i = 0; i < tp->n_external_data; i++) {
+        const Onnx__StringStringEntryProto *e = tp->external_data[i];
+        if (!e->key || !e->value) continue;
+        char *end;
+        if (!strcmp(e->key, "location")) location = e->value;
+        else if (!strcmp(e->key, "offset")) { errno = 0; offset = strtoll(e->value, &end, 10); if (errno || *end || offset < 0) return lg_error(LG_E_INVALID_MODEL, "tensor '%s': bad external data offset '%s'", tp->name, e->value); }
+        else if (!strcmp(e->key, "length")) { errno = 0; length = strtoll(e->value, &end, 10); if (errno || *end || length < 0) return lg_error(LG_E_INVALID_MODEL, "tensor '%s': bad external data length '%s'", tp->name, e->value); }
+    }
+    if (!location || !*location)
+        return lg_error(LG_E_INVALID_MODEL, "tensor '%s': external data without a location", tp->name);
+    if (!model || !model->base_dir)
+        return lg_error(LG_E_INVALID_MODEL, "tensor '%s': external data '%s' but the model has no folder", tp->name, location);
+    if (location[0] == '/' || strstr(location, ".."))
+        return lg_error(LG_E_INVALID_MODEL, "tensor '%s': external data location '%s' leaves the model's folder", tp->name, location);
+    char path[PATH_MAX], real[PATH_MAX], realbase[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s", model->base_dir, location);
+    if (!realpath(path, real) || !realpath(model->base_dir, realbase))
+        return lg_error(LG_E_IO, "tensor '%s': external data file '%s': %s", tp->name, path, strerror(errno));
+    size_t bl = strlen(realbase);
+    if (strncmp(real, realbase, bl) != 0 || (real[bl] != '/' && real[bl] != 0))
+        return lg_error(LG_E_INVALID_MODEL, "tensor '%s': external data '%s' resolves outside the model's folder", tp->name, location);
+    int fd = open(real, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return lg_error(LG_E_IO, "tensor '%s': cannot open external data '%s': %s", tp->name, real, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return lg_error(LG_E_IO, "tensor '%s': cannot stat '%s'", tp->name, real);
+    }
+    if (length < 0) length = st.st_size - offset;
+    if ((uint64_t)length != t->nbytes || offset + length > st.st_size || offset + length < offset) {
+        close(fd);
+        return lg_error(LG_E_INVALID_MODEL, "tensor '%s': external data '%s' offset %lld length %lld does not hold the %zu bytes its shape needs (file has %lld)",
+                        tp->name, location, (long long)offset, (long long)length, t->nbytes, (long long)st.st_size);
+    }
+    if (t->nbytes == 0) {
+        close(fd);
+        return LG_OK;
+    }
+    long page = sysconf(_SC_PAGESIZE);
+    int64_t aligned = offset - offset % page;
+    size_t maplen = (size_t)(offset - aligned + length);
+    void *addr = mmap(NULL, maplen, PROT_READ, MAP_PRIVATE, fd, aligned);
+    close(fd);
+    if (addr == MAP_FAILED) return lg_error(LG_E_IO, "tensor '%s': cannot map external data: %s", tp->name, strerror(errno));
+    struct ext_map *em = malloc(sizeof(*em));
+    if (!em) {
+        munmap(addr, maplen);
+        return lg_error(LG_E_NOMEM, "out of memory");
+    }
+    em->addr = addr;
+    em->len = maplen;
+    lg_free(t->data);
+    t->data = (char *)addr + (offset - aligned);
+    t->owns = false;
+    t->release = ext_release;
+    t->release_ctx = em;
+    return LG_OK;
+}
+
+int lg_tensor_from_proto(Onnx__TensorProto *tp, struct lg_model *model, bool adopt, lg_tensor **out)
+{
+    const char *name = tp->name ? tp->name : "";
+    if (tp->n_dims > LG_MAX_DIMS)
+        return lg_error(LG_E_LIMIT, "tensor '%s' has %zu dims (at most %d)", name, tp->n_dims, LG_MAX_DIMS);
+    if (tp->has_data_type == 0 && tp->data_type == 0)
+        return lg_error(LG_E_PARSE, "tensor '%s' has no data type", name);
+    lg_dtype dt = (lg_dtype)tp->data_type;
+    size_t es = lg_dtype_size(dt);
+    if (es == 0) return lg_error(LG_E_UNSUPPORTED, "tensor '%s' has unsupported data type %d", name, tp->data_type);
+    int64_t dims[LG_MAX_DIMS];
+    for (size_t i = 0; i < tp->n_dims; i++) dims[i] = tp->dims[i];
+    int64_t n = lg_dims_numel_checked((int)tp->n_dims, dims);
+    if (n < 0) return lg_error(LG_E_PARSE, "tensor '%s' has an invalid shape", name);
+    if (tp->segment) return lg_error(LG_E_UNSUPPORTED, "tensor '%s' is segmented", name);
+
+    bool external = tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+    bool raw = tp->has_raw_data && dt != LG_STRING;
+    lg_tensor *t = lg_tensor_new_empty();
+    if (!t) return lg_error(LG_E_NOMEM, "out of memory");
+    int rc = LG_OK;
+    if (raw && adopt && tp->raw_data.len == (size_t)n * es && n > 0 && ((uintptr_t)tp->raw_data.data % 64) == 0) {
+        /* Take the buffer protobuf-c allocated: the weights exist once. */
+        t->dtype = dt;
+        t->ndim = (int)tp->n_dims;
+        memcpy(t->dims, dims, sizeof(int64_t) * tp->n_dims);
+        t->data = tp->raw_data.data;
+        t->nbytes = tp->raw_data.len;
+        t->owns = true;
+        tp->raw_data.data = NULL;
+        tp->raw_data.len = 0;
+        tp->has_raw_data = 0;
+        *out = t;
+        return LG_OK;
+    }
+    rc = lg_tensor_reset(t, dt, (int)tp->n_dims, dims);
+    if (rc != LG_OK) goto fail;
+    if (external) {
+        rc = load_external(t, tp, model);
+    } else if (raw) {
+        if (tp->raw_data.len != t->nbytes) {
+            rc = lg_error(LG_E_PARSE, "tensor '%s' (%s, %lld elements): raw_data has %zu bytes, expected %zu",
+                          name, lg_dtype_name(dt), (long long)n, tp->raw_data.len, t->nbytes);
+            goto fail;
+        }
+        if (t->nbytes) memcpy(t->data, tp->raw_data.data, t->nbytes);
+    } else {
+        rc = fill_typed(t, tp, n);
+    }
+    if (rc != LG_OK) goto fail;
+    *out = t;
+    return LG_OK;
+fail:
+    lg_tensor_free(t);
+    return rc;
+}
+
+int lg_tensor_to_proto_bytes(const lg_tensor *t, const char *name, uint8_t **buf, size_t *len)
+{
+    Onnx__TensorProto tp = ONNX__TENSOR_PROTO__INIT;
+    int64_t dims[LG_MAX_DIMS];
+    for (int i = 0; i < t->ndim; i++) dims[i] = t->dims[i];
+    tp.n_dims = (size_t)t->ndim;
+    tp.dims = dims;
+    tp.has_data_type = 1;
+    tp.data_type = (int32_t)t->dtype;
+    tp.name = (char *)(name ? name : "");
+    ProtobufCBinaryData *strs = NULL;
+    if (t->dtype == LG_STRING) {
+        int64_t n = lg_tensor_numel_(t);
+        strs = calloc((size_t)n + 1, sizeof(*strs));
+        if (!strs) return lg_error(LG_E_NOMEM, "out of memory");
+        for (int64_t i = 0; i < n; i++) {
+            char *s = ((char **)t->data)[i];
+            strs[i].data = (uint8_t *)(s ? s : "");
+            strs[i].len = s ? strlen(s) : 0;
+        }
+        tp.n_string_data = (size_t)n;
+        tp.string_data = strs;
+    } else {
+        tp.has_raw_data = 1;
+        tp.raw_data.data = t->data;
+        tp.raw_data.len = t->nbytes;
+    }
+    size_t sz = onnx__tensor_proto__get_packed_size(&tp);
+    uint8_t *b = malloc(sz ? sz : 1);
+    if (!b) {
+        free(strs);
+        return lg_error(LG_E_NOMEM, "out of memory");
+    }
+    onnx__tensor_proto__pack(&tp, b);
+    free(strs);
+    *buf = b;
+    *len = sz;
+    return LG_OK;
+}
