@@ -36,7 +36,20 @@ static ProtobufCAllocator allocator = { pb_alloc, pb_free, NULL };
 
 ProtobufCAllocator *lg_pb_allocator(void) { return &allocator; }
 
-/* Number of values a typed field must hold for numel elements. */
+/* Number of values the typed field that holds dtype dt carries. */
+static size_t typed_count(const Onnx__TensorProto *tp, lg_dtype dt)
+{
+    switch (dt) {
+    case LG_FLOAT: return tp->n_float_data;
+    case LG_DOUBLE: return tp->n_double_data;
+    case LG_INT64: return tp->n_int64_data;
+    case LG_UINT64: case LG_UINT32: return tp->n_uint64_data;
+    case LG_STRING: return tp->n_string_data;
+    default: return tp->n_int32_data;
+    }
+}
+
+/* Copies the typed field into t (its length was checked against the shape). */
 static int fill_typed(lg_tensor *t, const Onnx__TensorProto *tp, int64_t n)
 {
     size_t need = (size_t)n;
@@ -205,6 +218,17 @@ int lg_tensor_from_proto(Onnx__TensorProto *tp, struct lg_model *model, bool ado
         tp->has_raw_data = 0;
         *out = t;
         return LG_OK;
+    }
+    /* Check the data is all there before allocating what the shape claims. */
+    if (!external && raw && tp->raw_data.len != (size_t)n * es) {
+        rc = lg_error(LG_E_PARSE, "tensor '%s' (%s, %lld elements): raw_data has %zu bytes, expected %zu", name,
+                      lg_dtype_name(dt), (long long)n, tp->raw_data.len, (size_t)n * es);
+        goto fail;
+    }
+    if (!external && !raw && typed_count(tp, dt) != (size_t)n) {
+        rc = lg_error(LG_E_PARSE, "tensor '%s' (%s): typed data has %zu values, which does not match its shape (%lld elements)",
+                      name, lg_dtype_name(dt), typed_count(tp, dt), (long long)n);
+        goto fail;
     }
     rc = lg_tensor_reset(t, dt, (int)tp->n_dims, dims);
     if (rc != LG_OK) goto fail;
