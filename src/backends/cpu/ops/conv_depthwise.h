@@ -1,0 +1,28 @@
+/*
+ * conv_depthwise.h: the direct kernel for depthwise 2-D convolutions (one input channel
+ * per group, as in MobileNet and ShuffleNet), where a GEMM per group would be 1 row tall.
+ */
+#ifndef LG_OPS_CONV_DEPTHWISE_H
+#define LG_OPS_CONV_DEPTHWISE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "backends/cpu/ops/conv.h"
+
+typedef struct lg_conv_dw_args {
+    const lg_conv_geom *g;
+    const float *x, *w, *bias;  /* bias may be NULL */
+    float *y;
+    bool clamp;                 /* fused activation: clamp to [lo, hi] */
+    float lo, hi;
+} lg_conv_dw_args;
+
+/* Whether g is a 2-D convolution with one input channel per group (and several groups). */
+bool lg_conv_depthwise_applies(const lg_conv_geom *g);
+void lg_conv_depthwise_f32(lg_threadpool *pool, const lg_conv_dw_args *a);
+
+/* y[i] += w * x[i] for i < n (AVX2; conv_depthwise_avx2.c). */
+void lg_conv_dw_axpy_avx2(float *y, const float *x, float w, int64_t n);
+
+#endif
