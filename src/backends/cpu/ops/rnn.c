@@ -9,6 +9,7 @@
  * and layout (layout = 1, from opset 14, puts the batch first).
  */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <strings.h>
 
@@ -368,12 +369,12 @@ typedef struct rnn_bufs {
     int64_t *lens;                      /* [batch] */
     float *xw;                          /* [seq*batch, gates*H] */
     float *y, *yh, *yc;                 /* layout-0 results */
-    float *tmp, *bias;
+    float *bias;                        /* one direction's input-side bias [gates*H] */
 } rnn_bufs;
 
 static void free_bufs(rnn_bufs *b)
 {
-    float *all[] = { b->x, b->w, b->r, b->b, b->p, b->h0, b->c0, b->xw, b->y, b->yh, b->yc, b->tmp, b->bias };
+    float *all[] = { b->x, b->w, b->r, b->b, b->p, b->h0, b->c0, b->xw, b->y, b->yh, b->yc, b->bias };
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) lg_free(all[i]);
     lg_free(b->lens);
 }
@@ -393,7 +394,7 @@ static int stage_inputs(const lg_kctx *c, const rnn_shape *s, rnn_bufs *b)
     ok = ok && (s->kind != CELL_LSTM || !in[7] || (b->p = to_float(in[7], false)));
     ok = ok && (b->lens = lg_alloc((size_t)(B ? B : 1) * sizeof(int64_t)));
     ok = ok && (b->xw = zeros(s->seq * B * G * H)) && (b->y = zeros(s->seq * D * B * H));
-    ok = ok && (b->tmp = zeros(G * H)) && (b->bias = zeros(G * H));
+    ok = ok && (b->bias = zeros(G * H));
     if (!ok) return lg_error(LG_E_NOMEM, "out of memory for recurrent layer buffers");
     for (int64_t i = 0; i < B; i++) {
         b->lens[i] = in[4] ? lg_tensor_get_i64(in[4], i) : s->seq;
@@ -407,10 +408,42 @@ static int stage_inputs(const lg_kctx *c, const rnn_shape *s, rnn_bufs *b)
     return LG_OK;
 }
 
-static void run_direction(lg_kctx *c, const rnn_shape *s, rnn_bufs *b, int d)
+/* The time loop of one direction; batch rows are independent and run in parallel. */
+typedef struct rows_job {
+    const rnn_shape *s;
+    const rnn_bufs *b;
+    cell_args cell;       /* tmp is per chunk */
+    int d;
+    bool backward;
+    atomic_bool failed;
+} rows_job;
+
+static void run_rows(void *arg, int64_t begin, int64_t end)
 {
-    int64_t B = s->batch, H = s->hidden, GH = s->gates * H, T = s->seq, D = s->dirs;
-    bool backward = s->reverse || d == 1;
+    rows_job *j = arg;
+    const rnn_shape *s = j->s;
+    const rnn_bufs *b = j->b;
+    int64_t B = s->batch, H = s->hidden, GH = s->gates * H, D = s->dirs, d = j->d;
+    cell_args a = j->cell;
+    if (!(a.tmp = lg_alloc((size_t)GH * sizeof(float)))) {
+        atomic_store(&j->failed, true);
+        return;
+    }
+    for (int64_t bi = begin; bi < end; bi++) {
+        float *h = b->yh + (d * B + bi) * H, *cs = b->yc + (d * B + bi) * H;
+        int64_t len = b->lens[bi];
+        for (int64_t step = 0; step < len; step++) {
+            int64_t t = j->backward ? len - 1 - step : step;
+            step_fns[s->kind](&a, b->xw + (t * B + bi) * GH, h, cs);
+            memcpy(b->y + ((t * D + d) * B + bi) * H, h, (size_t)H * sizeof(float));
+        }
+    }
+    lg_free(a.tmp);
+}
+
+static int run_direction(lg_kctx *c, const rnn_shape *s, rnn_bufs *b, int d)
+{
+    int64_t B = s->batch, H = s->hidden, GH = s->gates * H, T = s->seq;
     const float *wb = b->b ? b->b + d * 2 * GH : NULL, *rb = wb ? wb + GH : NULL;
     /* Biases folded into the input projection; GRU with linear_before_reset keeps Rbh apart. */
     for (int64_t j = 0; j < GH; j++) {
@@ -419,17 +452,11 @@ static void run_direction(lg_kctx *c, const rnn_shape *s, rnn_bufs *b, int d)
     }
     matmul_bt(c->pool, b->x, b->w + d * GH * s->input, b->bias, b->xw, T * B, GH, s->input);
 
-    cell_args a = { s, s->act[d], b->r + d * GH * H, s->linear_before_reset && rb ? rb + 2 * H : NULL,
-                    b->p ? b->p + d * 3 * H : NULL, b->tmp };
-    for (int64_t bi = 0; bi < B; bi++) {
-        float *h = b->yh + (d * B + bi) * H, *cs = b->yc + (d * B + bi) * H;
-        int64_t len = b->lens[bi];
-        for (int64_t step = 0; step < len; step++) {
-            int64_t t = backward ? len - 1 - step : step;
-            step_fns[s->kind](&a, b->xw + (t * B + bi) * GH, h, cs);
-            memcpy(b->y + ((t * D + d) * B + bi) * H, h, (size_t)H * sizeof(float));
-        }
-    }
+    rows_job job = { s, b, { s, s->act[d], b->r + d * GH * H, s->linear_before_reset && rb ? rb + 2 * H : NULL,
+                             b->p ? b->p + d * 3 * H : NULL, NULL },
+                     d, s->reverse || d == 1, false };
+    lg_parallel_for(c->pool, B, 1 + 65536 / (T * GH * H + 1), run_rows, &job);
+    return atomic_load(&job.failed) ? lg_error(LG_E_NOMEM, "out of memory for recurrent scratch") : LG_OK;
 }
 
 static int rnn_exec(lg_kctx *c)
@@ -440,8 +467,8 @@ static int rnn_exec(lg_kctx *c)
     LG_CHECK(read_shape(c, kind, &s));
     rnn_bufs b = { 0 };
     int rc = stage_inputs(c, &s, &b);
+    for (int d = 0; d < s.dirs && rc == LG_OK; d++) rc = run_direction(c, &s, &b, d);
     if (rc == LG_OK) {
-        for (int d = 0; d < s.dirs; d++) run_direction(c, &s, &b, d);
         lg_tensor *y = c->n_outputs > 0 ? c->outputs[0] : NULL;
         lg_tensor *yh = c->n_outputs > 1 ? c->outputs[1] : NULL;
         lg_tensor *yc = c->n_outputs > 2 && kind == CELL_LSTM ? c->outputs[2] : NULL;
