@@ -370,7 +370,7 @@ static int fold_node(lg_session *s, lg_plan *p, int i)
     return rc;
 }
 
-static int prepare_node(lg_session *s, lg_plan *p, int i)
+static int prepare_node(lg_session *s, lg_plan *p, int i, int *consumed)
 {
     const lg_graph *g = p->graph;
     const lg_node *n = &g->nodes[i];
@@ -382,11 +382,35 @@ static int prepare_node(lg_session *s, lg_plan *p, int i)
         if (p->consts[v]) in[k] = p->consts[v];
         else if (g->values[v].constant && !g->values[v].is_input) in[k] = g->values[v].constant;
     }
+    for (int k = 0; k < n->n_inputs; k++)
+        if (in[k] && !in[k]->data && lg_tensor_numel_(in[k]) > 0)
+            return node_error(lg_error(LG_E_INVALID_ARG, "weights '%s' were handed to another session of this model; "
+                                       "load the model again for a second session", g->values[n->inputs[k]].name), n);
     lg_kctx c = { .node = n, .opset = n->opset, .n_inputs = n->n_inputs, .inputs = in, .n_outputs = 0,
                   .outputs = NULL, .pool = s->pool };
     int rc = p->ops[i]->prepare(&c, &p->states[i]);
     if (rc != LG_OK) return node_error(rc, n);
+    for (int k = 0; k < n->n_inputs && k < 32; k++)
+        if ((c.consumed >> k) & 1 && n->inputs[k] >= 0) consumed[n->inputs[k]]++;
     return LG_OK;
+}
+
+/* Frees constants that every reader copied into its prepared state (pre-packed weights):
+ * the weights then exist once, in the packed form. */
+static void release_consumed(lg_plan *p, const int *consumed)
+{
+    const lg_graph *g = p->graph;
+    int *readers = calloc((size_t)g->n_values + 1, sizeof(int));
+    if (!readers) return;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_inputs; k++)
+            if (g->nodes[i].inputs[k] >= 0 && !p->folded[i]) readers[g->nodes[i].inputs[k]]++;
+    for (int v = 0; v < g->n_values; v++) {
+        if (!consumed[v] || consumed[v] != readers[v] || g->values[v].is_output || g->values[v].is_input) continue;
+        lg_tensor *t = p->consts[v] ? p->consts[v] : g->values[v].constant;
+        if (t && t->data) lg_tensor_clear(t); /* keeps dtype and shape */
+    }
+    free(readers);
 }
 
 static int plan_graph(lg_session *s, const lg_graph *g, bool fold)
@@ -439,9 +463,14 @@ static int plan_graph(lg_session *s, const lg_graph *g, bool fold)
             if (fold_node(s, p, i) != LG_OK) lg_error_clear(); /* leave it to run time */
         }
     }
-    for (int i = 0; i < nn; i++)
-        if (!p->folded[i] && p->ops[i]->prepare) LG_CHECK(prepare_node(s, p, i));
-    return LG_OK;
+    int *consumed = calloc((size_t)nv + 1, sizeof(int));
+    if (!consumed) return lg_error(LG_E_NOMEM, "out of memory");
+    int rc = LG_OK;
+    for (int i = 0; i < nn && rc == LG_OK; i++)
+        if (!p->folded[i] && p->ops[i]->prepare) rc = prepare_node(s, p, i, consumed);
+    if (rc == LG_OK) release_consumed(p, consumed);
+    free(consumed);
+    return rc;
 }
 
 int lg_session_create(lg_model *m, const lg_session_options *opts, lg_session **out)
