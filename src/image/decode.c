@@ -117,8 +117,17 @@ static void png_request_8bit(png_structp png, png_infop info)
     png_read_update_info(png, info);
 }
 
+static uint32_t read_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 static int decode_png(const uint8_t *data, size_t len, lg_image **out)
 {
+    /* libpng reads every chunk up to the pixels before it reports the size: check the
+     * IHDR (always the first chunk, right after the signature) first. */
+    if (len >= 24 && !memcmp(data + 12, "IHDR", 4))
+        LG_CHECK(lg_image_check_size("PNG", read_be32(data + 16), read_be32(data + 20)));
     png_source src = { data, len, 0, "" };
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &src, png_on_error, png_on_warning);
     png_infop info = png ? png_create_info_struct(png) : NULL;
@@ -137,8 +146,6 @@ static int decode_png(const uint8_t *data, size_t len, lg_image **out)
     png_set_chunk_malloc_max(png, 16u << 20);
     png_read_info(png, info);
     uint32_t width = png_get_image_width(png, info), height = png_get_image_height(png, info);
-    rc = lg_image_check_size("PNG", width, height);
-    if (rc != LG_OK) goto done;
     png_request_8bit(png, info);
     int channels = png_get_channels(png, info);
     if (channels < 1 || channels > 4 || png_get_rowbytes(png, info) != (size_t)width * channels) {
