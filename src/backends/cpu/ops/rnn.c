@@ -98,6 +98,7 @@ static int read_activations(const lg_node *n, rnn_shape *s)
     const float *alphas = lg_attr_floats(n, "activation_alpha", &alpha_n);
     const float *betas = lg_attr_floats(n, "activation_beta", &beta_n);
     int per = s->acts_per_dir, count = names ? names->n : 0;
+    if (names && names->type != LG_ATTR_STRINGS) return lg_error(LG_E_INVALID_MODEL, "activations must be strings");
     if (names && count != per && count != per * s->dirs)
         return lg_error(LG_E_INVALID_MODEL, "activations has %d names, expected %d (or %d per direction)",
                         count, per * s->dirs, per);

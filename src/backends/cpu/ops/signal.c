@@ -3,11 +3,13 @@
  * HannWindow, HammingWindow, BlackmanWindow, and MelWeightMatrix.
  *
  * Transforms run in double on one line at a time: an iterative radix-2 FFT when the
- * length is a power of two, otherwise a direct DFT over a table of twiddle factors.
+ * length is a power of two, otherwise Bluestein's method on top of it (O(n log n) for
+ * every length).
  * Complex tensors keep (real, imaginary) pairs in a trailing dimension of size 2; real
  * inputs have a trailing dimension of 1.
  */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "runtime/kernel.h"
@@ -16,40 +18,26 @@
 
 /* ---- 1-D complex transforms ----------------------------------------------------- */
 
+/*
+ * A plan transforms lines of length n with sign -1 (forward) or +1 (inverse, scaled by
+ * 1/n). Power-of-two lengths use the radix-2 FFT directly (m = n). Other lengths use
+ * Bluestein's method: with the chirp c[j] = exp(sign i pi j^2 / n), jk = (j^2 + k^2 -
+ * (k-j)^2) / 2 turns the transform into X[k] = c[k] sum_j (x[j] c[j]) conj(c[k-j]), a
+ * convolution done by FFTs of a power-of-two length m >= 2n - 1.
+ */
 typedef struct dft_plan {
-    int64_t n;
-    bool pow2;
-    double *cos_t, *sin_t; /* cos/sin(2 pi m / n), m < n */
+    int64_t n, m;
+    int sign;
+    double *cos_t, *sin_t;     /* cos/sin(2 pi k / m), k < m */
+    double *chirp_re, *chirp_im; /* Bluestein: c[j], j < n */
+    double *kern_re, *kern_im; /* Bluestein: FFT of conj(c) wrapped around to length m */
+    int64_t scratch;           /* doubles of scratch a transform needs */
 } dft_plan;
 
-static int plan_init(dft_plan *p, int64_t n)
-{
-    p->n = n;
-    p->pow2 = n > 0 && (n & (n - 1)) == 0;
-    p->cos_t = lg_alloc((size_t)(n ? n : 1) * sizeof(double));
-    p->sin_t = lg_alloc((size_t)(n ? n : 1) * sizeof(double));
-    if (!p->cos_t || !p->sin_t) {
-        lg_free(p->cos_t);
-        lg_free(p->sin_t);
-        return lg_error(LG_E_NOMEM, "out of memory for a DFT of length %lld", (long long)n);
-    }
-    for (int64_t m = 0; m < n; m++) {
-        p->cos_t[m] = cos(TWO_PI * (double)m / (double)n);
-        p->sin_t[m] = sin(TWO_PI * (double)m / (double)n);
-    }
-    return LG_OK;
-}
-
-static void plan_free(dft_plan *p)
-{
-    lg_free(p->cos_t);
-    lg_free(p->sin_t);
-}
-
-/* In place radix-2 transform; sign -1 forward, +1 inverse (unscaled). */
+/* In place radix-2 transform of length p->m; sign -1 forward, +1 inverse (unscaled). */
 static void fft_pow2(const dft_plan *p, double *re, double *im, int sign)
 {
-    int64_t n = p->n;
+    int64_t n = p->m;
     for (int64_t i = 1, j = 0; i < n; i++) {
         int64_t bit = n >> 1;
         for (; j & bit; bit >>= 1) j ^= bit;
@@ -74,34 +62,79 @@ static void fft_pow2(const dft_plan *p, double *re, double *im, int sign)
     }
 }
 
-/* out[k] = sum_j in[j] exp(sign 2 pi i j k / n), direct. */
-static void dft_direct(const dft_plan *p, const double *re, const double *im, double *ore, double *oim, int sign)
+static void plan_free(dft_plan *p)
 {
-    int64_t n = p->n;
+    double *all[] = { p->cos_t, p->sin_t, p->chirp_re, p->chirp_im, p->kern_re, p->kern_im };
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) lg_free(all[i]);
+}
+
+static double *doubles(int64_t n) { return lg_calloc((size_t)(n ? n : 1) * sizeof(double)); }
+
+static int plan_init(dft_plan *p, int64_t n, bool inverse)
+{
+    memset(p, 0, sizeof(*p));
+    p->n = n;
+    p->sign = inverse ? 1 : -1;
+    bool pow2 = (n & (n - 1)) == 0;
+    for (p->m = 1; p->m < (pow2 ? n : 2 * n - 1); p->m <<= 1) continue;
+    p->scratch = pow2 ? 0 : 2 * p->m;
+    bool ok = (p->cos_t = doubles(p->m)) && (p->sin_t = doubles(p->m));
+    if (!pow2)
+        ok = ok && (p->chirp_re = doubles(n)) && (p->chirp_im = doubles(n)) && (p->kern_re = doubles(p->m)) &&
+             (p->kern_im = doubles(p->m));
+    if (!ok) {
+        plan_free(p);
+        return lg_error(LG_E_NOMEM, "out of memory for a DFT of length %lld", (long long)n);
+    }
+    for (int64_t k = 0; k < p->m; k++) {
+        p->cos_t[k] = cos(TWO_PI * (double)k / (double)p->m);
+        p->sin_t[k] = sin(TWO_PI * (double)k / (double)p->m);
+    }
+    if (pow2) return LG_OK;
+    for (int64_t j = 0; j < n; j++) {
+        double angle = TWO_PI / 2 * (double)((j * j) % (2 * n)) / (double)n; /* j^2 mod 2n keeps it exact */
+        p->chirp_re[j] = cos(angle);
+        p->chirp_im[j] = p->sign * sin(angle);
+    }
+    for (int64_t j = 0; j < n; j++) {
+        p->kern_re[j] = p->chirp_re[j];
+        p->kern_im[j] = -p->chirp_im[j];
+        if (j) p->kern_re[p->m - j] = p->kern_re[j], p->kern_im[p->m - j] = p->kern_im[j];
+    }
+    fft_pow2(p, p->kern_re, p->kern_im, -1);
+    return LG_OK;
+}
+
+static void bluestein(const dft_plan *p, double *re, double *im, double *scratch)
+{
+    int64_t n = p->n, m = p->m;
+    double *ar = scratch, *ai = scratch + m;
+    for (int64_t j = 0; j < n; j++) {
+        ar[j] = re[j] * p->chirp_re[j] - im[j] * p->chirp_im[j];
+        ai[j] = re[j] * p->chirp_im[j] + im[j] * p->chirp_re[j];
+    }
+    memset(ar + n, 0, (size_t)(m - n) * sizeof(double));
+    memset(ai + n, 0, (size_t)(m - n) * sizeof(double));
+    fft_pow2(p, ar, ai, -1);
+    for (int64_t k = 0; k < m; k++) {
+        double r = ar[k] * p->kern_re[k] - ai[k] * p->kern_im[k];
+        ai[k] = ar[k] * p->kern_im[k] + ai[k] * p->kern_re[k];
+        ar[k] = r;
+    }
+    fft_pow2(p, ar, ai, 1);
     for (int64_t k = 0; k < n; k++) {
-        double sr = 0, si = 0;
-        for (int64_t j = 0, m = 0; j < n; j++, m = (m + k) % n) {
-            double wr = p->cos_t[m], wi = sign * p->sin_t[m];
-            sr += re[j] * wr - im[j] * wi;
-            si += re[j] * wi + im[j] * wr;
-        }
-        ore[k] = sr;
-        oim[k] = si;
+        double yr = ar[k] / (double)m, yi = ai[k] / (double)m;
+        re[k] = yr * p->chirp_re[k] - yi * p->chirp_im[k];
+        im[k] = yr * p->chirp_im[k] + yi * p->chirp_re[k];
     }
 }
 
-/* Transforms re/im (length n) in place; scratch holds 2n doubles. Inverse scales by 1/n. */
-static void transform(const dft_plan *p, double *re, double *im, double *scratch, bool inverse)
+/* Transforms re/im (length n) in place; scratch holds p->scratch doubles. */
+static void transform(const dft_plan *p, double *re, double *im, double *scratch)
 {
-    int sign = inverse ? 1 : -1;
-    if (p->pow2) {
-        fft_pow2(p, re, im, sign);
-    } else {
-        dft_direct(p, re, im, scratch, scratch + p->n, sign);
-        memcpy(re, scratch, (size_t)p->n * sizeof(double));
-        memcpy(im, scratch + p->n, (size_t)p->n * sizeof(double));
-    }
-    if (inverse)
+    if (p->m == p->n) fft_pow2(p, re, im, p->sign);
+    else bluestein(p, re, im, scratch);
+    if (p->sign > 0)
         for (int64_t k = 0; k < p->n; k++) re[k] /= (double)p->n, im[k] /= (double)p->n;
 }
 
@@ -181,7 +214,7 @@ typedef struct dft_job {
     const dft_plan *plan;
     const lg_tensor *x;
     lg_tensor *y;
-    bool failed;
+    atomic_bool failed;
 } dft_job;
 
 static void dft_lines(void *arg, int64_t begin, int64_t end)
@@ -189,9 +222,9 @@ static void dft_lines(void *arg, int64_t begin, int64_t end)
     dft_job *j = arg;
     const dft_problem *p = j->p;
     int64_t n = p->n;
-    double *buf = lg_alloc((size_t)n * 4 * sizeof(double));
+    double *buf = lg_alloc((size_t)(2 * n + j->plan->scratch) * sizeof(double));
     if (!buf) {
-        j->failed = true;
+        atomic_store(&j->failed, true);
         return;
     }
     double *re = buf, *im = buf + n, *scratch = buf + 2 * n;
@@ -202,7 +235,7 @@ static void dft_lines(void *arg, int64_t begin, int64_t end)
             re[k] = k < p->len ? read_at(j->x, src) : 0;
             im[k] = k < p->len && p->comps == 2 ? read_at(j->x, src + 1) : 0;
         }
-        transform(j->plan, re, im, scratch, p->inverse);
+        transform(j->plan, re, im, scratch);
         for (int64_t k = 0; k < p->out_len; k++) {
             int64_t dst = ((o * p->out_len + k) * p->inner + i) * 2;
             write_at(j->y, dst, re[k]);
@@ -218,11 +251,11 @@ static int dft_exec(lg_kctx *c)
     LG_CHECK(dft_read(c, &p));
     if (!c->outputs[0] || lg_tensor_numel_(c->outputs[0]) == 0) return LG_OK;
     dft_plan plan;
-    LG_CHECK(plan_init(&plan, p.n));
+    LG_CHECK(plan_init(&plan, p.n, p.inverse));
     dft_job job = { &p, &plan, c->inputs[0], c->outputs[0], false };
-    lg_parallel_for(c->pool, p.outer * p.inner, 1 + 16384 / (p.n * p.n + 1), dft_lines, &job);
+    lg_parallel_for(c->pool, p.outer * p.inner, 1 + 4096 / (plan.m + 1), dft_lines, &job);
     plan_free(&plan);
-    return job.failed ? lg_error(LG_E_NOMEM, "out of memory for DFT buffers") : LG_OK;
+    return atomic_load(&job.failed) ? lg_error(LG_E_NOMEM, "out of memory for DFT buffers") : LG_OK;
 }
 
 /* ---- STFT ----------------------------------------------------------------------- */
@@ -283,9 +316,9 @@ static int stft_exec(lg_kctx *c)
     lg_tensor *y = c->outputs[0];
     if (!y || lg_tensor_numel_(y) == 0) return LG_OK;
     dft_plan plan;
-    LG_CHECK(plan_init(&plan, p.frame_len));
+    LG_CHECK(plan_init(&plan, p.frame_len, false));
     int64_t n = p.frame_len;
-    double *buf = lg_alloc((size_t)n * 4 * sizeof(double));
+    double *buf = lg_alloc((size_t)(2 * n + plan.scratch) * sizeof(double));
     if (!buf) {
         plan_free(&plan);
         return lg_error(LG_E_NOMEM, "out of memory for STFT buffers");
@@ -299,7 +332,7 @@ static int stft_exec(lg_kctx *c)
                 re[k] = read_at(x, src) * w;
                 im[k] = p.comps == 2 ? read_at(x, src + 1) * w : 0;
             }
-            transform(&plan, re, im, scratch, false);
+            transform(&plan, re, im, scratch);
             for (int64_t k = 0; k < p.bins; k++) {
                 int64_t dst = ((b * p.frames + f) * p.bins + k) * 2;
                 write_at(y, dst, re[k]);
