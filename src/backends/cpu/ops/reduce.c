@@ -23,6 +23,8 @@ float lg_reduce_sumabs_f32_avx2(const float *x, int64_t n);
 float lg_reduce_max_f32_avx2(const float *x, int64_t n);
 float lg_reduce_min_f32_avx2(const float *x, int64_t n);
 float lg_reduce_expsum_f32_avx2(const float *x, float *y, int64_t n, float m);
+void lg_reduce_cols_f32_avx2(const float *x, int64_t n, int64_t stride, float *acc, int64_t bi, int op);
+void lg_reduce_expacc_f32_avx2(const float *x, const float *m, float *y, float *sum, int64_t n);
 
 /* ---- work types ---------------------------------------------------------------- */
 
@@ -350,12 +352,19 @@ typedef struct reduce_job {
 #define ABS_I64(v) ((v) < 0 ? WRAP_MUL((v), -1) : (v))
 #define ABS_U64(v) (v)
 
-/* Accumulates all n rows of a unit: STMT updates acc[b] from the value v. */
+/* Accumulates all n rows of a unit: STMT updates acc[q] from the value val. The
+ * fixed-length inner loop lets the compiler vectorize it. */
 #define ACC_LOOP(T, STMT) \
     for (int64_t k = 0; k < v->n; k++) { \
         const T *row = xo + k * v->inner; \
-        for (int64_t b = 0; b < bi; b++) { \
-            T val = row[b]; \
+        int64_t b = 0; \
+        for (; b + 8 <= bi; b += 8) \
+            for (int64_t q = b; q < b + 8; q++) { \
+                T val = row[q]; \
+                STMT; \
+            } \
+        for (int64_t q = b; q < bi; q++) { \
+            T val = row[q]; \
             STMT; \
         } \
     }
@@ -376,19 +385,19 @@ typedef struct reduce_job {
             for (int64_t b = 0; b < bi; b++) acc[b] = (T)j->IDENT; \
             if (rk->pre == PRE_EXP) { \
                 for (int64_t b = 0; b < bi; b++) shift[b] = -INFINITY; \
-                ACC_LOOP(T, shift[b] = (double)val > shift[b] ? (double)val : shift[b]); \
+                ACC_LOOP(T, shift[q] = (double)val > shift[q] ? (double)val : shift[q]); \
                 for (int64_t b = 0; b < bi; b++) shift[b] = isfinite(shift[b]) ? shift[b] : 0; \
             } \
             switch (rk->core) { \
             case CORE_SUM: \
-                if (rk->pre == PRE_NONE) ACC_LOOP(T, acc[b] = ADD(acc[b], val)); \
-                if (rk->pre == PRE_ABS) ACC_LOOP(T, acc[b] = ADD(acc[b], ABS(val))); \
-                if (rk->pre == PRE_SQUARE) ACC_LOOP(T, acc[b] = ADD(acc[b], MUL(val, val))); \
-                if (rk->pre == PRE_EXP) ACC_LOOP(T, acc[b] = (T)((double)acc[b] + exp((double)val - shift[b]))); \
+                if (rk->pre == PRE_NONE) ACC_LOOP(T, acc[q] = ADD(acc[q], val)); \
+                if (rk->pre == PRE_ABS) ACC_LOOP(T, acc[q] = ADD(acc[q], ABS(val))); \
+                if (rk->pre == PRE_SQUARE) ACC_LOOP(T, acc[q] = ADD(acc[q], MUL(val, val))); \
+                if (rk->pre == PRE_EXP) ACC_LOOP(T, acc[q] = (T)((double)acc[q] + exp((double)val - shift[q]))); \
                 break; \
-            case CORE_PROD: ACC_LOOP(T, acc[b] = MUL(acc[b], val)); break; \
-            case CORE_MAX: ACC_LOOP(T, acc[b] = val > acc[b] ? val : acc[b]); break; \
-            case CORE_MIN: ACC_LOOP(T, acc[b] = val < acc[b] ? val : acc[b]); break; \
+            case CORE_PROD: ACC_LOOP(T, acc[q] = MUL(acc[q], val)); break; \
+            case CORE_MAX: ACC_LOOP(T, acc[q] = val > acc[q] ? val : acc[q]); break; \
+            case CORE_MIN: ACC_LOOP(T, acc[q] = val < acc[q] ? val : acc[q]); break; \
             } \
             for (int64_t b = 0; b < bi; b++) { \
                 switch (rk->post) { \
@@ -495,6 +504,17 @@ typedef struct row_job {
     row_fn fn;
 } row_job;
 
+static float post_f32(const reduce_kind *k, float a, int64_t n)
+{
+    switch (k->post) {
+    case POST_NONE: return a;
+    case POST_MEAN: return n ? a / (float)n : NAN;
+    case POST_SQRT: return sqrtf(a);
+    case POST_LOG: return logf(a);
+    }
+    return a;
+}
+
 static void reduce_rows_f32(void *arg, int64_t begin, int64_t end)
 {
     const row_job *r = arg;
@@ -502,15 +522,36 @@ static void reduce_rows_f32(void *arg, int64_t begin, int64_t end)
     int64_t n = j->v.n;
     const float *x = j->x;
     float *y = j->y;
-    for (int64_t o = begin; o < end; o++) {
-        float a = r->fn(x + o * n, n);
-        switch (j->k->post) {
-        case POST_NONE: break;
-        case POST_MEAN: a = n ? a / (float)n : NAN; break;
-        case POST_SQRT: a = sqrtf(a); break;
-        case POST_LOG: a = logf(a); break;
-        }
-        y[o] = a;
+    for (int64_t o = begin; o < end; o++) y[o] = post_f32(j->k, r->fn(x + o * n, n), n);
+}
+
+/* The op code of lg_reduce_cols_f32_avx2 for a reduction, or -1. */
+static int cols_op(const reduce_kind *k)
+{
+    switch (k->core) {
+    case CORE_SUM: return k->pre == PRE_NONE ? 0 : k->pre == PRE_SQUARE ? 1 : k->pre == PRE_ABS ? 2 : -1;
+    case CORE_MAX: return 3;
+    case CORE_MIN: return 4;
+    case CORE_PROD: return 5;
+    }
+    return -1;
+}
+
+/* Float32 units with inner > 1 on AVX2: whole rows of a block at a time. */
+static void reduce_cols_f32(void *arg, int64_t begin, int64_t end)
+{
+    const reduce_job *j = arg;
+    const axis_view *v = &j->v;
+    int op = cols_op(j->k);
+    float acc[BLOCK];
+    for (int64_t u = begin; u < end; u++) {
+        int64_t o, i0, bi;
+        unit_span(v, u, &o, &i0, &bi);
+        const float *xo = (const float *)j->x + o * v->n * v->inner + i0;
+        float *yo = (float *)j->y + o * v->inner + i0;
+        for (int64_t b = 0; b < bi; b++) acc[b] = (float)j->ident_f;
+        lg_reduce_cols_f32_avx2(xo, v->n, v->inner, acc, bi, op);
+        for (int64_t b = 0; b < bi; b++) yo[b] = post_f32(j->k, acc[b], v->n);
     }
 }
 
@@ -549,6 +590,8 @@ static void reduce_run(lg_kctx *c, reduce_job *j, work_t w)
     if (fn) {
         row_job r = { j, fn };
         run_units(c, &j->v, reduce_rows_f32, &r);
+    } else if (w == W_F32 && use_avx2() && cols_op(j->k) >= 0) {
+        run_units(c, &j->v, reduce_cols_f32, j);
     } else {
         run_units(c, &j->v, units[w], j);
     }
@@ -708,7 +751,7 @@ typedef struct softmax_job {
     void *y;
 } softmax_job;
 
-#define DEF_SOFTMAX_UNITS(SFX, T, EXP, LOG) \
+#define DEF_SOFTMAX_UNITS(SFX, T, EXP_ROW, LOG) \
     static void softmax_units_##SFX(void *arg, int64_t begin, int64_t end) \
     { \
         const softmax_job *j = arg; \
@@ -736,12 +779,7 @@ typedef struct softmax_job {
                     for (int64_t b = 0; b < bi; b++) yo[k * in + b] = at[b] == k ? 1 : 0; \
                 continue; \
             } \
-            for (int64_t k = 0; k < v->n; k++) \
-                for (int64_t b = 0; b < bi; b++) { \
-                    T e = EXP(xo[k * in + b] - mx[b]); \
-                    sum[b] += e; \
-                    if (j->kind == SM_SOFTMAX) yo[k * in + b] = e; \
-                } \
+            for (int64_t k = 0; k < v->n; k++) EXP_ROW(xo + k * in, mx, yo + k * in, sum, bi); \
             for (int64_t b = 0; b < bi; b++) sum[b] = j->kind == SM_SOFTMAX ? 1 / sum[b] : mx[b] + LOG(sum[b]); \
             for (int64_t k = 0; k < v->n; k++) \
                 for (int64_t b = 0; b < bi; b++) { \
@@ -751,8 +789,29 @@ typedef struct softmax_job {
         } \
     }
 
-DEF_SOFTMAX_UNITS(f32, float, expf, logf)
-DEF_SOFTMAX_UNITS(f64, double, exp, log)
+/* y[b] = exp(x[b] - m[b]) and sum[b] += y[b] for b < n. */
+static void exp_row_f32(const float *x, const float *m, float *y, float *sum, int64_t n)
+{
+    if (use_avx2()) {
+        lg_reduce_expacc_f32_avx2(x, m, y, sum, n);
+        return;
+    }
+    for (int64_t b = 0; b < n; b++) {
+        y[b] = expf(x[b] - m[b]);
+        sum[b] += y[b];
+    }
+}
+
+static void exp_row_f64(const double *x, const double *m, double *y, double *sum, int64_t n)
+{
+    for (int64_t b = 0; b < n; b++) {
+        y[b] = exp(x[b] - m[b]);
+        sum[b] += y[b];
+    }
+}
+
+DEF_SOFTMAX_UNITS(f32, float, exp_row_f32, logf)
+DEF_SOFTMAX_UNITS(f64, double, exp_row_f64, log)
 
 /* Float32 rows (inner == 1): the common transformer case. */
 static void softmax_rows_f32(void *arg, int64_t begin, int64_t end)

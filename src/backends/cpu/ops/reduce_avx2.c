@@ -1,8 +1,8 @@
 /*
- * reduce_avx2.c: AVX2+FMA row kernels for the float32 reductions and softmax of
- * reduce.c (sum, sum of squares, sum of absolute values, max, min over a contiguous
- * row; exp(x - m) with its sum). reduce.c picks them at run time when lg_cpu() has
- * AVX2 and FMA, and declares their prototypes itself.
+ * reduce_avx2.c: AVX2+FMA kernels for the float32 reductions and softmax of reduce.c:
+ * sum, sum of squares, sum of absolute values, max and min along a contiguous row or
+ * down the columns of a strided block, and exp(x - m) with its sum. reduce.c picks
+ * them at run time when lg_cpu() has AVX2 and FMA, and declares their prototypes.
  */
 #include <immintrin.h>
 #include <math.h>
@@ -14,6 +14,8 @@ float lg_reduce_sumabs_f32_avx2(const float *x, int64_t n);
 float lg_reduce_max_f32_avx2(const float *x, int64_t n);
 float lg_reduce_min_f32_avx2(const float *x, int64_t n);
 float lg_reduce_expsum_f32_avx2(const float *x, float *y, int64_t n, float m);
+void lg_reduce_cols_f32_avx2(const float *x, int64_t n, int64_t stride, float *acc, int64_t bi, int op);
+void lg_reduce_expacc_f32_avx2(const float *x, const float *m, float *y, float *sum, int64_t n);
 
 static inline float hsum(__m256 v)
 {
@@ -156,4 +158,79 @@ float lg_reduce_expsum_f32_avx2(const float *x, float *y, int64_t n, float m)
         s += y[i];
     }
     return s;
+}
+
+/* acc[b..] = OP(acc[b..], x[k * stride + b..]) over k < n, 32 then 8 columns at a time,
+ * then one by one. */
+#define COLS(VOP, SOP) \
+    do { \
+        int64_t b = 0; \
+        for (; b + 32 <= bi; b += 32) { \
+            __m256 a0 = _mm256_loadu_ps(acc + b), a1 = _mm256_loadu_ps(acc + b + 8); \
+            __m256 a2 = _mm256_loadu_ps(acc + b + 16), a3 = _mm256_loadu_ps(acc + b + 24); \
+            const float *p = x + b; \
+            for (int64_t k = 0; k < n; k++, p += stride) { \
+                a0 = VOP(a0, _mm256_loadu_ps(p)); \
+                a1 = VOP(a1, _mm256_loadu_ps(p + 8)); \
+                a2 = VOP(a2, _mm256_loadu_ps(p + 16)); \
+                a3 = VOP(a3, _mm256_loadu_ps(p + 24)); \
+            } \
+            _mm256_storeu_ps(acc + b, a0); \
+            _mm256_storeu_ps(acc + b + 8, a1); \
+            _mm256_storeu_ps(acc + b + 16, a2); \
+            _mm256_storeu_ps(acc + b + 24, a3); \
+        } \
+        for (; b + 8 <= bi; b += 8) { \
+            __m256 a0 = _mm256_loadu_ps(acc + b); \
+            const float *p = x + b; \
+            for (int64_t k = 0; k < n; k++, p += stride) a0 = VOP(a0, _mm256_loadu_ps(p)); \
+            _mm256_storeu_ps(acc + b, a0); \
+        } \
+        for (; b < bi; b++) { \
+            float a = acc[b]; \
+            const float *p = x + b; \
+            for (int64_t k = 0; k < n; k++, p += stride) a = SOP(a, *p); \
+            acc[b] = a; \
+        } \
+    } while (0)
+
+#define V_ADD(a, v) _mm256_add_ps(a, v)
+#define V_ADD_SQ(a, v) _mm256_fmadd_ps(v, v, a)
+#define V_ADD_ABS(a, v) _mm256_add_ps(a, _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v))
+#define V_MAX(a, v) _mm256_max_ps(v, a)
+#define V_MIN(a, v) _mm256_min_ps(v, a)
+#define V_MUL(a, v) _mm256_mul_ps(a, v)
+#define S_ADD(a, v) ((a) + (v))
+#define S_ADD_SQ(a, v) ((a) + (v) * (v))
+#define S_ADD_ABS(a, v) ((a) + fabsf(v))
+#define S_MAX(a, v) ((v) > (a) ? (v) : (a))
+#define S_MIN(a, v) ((v) < (a) ? (v) : (a))
+#define S_MUL(a, v) ((a) * (v))
+
+/* op: 0 sum, 1 sum of squares, 2 sum of absolute values, 3 max, 4 min, 5 product. */
+void lg_reduce_cols_f32_avx2(const float *x, int64_t n, int64_t stride, float *acc, int64_t bi, int op)
+{
+    switch (op) {
+    case 0: COLS(V_ADD, S_ADD); break;
+    case 1: COLS(V_ADD_SQ, S_ADD_SQ); break;
+    case 2: COLS(V_ADD_ABS, S_ADD_ABS); break;
+    case 3: COLS(V_MAX, S_MAX); break;
+    case 4: COLS(V_MIN, S_MIN); break;
+    default: COLS(V_MUL, S_MUL); break;
+    }
+}
+
+/* y[b] = exp(x[b] - m[b]) and sum[b] += y[b] for b < n. */
+void lg_reduce_expacc_f32_avx2(const float *x, const float *m, float *y, float *sum, int64_t n)
+{
+    int64_t b = 0;
+    for (; b + 8 <= n; b += 8) {
+        __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(x + b), _mm256_loadu_ps(m + b)));
+        _mm256_storeu_ps(y + b, e);
+        _mm256_storeu_ps(sum + b, _mm256_add_ps(_mm256_loadu_ps(sum + b), e));
+    }
+    for (; b < n; b++) {
+        y[b] = expf(x[b] - m[b]);
+        sum[b] += y[b];
+    }
 }
