@@ -15,6 +15,14 @@
 
 #include "runtime/kernel.h"
 
+/* A list-of-strings attribute (graph.h has getters for the other list types). */
+static char *const *attr_strings(const lg_node *n, const char *name, int *count)
+{
+    const lg_attr *a = lg_node_attr(n, name);
+    *count = a && a->type == LG_ATTR_STRINGS && a->strings ? a->n : 0;
+    return *count ? a->strings : NULL;
+}
+
 /* ---- StringNormalizer ----------------------------------------------------------- */
 
 /* Decodes one UTF-8 sequence at s; returns its length (1 for an invalid byte, which
@@ -95,16 +103,16 @@ static const struct {
 } case_actions[] = { { "NONE", CASE_NONE }, { "LOWER", CASE_LOWER }, { "UPPER", CASE_UPPER } };
 
 /* Whether s is a stopword; without case sensitivity both sides compare lowercased. */
-static int is_stopword(const char *s, const lg_attr *stop, bool case_sensitive, locale_t loc, bool *hit)
+static int is_stopword(const char *s, char *const *stop, int n_stop, bool case_sensitive, locale_t loc, bool *hit)
 {
     *hit = false;
     char *key = case_sensitive ? NULL : change_case(s, CASE_LOWER, loc);
     if (!case_sensitive && !key) return lg_error(LG_E_NOMEM, "out of memory");
-    for (int i = 0; stop && i < stop->n && !*hit; i++) {
+    for (int i = 0; i < n_stop && !*hit; i++) {
         if (case_sensitive) {
-            *hit = strcmp(s, stop->strings[i]) == 0;
+            *hit = strcmp(s, stop[i]) == 0;
         } else {
-            char *word = change_case(stop->strings[i], CASE_LOWER, loc);
+            char *word = change_case(stop[i], CASE_LOWER, loc);
             if (!word) {
                 free(key);
                 return lg_error(LG_E_NOMEM, "out of memory");
@@ -130,7 +138,8 @@ static int strnorm_exec(lg_kctx *c)
     if (a == sizeof(case_actions) / sizeof(case_actions[0]))
         return lg_error(LG_E_INVALID_MODEL, "case_change_action '%s' is not NONE, LOWER or UPPER", action);
     bool case_sensitive = lg_attr_int(c->node, "is_case_sensitive", 0) != 0;
-    const lg_attr *stop = lg_node_attr(c->node, "stopwords");
+    int n_stop;
+    char *const *stop = attr_strings(c->node, "stopwords", &n_stop);
     locale_t loc = utf8_locale();
 
     int64_t n = lg_tensor_numel_(x), kept = 0;
@@ -138,7 +147,7 @@ static int strnorm_exec(lg_kctx *c)
     bool *keep = calloc((size_t)(n ? n : 1), sizeof(bool));
     if (!keep) return lg_error(LG_E_NOMEM, "out of memory for %lld strings", (long long)n);
     for (int64_t i = 0; i < n; i++) {
-        int rc = is_stopword(in[i], stop, case_sensitive, loc, &keep[i]);
+        int rc = is_stopword(in[i], stop, n_stop, case_sensitive, loc, &keep[i]);
         if (rc != LG_OK) {
             free(keep);
             return rc;
@@ -244,22 +253,22 @@ static int64_t find_gram(const tfidf *t, const int64_t *cand, int len)
 
 static int tfidf_pool(const lg_node *n, tfidf *t)
 {
-    const lg_attr *pool_s = lg_node_attr(n, "pool_strings");
-    int n_ints = 0;
+    int n_ints = 0, n_strs = 0;
     const int64_t *pool_i = lg_attr_ints(n, "pool_int64s", &n_ints);
-    t->n_items = pool_s ? pool_s->n : n_ints;
+    char *const *pool_s = attr_strings(n, "pool_strings", &n_strs);
+    t->n_items = pool_s ? n_strs : n_ints;
     t->items = malloc((size_t)(t->n_items ? t->n_items : 1) * sizeof(int64_t));
     if (!t->items) return lg_error(LG_E_NOMEM, "out of memory for the n-gram pool");
     if (!pool_s) {
         memcpy(t->items, pool_i, (size_t)n_ints * sizeof(int64_t));
         return LG_OK;
     }
-    t->strings = malloc((size_t)(pool_s->n ? pool_s->n : 1) * sizeof(char *));
+    t->strings = malloc((size_t)n_strs * sizeof(char *));
     if (!t->strings) return lg_error(LG_E_NOMEM, "out of memory for the n-gram pool");
-    memcpy(t->strings, pool_s->strings, (size_t)pool_s->n * sizeof(char *));
-    qsort(t->strings, (size_t)pool_s->n, sizeof(char *), cmp_str);
-    t->n_strings = pool_s->n;
-    for (int i = 0; i < pool_s->n; i++) t->items[i] = string_id(t, pool_s->strings[i]);
+    memcpy(t->strings, pool_s, (size_t)n_strs * sizeof(char *));
+    qsort(t->strings, (size_t)n_strs, sizeof(char *), cmp_str);
+    t->n_strings = n_strs;
+    for (int i = 0; i < n_strs; i++) t->items[i] = string_id(t, pool_s[i]);
     return LG_OK;
 }
 
