@@ -257,11 +257,30 @@ static void format_float(char *buf, size_t len, double v, lg_dtype dt)
         if (same) break;
     }
     snprintf(buf, len, "%.*e", p - 1, v);
-    int exp10 = atoi(strchr(buf, 'e') + 1);
-    if (exp10 < -4 || exp10 >= 16) return;
-    int decimals = p - 1 - exp10 > 0 ? p - 1 - exp10 : 0;
-    snprintf(buf, len, "%.*f", decimals, v);
-    if (!strchr(buf, '.')) strncat(buf, ".0", len - strlen(buf) - 1);
+    char *e = strchr(buf, 'e');
+    int exp10 = atoi(e + 1);
+    if (v != 0 && (fabs(v) < 1e-4 || fabs(v) >= 1e16)) return; /* numpy's switch to scientific */
+    /* Positional: the p significant digits around the decimal point, zero-padded. */
+    char digits[24];
+    int nd = 0;
+    for (const char *q = buf; q < e; q++)
+        if (*q >= '0' && *q <= '9') digits[nd++] = *q;
+    char out[64];
+    int o = 0, point = exp10 + 1; /* digits before the decimal point */
+    if (signbit(v)) out[o++] = '-';
+    if (point <= 0) {
+        out[o++] = '0';
+        out[o++] = '.';
+        for (int k = 0; k < -point; k++) out[o++] = '0';
+        for (int k = 0; k < nd; k++) out[o++] = digits[k];
+    } else {
+        for (int k = 0; k < point; k++) out[o++] = k < nd ? digits[k] : '0';
+        out[o++] = '.';
+        if (point >= nd) out[o++] = '0';
+        for (int k = point; k < nd; k++) out[o++] = digits[k];
+    }
+    out[o] = '\0';
+    snprintf(buf, len, "%s", out);
 }
 
 static int number_to_string(const lg_tensor *src, lg_tensor *dst)
@@ -928,10 +947,30 @@ static int cast_infer(lg_kctx *c)
     return lg_kout_shape(c, 0, dt, x->ndim, x->dims);
 }
 
+/* Cast to bfloat16 keeps the high half of the float32 bits (truncation), as the ONNX
+ * reference does; NaN stays NaN. */
+static int cast_to_bf16(lg_kctx *c, const lg_tensor *x, lg_tensor *y)
+{
+    const lg_tensor *f;
+    lg_tensor *tmp;
+    LG_CHECK(as_dtype(c, x, LG_FLOAT, &f, &tmp));
+    const uint32_t *bits = f->data;
+    uint16_t *out = y->data;
+    for (int64_t i = 0, n = lg_tensor_numel_(x); i < n; i++) {
+        bool nan = (bits[i] & 0x7fffffffu) > 0x7f800000u;
+        out[i] = (uint16_t)((bits[i] >> 16) | (nan ? 0x40 : 0));
+    }
+    lg_tensor_free(tmp);
+    return LG_OK;
+}
+
 static int cast_exec(lg_kctx *c)
 {
-    if (!c->outputs[0]) return LG_OK;
-    return lg_ew_convert(c, c->inputs[0], c->outputs[0]);
+    const lg_tensor *x = c->inputs[0];
+    lg_tensor *y = c->outputs[0];
+    if (!y) return LG_OK;
+    if (y->dtype == LG_BFLOAT16 && x->dtype != LG_BFLOAT16) return cast_to_bf16(c, x, y);
+    return lg_ew_convert(c, x, y);
 }
 
 const lg_op_def lg_ops_elementwise[] = {
