@@ -239,6 +239,17 @@ const float *lg_attr_floats(const lg_node *n, const char *name, int *count)
     return a->floats ? a->floats : (const float *)"";
 }
 
+char *const *lg_attr_strings(const lg_node *n, const char *name, int *count)
+{
+    const lg_attr *a = lg_node_attr(n, name);
+    if (!a || a->type != LG_ATTR_STRINGS) {
+        if (count) *count = 0;
+        return NULL;
+    }
+    if (count) *count = a->n;
+    return a->strings;
+}
+
 const lg_tensor *lg_attr_tensor(const lg_node *n, const char *name)
 {
     const lg_attr *a = lg_node_attr(n, name);

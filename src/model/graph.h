@@ -149,6 +149,7 @@ const char *lg_attr_string(const lg_node *n, const char *name, const char *def);
 /* The list, and its length in *count; NULL (count 0) if absent. */
 const int64_t *lg_attr_ints(const lg_node *n, const char *name, int *count);
 const float *lg_attr_floats(const lg_node *n, const char *name, int *count);
+char *const *lg_attr_strings(const lg_node *n, const char *name, int *count);
 const lg_tensor *lg_attr_tensor(const lg_node *n, const char *name);
 lg_graph *lg_attr_graph(const lg_node *n, const char *name);
 

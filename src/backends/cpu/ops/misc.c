@@ -15,14 +15,6 @@
 
 #include "runtime/kernel.h"
 
-/* A list-of-strings attribute (graph.h has getters for the other list types). */
-static char *const *attr_strings(const lg_node *n, const char *name, int *count)
-{
-    const lg_attr *a = lg_node_attr(n, name);
-    *count = a && a->type == LG_ATTR_STRINGS && a->strings ? a->n : 0;
-    return *count ? a->strings : NULL;
-}
-
 /* ---- StringNormalizer ----------------------------------------------------------- */
 
 /* Decodes one UTF-8 sequence at s; returns its length (1 for an invalid byte, which
@@ -139,7 +131,7 @@ static int strnorm_exec(lg_kctx *c)
         return lg_error(LG_E_INVALID_MODEL, "case_change_action '%s' is not NONE, LOWER or UPPER", action);
     bool case_sensitive = lg_attr_int(c->node, "is_case_sensitive", 0) != 0;
     int n_stop;
-    char *const *stop = attr_strings(c->node, "stopwords", &n_stop);
+    char *const *stop = lg_attr_strings(c->node, "stopwords", &n_stop);
     locale_t loc = utf8_locale();
 
     int64_t n = lg_tensor_numel_(x), kept = 0;
@@ -255,7 +247,7 @@ static int tfidf_pool(const lg_node *n, tfidf *t)
 {
     int n_ints = 0, n_strs = 0;
     const int64_t *pool_i = lg_attr_ints(n, "pool_int64s", &n_ints);
-    char *const *pool_s = attr_strings(n, "pool_strings", &n_strs);
+    char *const *pool_s = lg_attr_strings(n, "pool_strings", &n_strs);
     t->n_items = pool_s ? n_strs : n_ints;
     t->items = malloc((size_t)(t->n_items ? t->n_items : 1) * sizeof(int64_t));
     if (!t->items) return lg_error(LG_E_NOMEM, "out of memory for the n-gram pool");
