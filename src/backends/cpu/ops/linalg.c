@@ -121,8 +121,11 @@ static int einsum_plan_make(lg_kctx *c, einsum_plan *p)
     } else {
         out_t.n = 0;
         out_t.ellipsis = 0;
-        for (int id = 0; id < EIN_LETTERS; id++)
-            if (count[id] == 1) out_t.label[out_t.n++] = id;
+        for (int id = 0; id < EIN_LETTERS; id++) {
+            if (count[id] != 1) continue;
+            if (out_t.n >= LG_MAX_DIMS) return lg_error(LG_E_LIMIT, "Einsum '%s': output rank over %d", eq, LG_MAX_DIMS);
+            out_t.label[out_t.n++] = id;
+        }
     }
     for (int i = 0; i <= out_t.n; i++) {
         if (i == out_t.ellipsis)
@@ -208,40 +211,69 @@ static int einsum_infer(lg_kctx *c)
 
 typedef struct einsum_job {
     const einsum_plan *p;
-    const void *in[EIN_MAX_INPUTS]; /* double or int64 copies of the inputs */
+    double *fin[EIN_MAX_INPUTS];    /* copies of the inputs: float types */
+    int64_t *iin[EIN_MAX_INPUTS];   /* integers */
     void *out;
     bool is_float;
 } einsum_job;
 
+/* Sum over t < len of the product of the operands at off[k] + t * st[k]. */
+static double dot_f64(const einsum_job *j, const int64_t *off, int64_t len, const int64_t *st)
+{
+    double *const *in = j->fin;
+    double s = 0;
+    if (j->p->n_in == 1) {
+        for (int64_t t = 0; t < len; t++) s += in[0][off[0] + t * st[0]];
+    } else if (j->p->n_in == 2) {
+        const double *a = in[0] + off[0], *b = in[1] + off[1];
+        for (int64_t t = 0; t < len; t++) s += a[t * st[0]] * b[t * st[1]];
+    } else {
+        for (int64_t t = 0; t < len; t++) {
+            double prod = 1;
+            for (int k = 0; k < j->p->n_in; k++) prod *= in[k][off[k] + t * st[k]];
+            s += prod;
+        }
+    }
+    return s;
+}
+
+/* The same in wrapping integer arithmetic. */
+static uint64_t dot_i64(const einsum_job *j, const int64_t *off, int64_t len, const int64_t *st)
+{
+    int64_t *const *in = j->iin;
+    uint64_t s = 0;
+    for (int64_t t = 0; t < len; t++) {
+        uint64_t prod = 1;
+        for (int k = 0; k < j->p->n_in; k++) prod *= (uint64_t)in[k][off[k] + t * st[k]];
+        s += prod;
+    }
+    return s;
+}
+
+/* Output elements [begin, end): an odometer over the summed labels but the last, and a
+ * strided dot product along the last. */
 static void einsum_range(void *arg, int64_t begin, int64_t end)
 {
     const einsum_job *j = arg;
     const einsum_plan *p = j->p;
-    int n_red = p->n_labels - p->n_out;
+    int n_red = p->n_labels - p->n_out, n_odo = n_red > 0 ? n_red - 1 : 0;
     const int64_t *rsize = p->size + p->n_out;
-    int64_t n_sum = lg_dims_numel(n_red, rsize);
+    int64_t n_steps = lg_dims_numel(n_odo, rsize), len = n_red > 0 ? rsize[n_red - 1] : 1;
+    int64_t st[EIN_MAX_INPUTS];
+    for (int k = 0; k < p->n_in; k++) st[k] = n_red > 0 ? p->stride[k][p->n_labels - 1] : 0;
     for (int64_t o = begin; o < end; o++) {
-        int64_t base[EIN_MAX_INPUTS] = { 0 }, rest = o;
+        int64_t off[EIN_MAX_INPUTS] = { 0 }, idx[EIN_MAX_LABELS] = { 0 }, rest = o;
         for (int l = p->n_out - 1; l >= 0; l--) {
             int64_t ix = rest % p->size[l];
             rest /= p->size[l];
-            for (int k = 0; k < p->n_in; k++) base[k] += ix * p->stride[k][l];
+            for (int k = 0; k < p->n_in; k++) off[k] += ix * p->stride[k][l];
         }
-        int64_t idx[EIN_MAX_LABELS] = { 0 }, off[EIN_MAX_INPUTS];
-        memcpy(off, base, sizeof(off));
         double fsum = 0;
         uint64_t isum = 0;
-        for (int64_t s = 0; s < n_sum; s++) {
-            if (j->is_float) {
-                double prod = 1;
-                for (int k = 0; k < p->n_in; k++) prod *= ((const double *)j->in[k])[off[k]];
-                fsum += prod;
-            } else {
-                uint64_t prod = 1;
-                for (int k = 0; k < p->n_in; k++) prod *= (uint64_t)((const int64_t *)j->in[k])[off[k]];
-                isum += prod;
-            }
-            for (int r = n_red - 1; r >= 0; r--) {
+        for (int64_t s = 0; s < n_steps; s++) {
+            if (j->is_float) fsum += dot_f64(j, off, len, st);
+            else isum += dot_i64(j, off, len, st);
+            for (int r = n_odo - 1; r >= 0; r--) {
                 int l = p->n_out + r;
                 for (int k = 0; k < p->n_in; k++) off[k] += p->stride[k][l];
                 if (++idx[r] < rsize[r]) break;
@@ -291,7 +323,8 @@ static int einsum_exec(lg_kctx *c)
             if (j.is_float) ((double *)buf)[i] = lg_tensor_get_f64(x, i);
             else ((int64_t *)buf)[i] = lg_tensor_get_i64(x, i);
         }
-        j.in[k] = buf;
+        if (j.is_float) j.fin[k] = buf;
+        else j.iin[k] = buf;
     }
     if (rc == LG_OK) {
         j.out = lg_alloc((size_t)n_out * 8);
@@ -306,7 +339,7 @@ static int einsum_exec(lg_kctx *c)
         }
     }
     lg_free(j.out);
-    for (int k = 0; k < p.n_in; k++) lg_free((void *)j.in[k]);
+    for (int k = 0; k < p.n_in; k++) lg_free(j.is_float ? (void *)j.fin[k] : (void *)j.iin[k]);
     return rc;
 }
 
