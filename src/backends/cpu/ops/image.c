@@ -396,6 +396,23 @@ typedef struct pass_job {
                 for (int64_t i = 0; i < j->inner; i++) d[i] += wt * st[i];                   \
             }                                                                                \
         }                                                                                    \
+    }                                                                                        \
+    /* The last axis (inner 1): rows [begin, end) of the outer axes. */                      \
+    static void pass_last_##SFX(void *arg, int64_t begin, int64_t end)                       \
+    {                                                                                        \
+        const pass_job *j = arg;                                                             \
+        const resize_axis *ax = j->ax;                                                       \
+        for (int64_t r = begin; r < end; r++) {                                              \
+            const T *s = (const T *)j->src + r * ax->n_in;                                   \
+            T *d = (T *)j->dst + r * ax->n_out;                                              \
+            for (int64_t o = 0; o < ax->n_out; o++) {                                        \
+                const int64_t *idx = ax->idx + o * ax->taps;                                 \
+                const double *w = ax->w + o * ax->taps;                                      \
+                double acc = 0.0;                                                            \
+                for (int64_t t = 0; t < ax->taps; t++) acc += w[t] * (double)s[idx[t]];      \
+                d[o] = (T)acc;                                                               \
+            }                                                                                \
+        }                                                                                    \
     }
 
 RESIZE_PASS(float, f32)
@@ -416,8 +433,12 @@ static const void *run_passes(const lg_kctx *c, const resize_params *p, const re
         if (axes[a].identity) continue;
         void *dst = a == last && final_dst ? final_dst : (cur == buf0 ? buf1 : buf0);
         pass_job j = { .ax = &axes[a], .src = cur, .dst = dst, .inner = lg_dims_numel(p->rank - a - 1, dims + a + 1) };
-        int64_t rows = lg_dims_numel(a, dims) * axes[a].n_out;
-        lg_parallel_for(c->pool, rows, 1 + 8192 / (j.inner * axes[a].taps + 1), f32 ? pass_rows_f32 : pass_rows_f64, &j);
+        int64_t outer = lg_dims_numel(a, dims), taps = axes[a].taps;
+        if (a == p->rank - 1)
+            lg_parallel_for(c->pool, outer, 1 + 8192 / (axes[a].n_out * taps + 1), f32 ? pass_last_f32 : pass_last_f64, &j);
+        else
+            lg_parallel_for(c->pool, outer * axes[a].n_out, 1 + 8192 / (j.inner * taps + 1),
+                            f32 ? pass_rows_f32 : pass_rows_f64, &j);
         dims[a] = p->out[a];
         cur = dst;
     }

@@ -205,26 +205,48 @@ typedef struct row_job {
     bool empty_cols;              /* some column has no input tap */
 } row_job;
 
-static void row_max(float *y, const float *x, int64_t off, int64_t lo, int64_t hi, int64_t s)
+/* 4-float vectors (GCC/Clang vector extensions: SSE on x86, NEON on ARM). */
+typedef float v4f __attribute__((vector_size(16)));
+typedef int32_t v4i __attribute__((vector_size(16)));
+
+static inline v4f v4f_load(const float *p)
 {
-    if (s == 1) {
-        for (int64_t i = lo; i < hi; i++) y[i] = x[i + off] > y[i] ? x[i + off] : y[i];
-    } else if (s == 2) {
-        for (int64_t i = lo; i < hi; i++) y[i] = x[2 * i + off] > y[i] ? x[2 * i + off] : y[i];
-    } else {
-        for (int64_t i = lo; i < hi; i++) y[i] = x[s * i + off] > y[i] ? x[s * i + off] : y[i];
-    }
+    v4f v;
+    memcpy(&v, p, sizeof(v));
+    return v;
 }
 
-static void row_sum(float *y, const float *x, int64_t off, int64_t lo, int64_t hi, int64_t s)
+static inline void v4f_store(float *p, v4f v) { memcpy(p, &v, sizeof(v)); }
+
+/* p[0], p[2], p[4], p[6] (reads p[0..7]). */
+static inline v4f v4f_even(const float *p) { return __builtin_shufflevector(v4f_load(p), v4f_load(p + 4), 0, 2, 4, 6); }
+
+static inline v4f v4f_max(v4f a, v4f b)
 {
-    if (s == 1) {
-        for (int64_t i = lo; i < hi; i++) y[i] += x[i + off];
-    } else if (s == 2) {
-        for (int64_t i = lo; i < hi; i++) y[i] += x[2 * i + off];
-    } else {
-        for (int64_t i = lo; i < hi; i++) y[i] += x[s * i + off];
-    }
+    v4i m = a > b;
+    return (v4f)(((v4i)a & m) | ((v4i)b & ~m));
+}
+
+/* y[i] = max(y[i], x[i*s]) for i in [0, n); stride 1 and 2 in vectors. */
+static void row_max(float *y, const float *x, int64_t n, int64_t s)
+{
+    int64_t i = 0;
+    if (s == 1)
+        for (; i + 4 <= n; i += 4) v4f_store(y + i, v4f_max(v4f_load(x + i), v4f_load(y + i)));
+    else if (s == 2) /* the last vector would read one past x[2 * (n - 1)] */
+        for (; i + 5 <= n; i += 4) v4f_store(y + i, v4f_max(v4f_even(x + 2 * i), v4f_load(y + i)));
+    for (; i < n; i++) y[i] = x[i * s] > y[i] ? x[i * s] : y[i];
+}
+
+/* y[i] += x[i*s] for i in [0, n). */
+static void row_sum(float *y, const float *x, int64_t n, int64_t s)
+{
+    int64_t i = 0;
+    if (s == 1)
+        for (; i + 4 <= n; i += 4) v4f_store(y + i, v4f_load(x + i) + v4f_load(y + i));
+    else if (s == 2)
+        for (; i + 5 <= n; i += 4) v4f_store(y + i, v4f_even(x + 2 * i) + v4f_load(y + i));
+    for (; i < n; i++) y[i] += x[i * s];
 }
 
 /* Accumulates one input row into the output row over every kernel column. */
@@ -233,8 +255,11 @@ static void row_accumulate(const row_job *j, float *yr, const float *xr)
     int m = j->g->nsp - 1;
     int64_t s = j->g->s[m], d = j->g->d[m], pb = j->g->pb[m];
     for (int64_t kw = 0; kw < j->g->k[m]; kw++) {
-        if (j->kind == POOL_MAX) row_max(yr, xr, kw * d - pb, j->tap_lo[kw], j->tap_hi[kw], s);
-        else row_sum(yr, xr, kw * d - pb, j->tap_lo[kw], j->tap_hi[kw], s);
+        int64_t lo = j->tap_lo[kw], n = j->tap_hi[kw] - lo;
+        if (n <= 0) continue;
+        const float *x = xr + lo * s + kw * d - pb; /* input of output column lo */
+        if (j->kind == POOL_MAX) row_max(yr + lo, x, n, s);
+        else row_sum(yr + lo, x, n, s);
     }
 }
 
