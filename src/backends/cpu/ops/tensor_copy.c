@@ -12,10 +12,14 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "backends/cpu/ops/tensor_copy.h"
 
-#define TILE 32
+#define TILE 32    /* TILE mode: columns per block */
+#define TILE_B 128 /* TILE mode: rows (along the source-contiguous dim) per work item */
 #define CHUNK_ELEMS 16384 /* elements worth handing to a thread */
 
 enum copy_mode { MODE_ROW, MODE_TILE, MODE_ELEM };
@@ -131,6 +135,33 @@ static void copy_strings(copy_plan *p, char *dst, int64_t dst_step, const char *
         } \
     } while (0)
 
+#if defined(__SSE2__)
+/* 4-byte elements: 4x4 blocks transposed in registers; the edges fall back to scalars. */
+static void copy_tile_4x4(uint32_t *dst, const uint32_t *src, int64_t na, int64_t sa, int64_t db, int64_t b0, int64_t b1)
+{
+    int64_t b4 = b0 + ((b1 - b0) & ~(int64_t)3), na4 = na & ~(int64_t)3;
+    for (int64_t a0 = 0; a0 < na4; a0 += TILE) {
+        int64_t a1 = a0 + TILE < na4 ? a0 + TILE : na4;
+        for (int64_t b = b0; b < b4; b += 4)
+            for (int64_t a = a0; a < a1; a += 4) {
+                const uint32_t *s = src + b + a * sa;
+                __m128 r0 = _mm_castsi128_ps(_mm_loadu_si128((const __m128i *)s));
+                __m128 r1 = _mm_castsi128_ps(_mm_loadu_si128((const __m128i *)(s + sa)));
+                __m128 r2 = _mm_castsi128_ps(_mm_loadu_si128((const __m128i *)(s + 2 * sa)));
+                __m128 r3 = _mm_castsi128_ps(_mm_loadu_si128((const __m128i *)(s + 3 * sa)));
+                _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+                uint32_t *d = dst + b * db + a;
+                _mm_storeu_si128((__m128i *)d, _mm_castps_si128(r0));
+                _mm_storeu_si128((__m128i *)(d + db), _mm_castps_si128(r1));
+                _mm_storeu_si128((__m128i *)(d + 2 * db), _mm_castps_si128(r2));
+                _mm_storeu_si128((__m128i *)(d + 3 * db), _mm_castps_si128(r3));
+            }
+    }
+    for (int64_t b = b0; b < b1; b++) /* edges: columns past na4, rows past b4 */
+        for (int64_t a = b < b4 ? na4 : 0; a < na; a++) dst[b * db + a] = src[b + a * sa];
+}
+#endif
+
 /* TILE kernel: rows b in [b0, b1) of the destination (stride db), each of na elements
  * read from the source with stride sa; source contiguous along b. */
 static void copy_tile(copy_plan *p, char *dst, const char *src, int64_t b0, int64_t b1)
@@ -140,7 +171,11 @@ static void copy_tile(copy_plan *p, char *dst, const char *src, int64_t b0, int6
     switch (p->es) {
     case 1: TILE_LOOP(uint8_t); break;
     case 2: TILE_LOOP(uint16_t); break;
+#if defined(__SSE2__)
+    case 4: copy_tile_4x4((uint32_t *)dst, (const uint32_t *)src, na, sa, db, b0, b1); break;
+#else
     case 4: TILE_LOOP(uint32_t); break;
+#endif
     case 8: TILE_LOOP(uint64_t); break;
     default:
         for (int64_t b = b0; b < b1; b++)
@@ -156,8 +191,8 @@ static void run_inner(copy_plan *p, int64_t doff, int64_t soff, int64_t block)
     const char *src = p->src + soff * es;
     if (p->dt == LG_STRING) {
         if (p->mode == MODE_TILE) {
-            int64_t b1 = (block + 1) * TILE < p->dims[p->tile_dim] ? (block + 1) * TILE : p->dims[p->tile_dim];
-            for (int64_t b = block * TILE; b < b1; b++)
+            int64_t b1 = (block + 1) * TILE_B < p->dims[p->tile_dim] ? (block + 1) * TILE_B : p->dims[p->tile_dim];
+            for (int64_t b = block * TILE_B; b < b1; b++)
                 copy_strings(p, dst + b * p->ds[p->tile_dim] * es, 1, src + b * es, p->ss[last], n);
         } else {
             copy_strings(p, dst, p->ds[last], src, p->ss[last], n);
@@ -168,7 +203,7 @@ static void run_inner(copy_plan *p, int64_t doff, int64_t soff, int64_t block)
     case MODE_ROW: memcpy(dst, src, (size_t)(n * es)); break;
     case MODE_ELEM: copy_strided(p, dst, p->ds[last], src, p->ss[last], n); break;
     case MODE_TILE: {
-        int64_t b0 = block * TILE, b1 = b0 + TILE < p->dims[p->tile_dim] ? b0 + TILE : p->dims[p->tile_dim];
+        int64_t b0 = block * TILE_B, b1 = b0 + TILE_B < p->dims[p->tile_dim] ? b0 + TILE_B : p->dims[p->tile_dim];
         copy_tile(p, dst, src, b0, b1);
         break;
     }
@@ -250,7 +285,7 @@ static void choose_mode(copy_plan *p)
     p->n_outer = 0;
     for (int k = 0; k < last; k++)
         if (k != p->tile_dim) p->outer[p->n_outer++] = k;
-    p->n_blocks = p->mode == MODE_TILE ? (p->dims[p->tile_dim] + TILE - 1) / TILE : 1;
+    p->n_blocks = p->mode == MODE_TILE ? (p->dims[p->tile_dim] + TILE_B - 1) / TILE_B : 1;
 }
 
 int lg_copy_nd(lg_threadpool *pool, lg_dtype dt, int nd, const int64_t *dims, void *dst,
@@ -273,7 +308,7 @@ int lg_copy_nd(lg_threadpool *pool, lg_dtype dt, int nd, const int64_t *dims, vo
         copy_range(&p, 0, items);
         return p.failed ? lg_error(LG_E_NOMEM, "out of memory duplicating strings") : LG_OK;
     }
-    int64_t per_item = p.dims[p.nd - 1] * (p.mode == MODE_TILE ? TILE : 1);
+    int64_t per_item = p.dims[p.nd - 1] * (p.mode == MODE_TILE ? TILE_B : 1);
     int64_t min_chunk = per_item >= CHUNK_ELEMS ? 1 : CHUNK_ELEMS / per_item;
     if (items <= min_chunk) copy_range(&p, 0, items);
     else lg_parallel_for(pool, items, min_chunk, copy_range, &p);
