@@ -23,6 +23,16 @@ static bool is_nondeterministic(const lg_node *n)
     return false;
 }
 
+/* Ops that read only their input's shape, never its values. */
+static const char *const shape_only_ops[] = { "Shape", "Size", NULL };
+
+static bool reads_shape_only(const lg_node *n)
+{
+    for (int i = 0; shape_only_ops[i]; i++)
+        if (!strcmp(n->op_type, shape_only_ops[i]) && !n->domain[0]) return true;
+    return false;
+}
+
 static bool has_subgraph(const lg_node *n)
 {
     for (int i = 0; i < n->n_attrs; i++)
@@ -148,10 +158,10 @@ static int run_node(lg_frame *f, int i, bool infer_only)
         if (rc == LG_OK && infer_only) {
             /* Small results whose inputs are all known are computed now, so shape
              * computations (Shape -> Gather -> Concat -> Reshape) stay known. */
-            bool all_data = true;
+            bool all_data = true, shape_only = reads_shape_only(n);
             int64_t total = 0;
             for (int k = 0; k < n->n_inputs; k++)
-                if (in[k] && !in[k]->data && lg_tensor_numel_(in[k]) > 0) all_data = false;
+                if (in[k] && !in[k]->data && lg_tensor_numel_(in[k]) > 0 && !shape_only) all_data = false;
             for (int k = 0; k < n->n_outputs; k++)
                 if (out[k]) total += lg_tensor_numel_(out[k]);
             if (all_data && total <= 4096 && !has_subgraph(n) && !is_nondeterministic(n)) {
