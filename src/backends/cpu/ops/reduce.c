@@ -352,18 +352,11 @@ typedef struct reduce_job {
 #define ABS_I64(v) ((v) < 0 ? WRAP_MUL((v), -1) : (v))
 #define ABS_U64(v) (v)
 
-/* Accumulates all n rows of a unit: STMT updates acc[q] from the value val. The
- * fixed-length inner loop lets the compiler vectorize it. */
+/* Accumulates all n rows of a unit: STMT updates acc[q] from the value val. */
 #define ACC_LOOP(T, STMT) \
     for (int64_t k = 0; k < v->n; k++) { \
         const T *row = xo + k * v->inner; \
-        int64_t b = 0; \
-        for (; b + 8 <= bi; b += 8) \
-            for (int64_t q = b; q < b + 8; q++) { \
-                T val = row[q]; \
-                STMT; \
-            } \
-        for (int64_t q = b; q < bi; q++) { \
+        for (int64_t q = 0; q < bi; q++) { \
             T val = row[q]; \
             STMT; \
         } \
