@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "base/error.h"
 #include "legacygpu/legacygpu.h"
 
 static json_t *value_json(const lg_value_info *vi)
@@ -21,7 +22,74 @@ static json_t *value_json(const lg_value_info *vi)
     return json_pack("{s:s, s:s, s:o}", "name", vi->name, "dtype", lg_dtype_name(vi->dtype), "shape", shape);
 }
 
-static json_t *model_json(const char *path, int *rc)
+/* Parses "NAME=1x3x224x224" (or "1,3,224,224"). */
+static int parse_shape(const char *spec, char *name, size_t nlen, int *ndim, int64_t *dims)
+{
+    const char *eq = strchr(spec, '=');
+    if (!eq || eq == spec || (size_t)(eq - spec) >= nlen) return -1;
+    snprintf(name, nlen, "%.*s", (int)(eq - spec), spec);
+    *ndim = 0;
+    const char *p = eq + 1;
+    while (*p) {
+        char *end;
+        long long v = strtoll(p, &end, 10);
+        if (end == p || v < 0 || *ndim == LG_MAX_DIMS) return -1;
+        dims[(*ndim)++] = v;
+        p = end;
+        if (*p == 'x' || *p == ',') p++;
+        else if (*p) return -1;
+    }
+    return *ndim > 0 ? 0 : -1;
+}
+
+/* Output shapes inferred from the given input shapes (no data is run). */
+static json_t *inferred_json(lg_model *m, int n_shapes, char **specs, int *rc)
+{
+    lg_session *s;
+    if ((*rc = lg_session_create(m, NULL, &s)) != LG_OK) return NULL;
+    char names[32][256];
+    const char *name_ptrs[32];
+    lg_tensor *views[32] = { 0 };
+    json_t *res = NULL;
+    for (int i = 0; i < n_shapes; i++) {
+        int nd;
+        int64_t dims[LG_MAX_DIMS];
+        lg_value_info vi;
+        if (parse_shape(specs[i], names[i], sizeof(names[i]), &nd, dims) != 0) {
+            *rc = lg_error(LG_E_INVALID_ARG, "--input-shape '%s': expected NAME=DIMxDIM...", specs[i]);
+            goto done;
+        }
+        lg_dtype dt = LG_FLOAT;
+        for (int k = 0; k < lg_model_num_inputs(m); k++)
+            if (lg_model_input_info(m, k, &vi) == LG_OK && !strcmp(vi.name, names[i]) && vi.dtype) dt = vi.dtype;
+        name_ptrs[i] = names[i];
+        /* Only the shape is read: a zero-sized wrap carries it without data. */
+        if ((*rc = lg_tensor_wrap(dt, nd, dims, NULL, &views[i])) != LG_OK) goto done;
+    }
+    int n_out = lg_model_num_outputs(m);
+    lg_value_info *outs = calloc((size_t)n_out + 1, sizeof(*outs));
+    if ((*rc = lg_session_infer_shapes(s, n_shapes, name_ptrs, views, n_out, outs)) == LG_OK) {
+        res = json_array();
+        for (int k = 0; k < n_out; k++) {
+            json_t *shape = json_array();
+            for (int d = 0; d < outs[k].ndim; d++)
+                json_array_append_new(shape, outs[k].dims[d] >= 0 ? json_integer(outs[k].dims[d]) : json_null());
+            if (outs[k].ndim < 0) {
+                json_decref(shape);
+                shape = json_null();
+            }
+            json_array_append_new(res, json_pack("{s:s, s:s, s:o}", "name", outs[k].name, "dtype",
+                                                 lg_dtype_name(outs[k].dtype), "shape", shape));
+        }
+    }
+    free(outs);
+done:
+    for (int i = 0; i < n_shapes; i++) lg_tensor_free(views[i]);
+    lg_session_free(s);
+    return res;
+}
+
+static json_t *model_json(const char *path, int n_shapes, char **specs, int *rc)
 {
     lg_model *m;
     if ((*rc = lg_model_load(path, &m)) != LG_OK) return NULL;
@@ -41,6 +109,15 @@ static json_t *model_json(const char *path, int *rc)
                           "producer_version", meta.producer_version, "ir_version", (json_int_t)meta.ir_version,
                           "opset", (json_int_t)meta.opset, "nodes", meta.num_nodes, "weight_bytes",
                           (json_int_t)meta.weight_bytes, "inputs", ins, "outputs", outs);
+    if (n_shapes > 0) {
+        json_t *inf = inferred_json(m, n_shapes, specs, rc);
+        if (!inf) {
+            json_decref(j);
+            j = NULL;
+        } else {
+            json_object_set_new(j, "inferred_outputs", inf);
+        }
+    }
     lg_model_free(m);
     return j;
 }
@@ -63,15 +140,24 @@ int lg_cmd_info(int argc, char **argv)
 {
     bool as_json = false;
     const char *model = NULL;
+    char *shapes[32];
+    int n_shapes = 0;
+    static const char usage[] = "usage: legacygpu info [--json] [MODEL [--input-shape NAME=1x3x224x224]...]\n";
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json")) as_json = true;
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: legacygpu info [--json] [MODEL]\n");
+            printf("%s", usage);
             return LG_EXIT_OK;
+        } else if (!strcmp(argv[i], "--input-shape") && i + 1 < argc && n_shapes < 32) {
+            shapes[n_shapes++] = argv[++i];
         } else if (argv[i][0] == '-') {
-            fprintf(stderr, "legacygpu: info: unknown option '%s'\nusage: legacygpu info [--json] [MODEL]\n", argv[i]);
+            fprintf(stderr, "legacygpu: info: unknown option '%s'\n%s", argv[i], usage);
             return LG_EXIT_USAGE;
         } else model = argv[i];
+    }
+    if (n_shapes && !model) {
+        fprintf(stderr, "legacygpu: info: --input-shape needs a MODEL\n%s", usage);
+        return LG_EXIT_USAGE;
     }
     lg_system_info si;
     lg_system_info_get(&si);
@@ -90,7 +176,7 @@ int lg_cmd_info(int argc, char **argv)
                              "backends", backends);
     if (model) {
         int rc;
-        json_t *mj = model_json(model, &rc);
+        json_t *mj = model_json(model, n_shapes, shapes, &rc);
         if (!mj) {
             json_decref(root);
             return lg_cli_fail(rc, NULL);
@@ -125,6 +211,7 @@ int lg_cmd_info(int argc, char **argv)
             json_t *v;
             json_array_foreach(json_object_get(mj, "inputs"), i, v) print_value("input", v);
             json_array_foreach(json_object_get(mj, "outputs"), i, v) print_value("output", v);
+            json_array_foreach(json_object_get(mj, "inferred_outputs"), i, v) print_value("inferred", v);
         }
     }
     json_decref(root);
