@@ -8,7 +8,8 @@
  * computed in a work type so one kernel serves many dtypes and integers stay exact:
  * float for float/float16/bfloat16, double, int64 for signed and uint64 for unsigned
  * integers. Work is split into units of (outer index, block of inner) run in parallel.
- * Float32 rows (inner == 1) use the AVX2 kernels of reduce_avx2.c when the CPU has them.
+ * Float32 reductions and softmax use the AVX2 kernels of reduce_avx2.c (along rows when
+ * inner == 1, down columns otherwise) when the CPU has them.
  */
 #include <math.h>
 #include <stdlib.h>
