@@ -618,9 +618,9 @@ static int global_exec(lg_kctx *c, pool_kind kind)
     int64_t planes = x->dims[0] * x->dims[1];
     global_job j = { .kind = kind, .size = planes > 0 ? lg_tensor_numel_(x) / planes : 0 };
     if (planes == 0) return LG_OK;
-    if (j.size == 0) return lg_error(LG_E_SHAPE, "global pooling over an empty spatial extent");
+    if (j.size == 0 && kind == POOL_MAX) return lg_error(LG_E_SHAPE, "GlobalMaxPool over an empty spatial extent");
     if (kind == POOL_LP) LG_CHECK(lp_exponent(c, &j.p));
-    int64_t chunk = 1 + 32768 / j.size;
+    int64_t chunk = 1 + 32768 / (j.size + 1);
     if (x->dtype == LG_FLOAT && kind != POOL_LP) {
         j.x = x->data;
         j.y = y->data;
