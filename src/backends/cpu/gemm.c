@@ -24,7 +24,7 @@ enum {
     NR = LG_SGEMM_NR,
     KC = 256,           /* K block: one B panel (KC x NR) stays in L1 */
     MC = 120,           /* rows of A per block (multiple of MR) */
-    NC = 1024,          /* columns of B per packed block (multiple of NR) */
+    NC = LG_SGEMM_NC,   /* columns of B per packed block (multiple of NR) */
 };
 
 struct lg_sgemm_packed {
@@ -256,6 +256,7 @@ static void run_block(const sgemm_job *job, float *scratch, int64_t m0, int64_t 
                 if (g->pa) ap = g->pa->data + pc * g->pa->padded + (ic / MR) * kc * MR;
                 else pack_a_block(g->a, ic, mc, pc, kc, abuf);
                 macro_tile(job, ap, bp, ic, mc, jc, nc, pc, kc);
+                if (g->post && pc + kc >= g->K) g->post(g->post_arg, g->c + ic * g->ldc + jc, g->ldc, mc, nc);
             }
         }
     }
@@ -286,6 +287,7 @@ static void empty_product(const lg_sgemm_args *g)
             float *c = g->c + i * g->ldc + j;
             *c = tile_finish(0, c, g->row_bias ? i : 0, &t);
         }
+    if (g->post) g->post(g->post_arg, g->c, g->ldc, g->M, g->N);
 }
 
 /* Splits C into tasks: columns first (at least 4 NR panels each, so B is packed once

@@ -32,6 +32,8 @@
 /* Micro-tile: each kernel call computes an MR x NR block of C. */
 #define LG_SGEMM_MR 6
 #define LG_SGEMM_NR 16
+/* Most columns a B packer (lg_sgemm_pack_fn) is asked for at once. */
+#define LG_SGEMM_NC 1024
 
 /* A strided matrix view: element (i, j) is p[i * rs + j * cs] (transposes are views). */
 typedef struct lg_smat {
@@ -71,6 +73,10 @@ typedef struct lg_sgemm_args {
     const float *row_bias;      /* [M] added to row i at the end, or NULL */
     lg_sgemm_act act;
     float act_lo, act_hi;
+    /* Called on each finished block of C (m rows, n columns at c) after bias and clamp,
+     * while it is in cache: a fused activation other than a clamp. May be NULL. */
+    void (*post)(const void *arg, float *c, int64_t ldc, int64_t m, int64_t n);
+    const void *post_arg;
 } lg_sgemm_args;
 
 /* Packs A[M,K] (an MR-panel operand) or B[K,N] (an NR-panel operand) once; NULL when out

@@ -251,58 +251,45 @@ void lg_conv_im2col_index(const lg_conv_geom *g, int64_t k, int64_t j0, int64_t 
     walk_row(&t, k, j0, nj, index_segment, &ctx);
 }
 
-/* The GEMM's B packer for Conv: writes im2col rows straight into NR-column panels. */
+/* The GEMM's B packer for Conv: each im2col row is gathered into a contiguous line
+ * (one copy per output row of the image), then cut into the NR-column panels. */
 typedef struct pack_src {
     geom3 t;
     const float *x;             /* the group's image */
 } pack_src;
 
-typedef struct pack_ctx {
+typedef struct line_ctx {
     const float *x;
-    float *row;                 /* row kk of panel 0 */
-    int64_t panel;              /* floats between panels (kc * NR) */
-} pack_ctx;
+    float *line;
+} line_ctx;
 
-/* Writes n values (src[0], src[s], ...; zeros when src is NULL) to panel columns jj... */
-static void put_run(const pack_ctx *p, int64_t jj, const float *src, int64_t s, int64_t n)
-{
-    while (n > 0) {
-        int64_t col = jj % LG_SGEMM_NR, m = LG_SGEMM_NR - col < n ? LG_SGEMM_NR - col : n;
-        float *dst = p->row + (jj / LG_SGEMM_NR) * p->panel + col;
-        if (!src) memset(dst, 0, (size_t)m * sizeof(float));
-        else if (s == 1) memcpy(dst, src, (size_t)m * sizeof(float));
-        else {
-            for (int64_t i = 0; i < m; i++) dst[i] = src[i * s];
-        }
-        if (src) src += m * s;
-        jj += m;
-        n -= m;
-    }
-}
-
-static void pack_segment(void *ctx, int64_t jj, int64_t ox0, int64_t n, int64_t row_off, int64_t xoff, int64_t xs,
+static void line_segment(void *ctx, int64_t jj, int64_t ox0, int64_t n, int64_t row_off, int64_t xoff, int64_t xs,
                          int64_t lo, int64_t hi)
 {
-    const pack_ctx *p = ctx;
-    if (row_off < 0) {
-        put_run(p, jj, NULL, 1, n);
-        return;
-    }
+    const line_ctx *l = ctx;
+    float *dst = l->line + jj;
     int64_t a = lo > ox0 ? lo : ox0, b = hi < ox0 + n ? hi : ox0 + n;
-    if (b < a) b = a;
-    put_run(p, jj, NULL, 1, a - ox0);
-    put_run(p, jj + (a - ox0), p->x + row_off + a * xs + xoff, xs, b - a);
-    put_run(p, jj + (b - ox0), NULL, 1, ox0 + n - b);
+    if (row_off < 0 || b < a) a = b = ox0 + n; /* all padding */
+    for (int64_t ox = ox0; ox < a; ox++) dst[ox - ox0] = 0;
+    const float *src = l->x + row_off + xoff;
+    if (xs == 1) memcpy(dst + (a - ox0), src + a, (size_t)(b - a) * sizeof(float));
+    else
+        for (int64_t ox = a; ox < b; ox++) dst[ox - ox0] = src[ox * xs];
+    for (int64_t ox = b; ox < ox0 + n; ox++) dst[ox - ox0] = 0;
 }
 
 static void pack_im2col(const void *arg, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *dst)
 {
     const pack_src *s = arg;
-    int64_t padded = (nc + LG_SGEMM_NR - 1) / LG_SGEMM_NR * LG_SGEMM_NR;
+    float line[LG_SGEMM_NC + LG_SGEMM_NR];
+    int64_t panels = (nc + LG_SGEMM_NR - 1) / LG_SGEMM_NR;
+    line_ctx l = { s->x, line };
+    memset(line + nc, 0, LG_SGEMM_NR * sizeof(float));
     for (int64_t kk = 0; kk < kc; kk++) {
-        pack_ctx p = { s->x, dst + kk * LG_SGEMM_NR, kc * LG_SGEMM_NR };
-        walk_row(&s->t, k0 + kk, n0, nc, pack_segment, &p);
-        put_run(&p, nc, NULL, 1, padded - nc);
+        walk_row(&s->t, k0 + kk, n0, nc, line_segment, &l);
+        float *d = dst + kk * LG_SGEMM_NR;
+        for (int64_t p = 0; p < panels; p++)
+            memcpy(d + p * kc * LG_SGEMM_NR, line + p * LG_SGEMM_NR, LG_SGEMM_NR * sizeof(float));
     }
 }
 
@@ -311,22 +298,37 @@ static void pack_im2col(const void *arg, int64_t k0, int64_t kc, int64_t n0, int
 typedef struct conv_state {
     int64_t groups, rows, K;    /* what the weights were packed for */
     lg_sgemm_packed **packed;   /* one per group, or NULL */
-    lg_conv_act act;
-    float lo, hi;
+    lg_act act;                 /* fused activation (LG_ACT_NONE: none) */
 } conv_state;
 
-int lg_conv_set_activation(void *state, lg_conv_act kind, float alpha, float beta)
+int lg_conv_set_activation(void *state, const lg_act *act)
 {
     conv_state *st = state;
-    if (!st) return lg_error(LG_E_INVALID_ARG, "no Conv state to fuse an activation into");
-    switch (kind) {
-    case LG_CONV_ACT_NONE: st->lo = -INFINITY, st->hi = INFINITY; break;
-    case LG_CONV_ACT_RELU: st->lo = 0, st->hi = INFINITY; break;
-    case LG_CONV_ACT_CLIP: st->lo = alpha, st->hi = beta; break;
-    default: return lg_error(LG_E_INVALID_ARG, "unknown fused activation %d", (int)kind);
-    }
-    st->act = kind;
+    if (!st || !act) return lg_error(LG_E_INVALID_ARG, "no Conv state or activation to fuse");
+    if ((int)act->kind < LG_ACT_NONE || act->kind > LG_ACT_TANH)
+        return lg_error(LG_E_INVALID_ARG, "unknown fused activation %d", (int)act->kind);
+    st->act = *act;
     return LG_OK;
+}
+
+/* The GEMM output pass for st's activation: Relu and Clip as the kernel's clamp, the
+ * others through a post callback on each finished block. */
+static void post_act(const void *arg, float *c, int64_t ldc, int64_t m, int64_t n)
+{
+    for (int64_t i = 0; i < m; i++) lg_act_apply(arg, c + i * ldc, n);
+}
+
+static void gemm_activation(const conv_state *st, lg_sgemm_args *ga)
+{
+    if (!st || st->act.kind == LG_ACT_NONE) return;
+    if (st->act.kind == LG_ACT_RELU || st->act.kind == LG_ACT_CLIP) {
+        ga->act = LG_SGEMM_ACT_CLAMP;
+        ga->act_lo = st->act.kind == LG_ACT_RELU ? 0.0f : st->act.alpha;
+        ga->act_hi = st->act.kind == LG_ACT_RELU ? INFINITY : st->act.beta;
+        return;
+    }
+    ga->post = post_act;
+    ga->post_arg = &st->act;
 }
 
 static void conv_release(void *state)
@@ -361,7 +363,7 @@ static int conv_prepare(lg_kctx *c, void **state)
 {
     conv_state *st = lg_calloc(sizeof(*st));
     if (!st) return lg_error(LG_E_NOMEM, "out of memory for Conv state");
-    lg_conv_set_activation(st, LG_CONV_ACT_NONE, 0, 0);
+    st->act.kind = LG_ACT_NONE;
     *state = st;
     const lg_tensor *w = lg_kin(c, 1);
     int64_t group = lg_attr_int(c->node, "group", 1);
@@ -369,7 +371,9 @@ static int conv_prepare(lg_kctx *c, void **state)
         lg_tensor_numel_(w) == 0)
         return LG_OK;
     if (w->ndim == 4 && w->dims[1] == 1 && group > 1) return LG_OK; /* depthwise */
-    return conv_pack_weights(st, w, group);
+    LG_CHECK(conv_pack_weights(st, w, group));
+    c->consumed |= 1u << 1; /* exec reads the packed copy */
+    return LG_OK;
 }
 
 /* ---- Conv in float32 ---------------------------------------------------------------- */
@@ -386,6 +390,7 @@ static int conv_gemm_f32(lg_kctx *c, const conv_f32_args *a)
     const lg_conv_geom *g = a->g;
     int64_t rows = g->out_c / g->group, cin = g->in_c / g->group, K = cin * g->kernel_size;
     bool packed = a->st && a->st->packed && a->st->groups == g->group && a->st->rows == rows && a->st->K == K;
+    if (!packed && !a->w) return lg_error(LG_E_RUNTIME, "Conv weights were released but not packed for this shape");
     bool direct = true; /* 1x1, stride 1, no padding: the image is B */
     for (int i = 0; i < g->nd; i++)
         if (g->kernel[i] != 1 || g->stride[i] != 1 || g->pad[i] != 0) direct = false;
@@ -398,17 +403,15 @@ static int conv_gemm_f32(lg_kctx *c, const conv_f32_args *a)
             lg_sgemm_args ga = {
                 .M = rows, .N = g->out_size, .K = K, .alpha = 1,
                 .pa = packed ? a->st->packed[gi] : NULL,
-                .a = { a->w + gi * rows * K, K, 1 },
+                .a = { packed ? NULL : a->w + gi * rows * K, K, 1 },
                 .pack_b = direct ? NULL : pack_im2col,
                 .pack_b_arg = &src,
                 .b = { x, g->in_size, 1 },
                 .c = a->y + (b * g->out_c + gi * rows) * g->out_size,
                 .ldc = g->out_size,
                 .row_bias = a->bias ? a->bias + gi * rows : NULL,
-                .act = a->st && a->st->act != LG_CONV_ACT_NONE ? LG_SGEMM_ACT_CLAMP : LG_SGEMM_ACT_NONE,
-                .act_lo = a->st ? a->st->lo : 0,
-                .act_hi = a->st ? a->st->hi : 0,
             };
+            gemm_activation(a->st, &ga);
             LG_CHECK(lg_sgemm(c->pool, &ga));
         }
     }
@@ -418,8 +421,8 @@ static int conv_gemm_f32(lg_kctx *c, const conv_f32_args *a)
 static int conv_f32(lg_kctx *c, const conv_f32_args *a)
 {
     if (lg_conv_depthwise_applies(a->g)) {
-        lg_conv_dw_args d = { a->g, a->x, a->w, a->bias, a->y, false, 0, 0 };
-        if (a->st && a->st->act != LG_CONV_ACT_NONE) d.clamp = true, d.lo = a->st->lo, d.hi = a->st->hi;
+        lg_conv_dw_args d = { a->g, a->x, a->w, a->bias, a->y, NULL };
+        if (a->st && a->st->act.kind != LG_ACT_NONE) d.act = &a->st->act;
         lg_conv_depthwise_f32(c->pool, &d);
         return LG_OK;
     }

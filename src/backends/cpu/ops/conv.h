@@ -4,19 +4,23 @@
  * the GEMM, and the fused-activation hook for graph passes.
  *
  * Fusing an activation into a Conv (float32): after the session has run Conv's prepare,
- * a pass that removed a following Relu or Clip calls
+ * a pass that removed the following activation node calls, on the Conv node's state
+ * (ctx->state; prepare always makes one),
  *
- *   lg_conv_set_activation(conv_state, LG_CONV_ACT_RELU, 0, 0);       // Relu
- *   lg_conv_set_activation(conv_state, LG_CONV_ACT_CLIP, min, max);   // Clip(min, max)
+ *   lg_act act;
+ *   if (lg_act_from_node(relu_node, &act) == LG_OK)     // elementwise.h
+ *       lg_conv_set_activation(conv_state, &act);
  *
- * on the node's state (ctx->state of the Conv node); the Conv then writes
- * act(conv(x) + bias) in its output pass, at no extra memory traffic.
+ * The Conv then writes act(conv(x) + bias) in its output pass while the tile is in
+ * cache: Relu and Clip inside the GEMM micro-kernel, any other lg_act (SiLU, ...) on
+ * each finished GEMM block.
  */
 #ifndef LG_OPS_CONV_H
 #define LG_OPS_CONV_H
 
 #include <stdint.h>
 
+#include "backends/cpu/ops/elementwise.h"
 #include "runtime/kernel.h"
 
 /* Spatial dimensions handled by the convolution kernels (1-D, 2-D, 3-D). */
@@ -45,14 +49,8 @@ void lg_conv_out_dims(const lg_conv_geom *g, int64_t *dims);
  * padding. ConvTranspose uses it the other way round (its output is the image). */
 void lg_conv_im2col_index(const lg_conv_geom *g, int64_t k, int64_t j0, int64_t nj, int64_t *idx);
 
-typedef enum lg_conv_act {
-    LG_CONV_ACT_NONE = 0,
-    LG_CONV_ACT_RELU,
-    LG_CONV_ACT_CLIP,           /* clamp to [alpha, beta] */
-} lg_conv_act;
-
 /* Requests the fused activation on a prepared Conv node (see above); state is the
  * node's ctx->state. LG_E_INVALID_ARG for a NULL state or an unknown kind. */
-int lg_conv_set_activation(void *state, lg_conv_act kind, float alpha, float beta);
+int lg_conv_set_activation(void *state, const lg_act *act);
 
 #endif

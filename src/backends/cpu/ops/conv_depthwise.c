@@ -4,7 +4,7 @@
  * Output channel m reads input channel m / (M / group). Each output row is the sum of
  * kernel-height x kernel-width shifted input rows scaled by one weight (an axpy per
  * tap, over the output columns whose input column is inside the image), started from
- * the bias; the fused clamp runs on the finished row. Planes are spread over threads.
+ * the bias; the fused activation runs on the finished row. Planes are spread over threads.
  */
 #include "backends/cpu/ops/conv_depthwise.h"
 #include "base/cpu.h"
@@ -71,13 +71,7 @@ static void dw_planes(void *arg, int64_t begin, int64_t end)
             float *yr = y + oy * OW;
             for (int64_t ox = 0; ox < OW; ox++) yr[ox] = bias;
             dw_row(job, x, w, yr, oy);
-            if (a->clamp)
-                for (int64_t ox = 0; ox < OW; ox++) {
-                    float v = yr[ox];
-                    if (v < a->lo) v = a->lo;
-                    if (v > a->hi) v = a->hi;
-                    yr[ox] = v;
-                }
+            if (a->act) lg_act_apply(a->act, yr, OW);
         }
     }
 }

@@ -14,8 +14,7 @@ typedef struct lg_conv_dw_args {
     const lg_conv_geom *g;
     const float *x, *w, *bias;  /* bias may be NULL */
     float *y;
-    bool clamp;                 /* fused activation: clamp to [lo, hi] */
-    float lo, hi;
+    const lg_act *act;          /* fused activation, or NULL */
 } lg_conv_dw_args;
 
 /* Whether g is a 2-D convolution with one input channel per group (and several groups). */

@@ -191,7 +191,9 @@ static int gemm_prepare(lg_kctx *c, void **state)
     bool tb = lg_attr_int(c->node, "transB", 0) != 0;
     int64_t K = b->dims[tb ? 1 : 0], N = b->dims[tb ? 0 : 1];
     lg_smat view = tb ? (lg_smat){ b->data, 1, K } : (lg_smat){ b->data, N, 1 };
-    return packed_b_make(state, K, N, view);
+    LG_CHECK(packed_b_make(state, K, N, view));
+    c->consumed |= 1u << 1; /* exec reads the packed copy */
+    return LG_OK;
 }
 
 /* Element (i, j) of C broadcast to [M, N], through its broadcast strides. */
@@ -217,7 +219,7 @@ static int gemm_exec_f32(lg_kctx *c, const gemm_shape *s, float alpha, float bet
             .b = s->tb ? (lg_smat){ v.b, 1, s->K } : (lg_smat){ v.b, s->N, 1 },
             .c = v.y, .ldc = s->N,
         };
-        rc = lg_sgemm(c->pool, &g);
+        rc = (g.pb || v.b) ? lg_sgemm(c->pool, &g) : lg_error(LG_E_RUNTIME, "Gemm weights were released unpacked");
     }
     views_close(c, &v, rc);
     return rc;
@@ -303,7 +305,9 @@ static int matmul_prepare(lg_kctx *c, void **state)
 {
     const lg_tensor *b = lg_kin(c, 1);
     if (!b || !b->data || b->dtype != LG_FLOAT || b->ndim != 2) return LG_OK;
-    return packed_b_make(state, b->dims[0], b->dims[1], (lg_smat){ b->data, b->dims[1], 1 });
+    LG_CHECK(packed_b_make(state, b->dims[0], b->dims[1], (lg_smat){ b->data, b->dims[1], 1 }));
+    c->consumed |= 1u << 1; /* exec reads the packed copy */
+    return LG_OK;
 }
 
 typedef struct matmul_job {
@@ -348,6 +352,10 @@ static int matmul_exec_f32(lg_kctx *c, const lg_matmul_plan *p)
             flat.batch_ndim = 0;
             job.p = &flat;
             if (c->inputs[0]->dtype == LG_FLOAT) job.pb = packed_b_for(c, p->K, p->N);
+        }
+        if (!job.pb && !job.b) {
+            views_close(c, &v, LG_E_RUNTIME);
+            return lg_error(LG_E_RUNTIME, "MatMul weights were released unpacked");
         }
         double work = (double)job.p->M * (double)job.p->N * (double)job.p->K;
         if (job.p->batch > 1 && work < 1e6) {
