@@ -223,7 +223,7 @@ static int parse_args(int argc, char **argv, infer_args *a)
             return -1;
         }
         if (opt == '?' || parse_option(a, opt, optarg) != LG_EXIT_OK) {
-            usage(stderr);
+            fprintf(stderr, "legacygpu: 'legacygpu infer --help' lists the options\n");
             return LG_EXIT_USAGE;
         }
     }
@@ -302,10 +302,24 @@ static int pick_input(const lg_model *m, const char *want, lg_value_info *info)
     return LG_EXIT_FAIL;
 }
 
+/* "[batch,3,224,224]": a value's shape with symbolic dims by name. */
+static const char *shape_text(const lg_value_info *in, char *buf, size_t len)
+{
+    size_t o = (size_t)snprintf(buf, len, "[");
+    for (int i = 0; i < in->ndim && o < len; i++) {
+        const char *sep = i ? "," : "";
+        if (in->dims[i] >= 0) o += (size_t)snprintf(buf + o, len - o, "%s%lld", sep, (long long)in->dims[i]);
+        else o += (size_t)snprintf(buf + o, len - o, "%s%s", sep, in->dim_names[i] ? in->dim_names[i] : "?");
+    }
+    if (o < len) snprintf(buf + o, len - o, "]");
+    return buf;
+}
+
 /* Size, layout and colour the model's input shape implies (channels 1 or 3). */
 static int preprocess_from_shape(const lg_value_info *in, lg_image_preprocess *p)
 {
     const int64_t *d = in->dims;
+    char shape[256];
     if (in->ndim != 4 || in->dtype != LG_FLOAT) {
         fprintf(stderr, "legacygpu: the model input '%s' is not image-like: it is %s with %d dimensions; images "
                         "need a float32 input of 4 dimensions\n", in->name, lg_dtype_name(in->dtype), in->ndim);
@@ -313,9 +327,8 @@ static int preprocess_from_shape(const lg_value_info *in, lg_image_preprocess *p
     }
     bool nchw = d[1] == 1 || d[1] == 3 || (d[1] < 0 && !(d[3] == 1 || d[3] == 3));
     if (!nchw && !(d[3] == 1 || d[3] == 3 || d[3] < 0)) {
-        fprintf(stderr, "legacygpu: the model input '%s' is not image-like: shape [%lld,%lld,%lld,%lld] has no "
-                        "channel dimension of 1 or 3\n", in->name, (long long)d[0], (long long)d[1],
-                (long long)d[2], (long long)d[3]);
+        fprintf(stderr, "legacygpu: the model input '%s' is not image-like: shape %s has no channel dimension "
+                        "of 1 or 3\n", in->name, shape_text(in, shape, sizeof(shape)));
         return LG_EXIT_FAIL;
     }
     int64_t c = nchw ? d[1] : d[3], h = nchw ? d[2] : d[1], w = nchw ? d[3] : d[2];
@@ -347,16 +360,16 @@ static void apply_flags(const infer_args *a, lg_image_preprocess *p)
 /* Checks that the tensor the preprocessing makes fits the model input's fixed dims. */
 static int check_fits_input(const lg_value_info *in, const lg_image_preprocess *p)
 {
+    char shape[256];
     int64_t c = p->color == LG_COLOR_GRAY ? 1 : 3;
     int64_t want[4] = { in->dims[0], c, p->height, p->width };
     if (p->layout == LG_LAYOUT_NHWC) want[1] = p->height, want[2] = p->width, want[3] = c;
     for (int i = 1; i < 4; i++)
         if (in->dims[i] >= 0 && in->dims[i] != want[i]) {
-            fprintf(stderr, "legacygpu: the model input '%s' has shape [%lld,%lld,%lld,%lld] but the preprocessing "
-                            "makes [N,%lld,%lld,%lld] (%s, %s)\n", in->name, (long long)in->dims[0],
-                    (long long)in->dims[1], (long long)in->dims[2], (long long)in->dims[3], (long long)want[1],
-                    (long long)want[2], (long long)want[3], p->layout == LG_LAYOUT_NHWC ? "NHWC" : "NCHW",
-                    c == 1 ? "gray" : "color");
+            fprintf(stderr, "legacygpu: the model input '%s' has shape %s but the preprocessing makes "
+                            "[N,%lld,%lld,%lld] (%s, %s)\n", in->name, shape_text(in, shape, sizeof(shape)),
+                    (long long)want[1], (long long)want[2], (long long)want[3],
+                    p->layout == LG_LAYOUT_NHWC ? "NHWC" : "NCHW", c == 1 ? "gray" : "color");
             return LG_EXIT_FAIL;
         }
     return LG_EXIT_OK;
