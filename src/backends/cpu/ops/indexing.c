@@ -22,6 +22,13 @@ static int check_index_type(const lg_tensor *t, const char *what)
     return LG_OK;
 }
 
+/* Normalized axis attribute (default def) of a tensor that must have rank >= 1. */
+static int axis_attr(lg_kctx *c, const lg_tensor *x, int64_t def, int *axis)
+{
+    if (x->ndim < 1) return lg_error(LG_E_SHAPE, "input must have rank >= 1, got a scalar");
+    return lg_norm_axis(lg_attr_int(c->node, "axis", def), x->ndim, axis);
+}
+
 /* Index value v along an axis of size d, negatives from the end; checked. */
 static int norm_index(int64_t v, int64_t d, const char *what, int64_t *out)
 {
@@ -87,7 +94,8 @@ static void slice_axis(int64_t d, int64_t s, int64_t e, int64_t step, int64_t *s
     } else {
         s = s < 0 ? 0 : s > d - 1 ? d - 1 : s;
         e = e < -1 ? -1 : e > d - 1 ? d - 1 : e;
-        *len = s > e && d > 0 ? (s - e - 1) / -step + 1 : 0;
+        int64_t stride = step == INT64_MIN ? INT64_MAX : -step; /* same quotients, no overflow */
+        *len = s > e && d > 0 ? (s - e - 1) / stride + 1 : 0;
     }
     *start = s;
 }
@@ -104,6 +112,7 @@ static int slice_plan_get(lg_kctx *c, slice_plan *p)
     LG_CHECK(slice_list(c, 3, "axes", axes, &na, &ga));
     LG_CHECK(c->opset >= 10 ? slice_list(c, 4, "steps", steps, &nst, &gst) : (gst = false, LG_OK));
     if (!gs || !ge || ns != ne) return lg_error(LG_E_INVALID_MODEL, "starts (%d) and ends (%d) must be given with equal lengths", ns, ne);
+    if (ns > x->ndim) return lg_error(LG_E_SHAPE, "%d axes sliced in a tensor of rank %d", ns, x->ndim);
     if ((ga && na != ns) || (gst && nst != ns))
         return lg_error(LG_E_INVALID_MODEL, "axes / steps lengths differ from starts (%d)", ns);
     for (int i = 0; i < x->ndim; i++) {
@@ -143,7 +152,7 @@ static int slice_exec(lg_kctx *c)
     lg_strides(y->ndim, y->dims, ds);
     for (int i = 0; i < x->ndim; i++) {
         off += p.start[i] * xs[i];
-        ss[i] = p.step[i] * xs[i];
+        ss[i] = p.len[i] > 1 ? p.step[i] * xs[i] : 0; /* |step| < extent here: no overflow */
     }
     const char *src = (const char *)x->data + (size_t)off * lg_dtype_size(x->dtype);
     return lg_copy_nd(c->pool, x->dtype, y->ndim, y->dims, y->data, ds, src, ss);
@@ -157,7 +166,7 @@ static int gather_infer(lg_kctx *c)
     int axis, nd = 0;
     int64_t dims[LG_MAX_DIMS];
     LG_CHECK(check_index_type(ind, "indices"));
-    LG_CHECK(lg_norm_axis(lg_attr_int(c->node, "axis", 0), x->ndim, &axis));
+    LG_CHECK(axis_attr(c, x, 0, &axis));
     if (x->ndim + ind->ndim - 1 > LG_MAX_DIMS) return lg_error(LG_E_LIMIT, "Gather output rank exceeds %d", LG_MAX_DIMS);
     for (int i = 0; i < axis; i++) dims[nd++] = x->dims[i];
     for (int i = 0; i < ind->ndim; i++) dims[nd++] = ind->dims[i];
@@ -170,7 +179,7 @@ static int gather_exec(lg_kctx *c)
     const lg_tensor *x = c->inputs[0], *ind = c->inputs[1];
     lg_tensor *y = c->outputs[0];
     int axis;
-    LG_CHECK(lg_norm_axis(lg_attr_int(c->node, "axis", 0), x->ndim, &axis));
+    LG_CHECK(axis_attr(c, x, 0, &axis));
     int64_t outer = lg_dims_numel(axis, x->dims), d = x->dims[axis];
     int64_t inner = lg_dims_numel(x->ndim - axis - 1, x->dims + axis + 1);
     int64_t n_ind = lg_tensor_numel_(ind), rows_n = outer * n_ind;
@@ -234,7 +243,7 @@ static int gather_elements_infer(lg_kctx *c)
 {
     const lg_tensor *x = c->inputs[0], *ind = c->inputs[1];
     int axis;
-    LG_CHECK(lg_norm_axis(lg_attr_int(c->node, "axis", 0), x->ndim, &axis));
+    LG_CHECK(axis_attr(c, x, 0, &axis));
     LG_CHECK(check_element_shapes(x, ind, NULL, axis));
     return lg_kout_shape(c, 0, x->dtype, ind->ndim, ind->dims);
 }
@@ -247,7 +256,7 @@ static int gather_elements_exec(lg_kctx *c)
     int64_t *offs, n = lg_tensor_numel_(ind);
     size_t es = lg_dtype_size(x->dtype);
     if (n == 0) return LG_OK;
-    LG_CHECK(lg_norm_axis(lg_attr_int(c->node, "axis", 0), x->ndim, &axis));
+    LG_CHECK(axis_attr(c, x, 0, &axis));
     LG_CHECK(element_offsets(x, ind, axis, &offs));
     for (int64_t i = 0; i < n && rc == LG_OK; i++)
         rc = put_elem(x->dtype, es, (char *)y->data + (size_t)i * es, (const char *)x->data + (size_t)offs[i] * es);
@@ -329,7 +338,7 @@ static int scatter_elements_infer(lg_kctx *c)
     int axis;
     enum reduction red;
     LG_CHECK(reduction_get(c, &red));
-    LG_CHECK(lg_norm_axis(lg_attr_int(c->node, "axis", 0), x->ndim, &axis));
+    LG_CHECK(axis_attr(c, x, 0, &axis));
     LG_CHECK(check_element_shapes(x, c->inputs[1], c->inputs[2], axis));
     return lg_kout_shape(c, 0, x->dtype, x->ndim, x->dims);
 }
@@ -343,7 +352,7 @@ static int scatter_elements_exec(lg_kctx *c)
     int64_t *offs, n = lg_tensor_numel_(ind);
     size_t es = lg_dtype_size(x->dtype);
     LG_CHECK(reduction_get(c, &red));
-    LG_CHECK(lg_norm_axis(lg_attr_int(c->node, "axis", 0), x->ndim, &axis));
+    LG_CHECK(axis_attr(c, x, 0, &axis));
     LG_CHECK(lg_copy_tensor(y, x));
     if (n == 0) return LG_OK;
     LG_CHECK(element_offsets(x, ind, axis, &offs));
@@ -533,7 +542,7 @@ static int compress_select(lg_kctx *c, int *axis, int64_t *d, int64_t **sel, int
     *axis = -1;
     *d = lg_tensor_numel_(x);
     if (a) {
-        LG_CHECK(lg_norm_axis(a->i, x->ndim, axis));
+        LG_CHECK(axis_attr(c, x, 0, axis));
         *d = x->dims[*axis];
     }
     if (cond->ndim != 1) return lg_error(LG_E_SHAPE, "condition must be 1-D, got rank %d", cond->ndim);

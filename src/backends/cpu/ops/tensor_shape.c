@@ -71,7 +71,7 @@ typedef struct constant_form {
 
 static const constant_form constant_forms[] = {
     { "value", LG_ATTR_TENSOR, LG_UNDEFINED, false },
-    { "sparse_value", LG_ATTR_SPARSE_TENSOR, LG_UNDEFINED, false },
+    { "sparse_value", LG_ATTR_TENSOR, LG_UNDEFINED, false },
     { "value_float", LG_ATTR_FLOAT, LG_FLOAT, false },
     { "value_floats", LG_ATTR_FLOATS, LG_FLOAT, true },
     { "value_int", LG_ATTR_INT, LG_INT64, false },
@@ -85,10 +85,9 @@ static int constant_attr(const lg_node *n, const constant_form **form, const lg_
     for (size_t i = 0; i < sizeof(constant_forms) / sizeof(constant_forms[0]); i++) {
         const lg_attr *a = lg_node_attr(n, constant_forms[i].attr);
         if (!a) continue;
-        if (a->type != constant_forms[i].type)
+        bool tensor_form = constant_forms[i].dtype == LG_UNDEFINED; /* sparse ones arrive densified */
+        if (tensor_form ? !a->t : a->type != constant_forms[i].type)
             return lg_error(LG_E_INVALID_MODEL, "attribute '%s' has type %d", a->name, (int)a->type);
-        if (constant_forms[i].dtype == LG_UNDEFINED && !a->t)
-            return lg_error(LG_E_UNSUPPORTED, "attribute '%s' without a tensor", a->name);
         *form = &constant_forms[i];
         *attr = a;
         return LG_OK;
@@ -367,6 +366,7 @@ static int concat_axis(lg_kctx *c, int *axis)
     if (c->n_inputs < 1 || !c->inputs[0]) return lg_error(LG_E_INVALID_MODEL, "Concat without inputs");
     const lg_attr *a = lg_node_attr(c->node, "axis");
     if (!a && c->opset >= 4) return lg_error(LG_E_INVALID_MODEL, "Concat without an axis attribute");
+    if (c->inputs[0]->ndim < 1) return lg_error(LG_E_SHAPE, "Concat of scalars");
     return lg_norm_axis(a ? a->i : 1, c->inputs[0]->ndim, axis);
 }
 
@@ -419,6 +419,7 @@ static int split_sizes(lg_kctx *c, int *axis, int64_t *sizes)
     const lg_tensor *x = c->inputs[0];
     int parts = c->n_outputs, n = 0;
     bool given = false;
+    if (x->ndim < 1) return lg_error(LG_E_SHAPE, "Split of a scalar");
     LG_CHECK(lg_norm_axis(lg_attr_int(c->node, "axis", 0), x->ndim, axis));
     int64_t d = x->dims[*axis];
     const lg_tensor *st = lg_kin(c, 1);
@@ -594,6 +595,7 @@ static int eyelike_exec(lg_kctx *c)
 {
     lg_tensor *y = c->outputs[0];
     int64_t k = lg_attr_int(c->node, "k", 0), rows = y->dims[0], cols = y->dims[1];
+    k = k < -rows ? -rows : k > cols ? cols : k; /* keeps i + k from overflowing */
     for (int64_t i = 0; i < rows; i++)
         if (i + k >= 0 && i + k < cols) lg_tensor_set_f64(y, i * cols + i + k, 1.0);
     return LG_OK;
@@ -695,8 +697,10 @@ static int pad_infer(lg_kctx *c)
     int64_t dims[LG_MAX_DIMS];
     LG_CHECK(pad_args_get(c, &p));
     for (int i = 0; i < x->ndim; i++) {
-        dims[i] = x->dims[i] + p.pads[i] + p.pads[i + x->ndim];
-        if (dims[i] < 0) return lg_error(LG_E_SHAPE, "pads crop axis %d of size %lld below 0", i, (long long)x->dims[i]);
+        if (__builtin_add_overflow(x->dims[i], p.pads[i], &dims[i]) ||
+            __builtin_add_overflow(dims[i], p.pads[i + x->ndim], &dims[i]) || dims[i] < 0)
+            return lg_error(LG_E_SHAPE, "pads %lld, %lld do not fit axis %d of size %lld", (long long)p.pads[i],
+                            (long long)p.pads[i + x->ndim], i, (long long)x->dims[i]);
         if (dims[i] > 0 && x->dims[i] == 0 && p.mode != PAD_CONSTANT)
             return lg_error(LG_E_SHAPE, "mode '%s' cannot pad the empty axis %d", p.mode == PAD_EDGE ? "edge" : "reflect", i);
     }
