@@ -279,43 +279,73 @@ static void row_finish(const row_job *j, float *yr, int64_t outer_count)
     }
 }
 
+/* Folds one input row into an input-width row (separable windows). */
+static void row_merge(const row_job *j, float *acc, const float *xr)
+{
+    int64_t w = j->g->in[j->g->nsp - 1];
+    if (j->kind == POOL_MAX) row_max(acc, xr, w, 1);
+    else row_sum(acc, xr, w, 1);
+}
+
+/* Calls fn(j, dst, row) for the input row of every window tap on the axes before the
+ * last (tap t of axis a in [lo[a], hi[a])). */
+static void window_rows(const row_job *j, const float *xp, const int64_t *start, const int64_t *lo,
+                        const int64_t *hi, void (*fn)(const row_job *, float *, const float *), float *dst)
+{
+    const pool_geom *g = j->g;
+    int m = g->nsp - 1;
+    int64_t t[POOL_MAX_SP];
+    for (int a = 0; a < m; a++) t[a] = lo[a];
+    for (;;) {
+        int64_t off = 0;
+        for (int a = 0; a < m; a++) off += (start[a] + t[a] * g->d[a]) * g->in_stride[a];
+        fn(j, dst, xp + off);
+        int a = m - 1;
+        for (; a >= 0; a--) {
+            if (++t[a] < hi[a]) break;
+            t[a] = lo[a];
+        }
+        if (a < 0) break;
+    }
+}
+
+#define SEPARABLE_MAX_W 2048
+
+/* Output rows [begin, end) over all planes. A box window is separable: when it saves
+ * work, the rows of the window are first combined at input width (sep), then the
+ * kernel columns run once on that row. */
 static void pool_rows_f32(void *arg, int64_t begin, int64_t end)
 {
     const row_job *j = arg;
     const pool_geom *g = j->g;
     int m = g->nsp - 1;
-    int64_t ow = g->out[m];
+    int64_t ow = g->out[m], w = g->in[m];
+    float sep[SEPARABLE_MAX_W];
+    float init = j->kind == POOL_MAX ? -INFINITY : 0.0f;
     for (int64_t item = begin; item < end; item++) {
         int64_t plane = item / j->rows, r = item % j->rows;
         const float *xp = j->x + plane * g->in_size;
         float *yr = j->y + plane * g->out_size + r * ow;
-        int64_t start[POOL_MAX_SP], lo[POOL_MAX_SP], hi[POOL_MAX_SP], t[POOL_MAX_SP];
-        int64_t outer_count = 1;
-        bool empty = false;
+        int64_t start[POOL_MAX_SP], lo[POOL_MAX_SP], hi[POOL_MAX_SP];
+        int64_t outer_count = 1, rows = 1;
         for (int a = m - 1; a >= 0; a--) {
             int64_t o = r % g->out[a], padded;
             r /= g->out[a];
             start[a] = axis_taps(g, a, o, &lo[a], &hi[a], &padded);
             outer_count *= j->count_pad ? padded : hi[a] - lo[a];
-            empty |= lo[a] == hi[a];
-            t[a] = lo[a];
+            rows *= hi[a] - lo[a];
         }
-        if (empty) { /* every window of the row lies in the padding */
+        if (rows == 0) { /* every window of the row lies in the padding */
             memset(yr, 0, (size_t)ow * sizeof(float));
             continue;
         }
-        float init = j->kind == POOL_MAX ? -INFINITY : 0.0f;
         for (int64_t i = 0; i < ow; i++) yr[i] = init;
-        for (;;) {
-            int64_t off = 0;
-            for (int a = 0; a < m; a++) off += (start[a] + t[a] * g->d[a]) * g->in_stride[a];
-            row_accumulate(j, yr, xp + off);
-            int a = m - 1;
-            for (; a >= 0; a--) {
-                if (++t[a] < hi[a]) break;
-                t[a] = lo[a];
-            }
-            if (a < 0) break;
+        if (rows > 1 && w <= SEPARABLE_MAX_W && rows * w + g->k[m] * ow < rows * g->k[m] * ow) {
+            for (int64_t i = 0; i < w; i++) sep[i] = init;
+            window_rows(j, xp, start, lo, hi, row_merge, sep);
+            row_accumulate(j, yr, sep);
+        } else {
+            window_rows(j, xp, start, lo, hi, row_accumulate, yr);
         }
         row_finish(j, yr, outer_count);
     }
