@@ -165,8 +165,8 @@ static void kernel_ref(int64_t kc, const float *a, const float *b, float *c, int
         for (int j = 0; j < NR; j++) c[i * ldc + j] = tile_finish(acc[i][j], &c[i * ldc + j], i, t);
 }
 
-/* A tile cut by the edge of C: the kernel writes a full tile to tmp, the live part is
- * finished here. */
+/* A tile cut by the edge of C: the kernel writes a full tile (or its left half when
+ * that covers the live columns) to tmp, the live part is finished here. */
 static void edge_tile(kernel_fn kern, int64_t kc, const float *a, const float *b, float *c,
                       int64_t ldc, int64_t mr, int64_t nr, const lg_sgemm_tile *t)
 {
@@ -207,6 +207,7 @@ static float *thread_scratch(void)
 typedef struct sgemm_job {
     const lg_sgemm_args *g;
     kernel_fn kern;
+    kernel_fn half;          /* MR x NR/2 variant, or NULL */
     int64_t kcb;             /* K block size */
     int64_t m_step, n_step;  /* rows / columns per task (multiples of MR / NR) */
     int64_t tasks_n;         /* tasks along N */
@@ -233,7 +234,8 @@ static void macro_tile(const sgemm_job *job, const float *ap, const float *bp, i
             float *c = g->c + (ic + ir) * g->ldc + jc + jr;
             t.bias = last && g->row_bias ? g->row_bias + ic + ir : NULL;
             if (mr == MR && nr == NR) job->kern(kc, ap + ir * kc, bp + jr * kc, c, g->ldc, &t);
-            else edge_tile(job->kern, kc, ap + ir * kc, bp + jr * kc, c, g->ldc, mr, nr, &t);
+            else edge_tile(nr <= NR / 2 && job->half ? job->half : job->kern, kc, ap + ir * kc, bp + jr * kc, c,
+                           g->ldc, mr, nr, &t);
         }
     }
 }
@@ -313,7 +315,9 @@ int lg_sgemm(lg_threadpool *pool, const lg_sgemm_args *g)
         return LG_OK;
     }
     sgemm_job job = { .g = g, .kcb = k_block(g->K) };
-    job.kern = (lg_cpu()->avx2 && lg_cpu()->fma) ? lg_sgemm_kernel_avx2 : kernel_ref;
+    bool avx2 = lg_cpu()->avx2 && lg_cpu()->fma;
+    job.kern = avx2 ? lg_sgemm_kernel_avx2 : kernel_ref;
+    job.half = avx2 ? lg_sgemm_kernel_avx2_half : NULL;
     plan_tasks(&job, lg_threadpool_size(pool));
     atomic_init(&job.failed, 0);
     int64_t tasks = ceil_div(g->M, job.m_step) * job.tasks_n;

@@ -122,5 +122,8 @@ typedef struct lg_sgemm_tile {
 
 void lg_sgemm_kernel_avx2(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
                           const lg_sgemm_tile *t);
+/* The same for the left MR x NR/2 of the tile (c needs only NR/2 columns). */
+void lg_sgemm_kernel_avx2_half(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
+                               const lg_sgemm_tile *t);
 
 #endif

@@ -82,3 +82,29 @@ void lg_sgemm_kernel_avx2(int64_t kc, const float *a, const float *b, float *c, 
     finish_row(c + 4 * ldc, c40, c41, bias ? bias + 4 : NULL, t, alpha, lo, hi);
     finish_row(c + 5 * ldc, c50, c51, bias ? bias + 5 : NULL, t, alpha, lo, hi);
 }
+
+/* The left half of a tile (6 x 8, b still in 16-float panel rows): for the last panel of
+ * a C whose width leaves at most 8 columns there. */
+void lg_sgemm_kernel_avx2_half(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
+                               const lg_sgemm_tile *t)
+{
+    __m256 r0 = _mm256_setzero_ps(), r1 = r0, r2 = r0, r3 = r0, r4 = r0, r5 = r0;
+    for (int64_t k = 0; k < kc; k++, a += 6, b += 16) {
+        __m256 bv = _mm256_loadu_ps(b);
+        r0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 0), bv, r0);
+        r1 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 1), bv, r1);
+        r2 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 2), bv, r2);
+        r3 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 3), bv, r3);
+        r4 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 4), bv, r4);
+        r5 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 5), bv, r5);
+    }
+    __m256 rows[6] = { r0, r1, r2, r3, r4, r5 };
+    for (int i = 0; i < 6; i++) {
+        __m256 r = rows[i];
+        if (t->alpha != 1.0f) r = _mm256_mul_ps(r, _mm256_set1_ps(t->alpha));
+        if (t->accumulate) r = _mm256_add_ps(r, _mm256_loadu_ps(c + i * ldc));
+        if (t->bias) r = _mm256_add_ps(r, _mm256_broadcast_ss(t->bias + i));
+        if (t->clamp) r = _mm256_min_ps(_mm256_set1_ps(t->hi), _mm256_max_ps(_mm256_set1_ps(t->lo), r));
+        _mm256_storeu_ps(c + i * ldc, r);
+    }
+}
