@@ -38,8 +38,14 @@ static double roi_sample(const roialign_job *j, int64_t base, double y, double x
     y = y <= 0.0 ? 0.0 : y;
     x = x <= 0.0 ? 0.0 : x;
     int64_t y0 = (int64_t)y, x0 = (int64_t)x, y1 = y0 + 1, x1 = x0 + 1;
-    if (y0 >= j->h - 1) y0 = y1 = j->h - 1, y = (double)y0;
-    if (x0 >= j->w - 1) x0 = x1 = j->w - 1, x = (double)x0;
+    if (y0 >= j->h - 1) { /* the last row: no row below to blend with */
+        y0 = y1 = j->h - 1;
+        y = (double)y0;
+    }
+    if (x0 >= j->w - 1) {
+        x0 = x1 = j->w - 1;
+        x = (double)x0;
+    }
     double ly = y - (double)y0, lx = x - (double)x0, hy = 1.0 - ly, hx = 1.0 - lx;
     double v[4] = { hy * hx * value_at(j->x, base + y0 * j->w + x0), hy * lx * value_at(j->x, base + y0 * j->w + x1),
                     ly * hx * value_at(j->x, base + y1 * j->w + x0), ly * lx * value_at(j->x, base + y1 * j->w + x1) };

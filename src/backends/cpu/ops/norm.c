@@ -294,8 +294,12 @@ static int bn_exec(lg_kctx *c)
     bool training = bn_training(c);
     int64_t n = x->dims[0], planes = n * ch;
     for (int64_t k = 0; k < ch; k++) {
-        if (training) moments(&w, k * inner, n, ch * inner, inner, &bmean[k], &bvar[k]);
-        else bmean[k] = mean[k], bvar[k] = var[k];
+        if (training) {
+            moments(&w, k * inner, n, ch * inner, inner, &bmean[k], &bvar[k]);
+        } else {
+            bmean[k] = mean[k];
+            bvar[k] = var[k];
+        }
         a[k] = scale[k] / sqrt(bvar[k] + eps);
         b[k] = bias[k] - bmean[k] * a[k];
     }
@@ -486,6 +490,11 @@ static void mvn_groups(const lg_tensor *x, const bool *reduced, int64_t *group, 
     }
 }
 
+static double mvn_value(const norm_work *w, int64_t i)
+{
+    return w->f32 ? ((const float *)w->x)[i] : w->xd[i];
+}
+
 /* y = (x - mean) / (sqrt(var) + 1e-9), statistics over the reduced axes. */
 static int mvn_exec(lg_kctx *c)
 {
@@ -504,19 +513,19 @@ static int mvn_exec(lg_kctx *c)
         lg_free(st);
         return rc;
     }
-    double *sum = st, *sq = st + ngroups, *cnt = st + 2 * ngroups;
-    for (int pass = 0; pass < 2; pass++) {
-        for (int64_t i = 0; i < n; i++) {
-            double v = w.f32 ? ((const float *)w.x)[i] : w.xd[i];
-            int64_t g = group[i];
-            if (pass == 0) sum[g] += v, cnt[g] += 1.0;
-            else sq[g] += (v - sum[g]) * (v - sum[g]);
-        }
-        for (int64_t g = 0; g < ngroups && pass == 0; g++) sum[g] = cnt[g] > 0 ? sum[g] / cnt[g] : 0.0;
-    }
-    for (int64_t g = 0; g < ngroups; g++) sq[g] = sqrt(cnt[g] > 0 ? sq[g] / cnt[g] : 0.0) + 1e-9;
+    double *mean = st, *den = st + ngroups, *cnt = st + 2 * ngroups;
     for (int64_t i = 0; i < n; i++) {
-        double v = w.f32 ? ((const float *)w.x)[i] : w.xd[i], r = (v - sum[group[i]]) / sq[group[i]];
+        mean[group[i]] += mvn_value(&w, i);
+        cnt[group[i]] += 1.0;
+    }
+    for (int64_t g = 0; g < ngroups; g++) mean[g] = cnt[g] > 0 ? mean[g] / cnt[g] : 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        double d = mvn_value(&w, i) - mean[group[i]];
+        den[group[i]] += d * d;
+    }
+    for (int64_t g = 0; g < ngroups; g++) den[g] = sqrt(cnt[g] > 0 ? den[g] / cnt[g] : 0.0) + 1e-9;
+    for (int64_t i = 0; i < n; i++) {
+        double r = (mvn_value(&w, i) - mean[group[i]]) / den[group[i]];
         if (w.f32) ((float *)w.y)[i] = (float)r;
         else w.yd[i] = r;
     }
