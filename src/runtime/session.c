@@ -4,6 +4,9 @@
  * reader, subgraph calls for control flow, and static shape inference.
  */
 #include <stdio.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -194,7 +197,7 @@ static int run_node(lg_frame *f, int i, bool infer_only)
             rc = node_error(lg_error(LG_E_RUNTIME, "output %d was not produced", k), n);
             goto fail_outputs;
         }
-        int v = n->outputs[k];
+        int v = (k == 0 && p->redirect[i] >= 0) ? p->redirect[i] : n->outputs[k];
         if (f->owned[v]) lg_tensor_free(f->vals[v]);
         f->vals[v] = out[k];
         f->owned[v] = true;
@@ -234,7 +237,7 @@ static int frame_run(lg_frame *f)
 {
     const lg_plan *p = f->plan;
     for (int i = 0; i < p->graph->n_nodes; i++) {
-        if (p->folded[i]) continue;
+        if (p->skip[i]) continue;
         LG_CHECK(run_node(f, i, false));
         release_after(f, i);
     }
@@ -304,7 +307,8 @@ static void plan_free(lg_plan *p)
     for (int v = 0; p->consts && v < g->n_values; v++) lg_tensor_free(p->consts[v]);
     free(p->ops);
     free(p->states);
-    free(p->folded);
+    free(p->skip);
+    free(p->redirect);
     free(p->consts);
     free(p->last_use);
     free(p);
@@ -372,7 +376,7 @@ static int fold_node(lg_session *s, lg_plan *p, int i)
             p->consts[v] = f.vals[v];
             f.owned[v] = false;
         }
-        p->folded[i] = true;
+        p->skip[i] = true;
     }
     for (int v = 0; v < p->graph->n_values; v++)
         if (!f.owned[v]) f.vals[v] = NULL;
@@ -414,7 +418,7 @@ static void release_consumed(lg_plan *p, const int *consumed)
     if (!readers) return;
     for (int i = 0; i < g->n_nodes; i++)
         for (int k = 0; k < g->nodes[i].n_inputs; k++)
-            if (g->nodes[i].inputs[k] >= 0 && !p->folded[i]) readers[g->nodes[i].inputs[k]]++;
+            if (g->nodes[i].inputs[k] >= 0 && !p->skip[i]) readers[g->nodes[i].inputs[k]]++;
     for (int v = 0; v < g->n_values; v++) {
         if (!consumed[v] || consumed[v] != readers[v] || g->values[v].is_output || g->values[v].is_input) continue;
         lg_tensor *t = p->consts[v] ? p->consts[v] : g->values[v].constant;
@@ -431,7 +435,8 @@ static int plan_graph(lg_session *s, const lg_graph *g, bool fold)
     p->graph = g;
     p->ops = calloc((size_t)nn + 1, sizeof(*p->ops));
     p->states = calloc((size_t)nn + 1, sizeof(void *));
-    p->folded = calloc((size_t)nn + 1, sizeof(bool));
+    p->skip = calloc((size_t)nn + 1, sizeof(bool));
+    p->redirect = malloc(((size_t)nn + 1) * sizeof(int));
     p->consts = calloc((size_t)nv + 1, sizeof(lg_tensor *));
     p->last_use = malloc(((size_t)nv + 1) * sizeof(int));
     if (s->n_plans == s->cap_plans) {
@@ -445,7 +450,9 @@ static int plan_graph(lg_session *s, const lg_graph *g, bool fold)
         s->cap_plans = cap;
     }
     s->plans[s->n_plans++] = p;
-    if (!p->ops || !p->states || !p->folded || !p->consts || !p->last_use) return lg_error(LG_E_NOMEM, "out of memory");
+    if (!p->ops || !p->states || !p->skip || !p->redirect || !p->consts || !p->last_use)
+        return lg_error(LG_E_NOMEM, "out of memory");
+    for (int i = 0; i < nn; i++) p->redirect[i] = -1;
     for (int i = 0; i < nn; i++) {
         LG_CHECK(resolve_op(&g->nodes[i], &p->ops[i]));
         LG_CHECK(plan_subgraphs(s, &g->nodes[i]));
@@ -477,9 +484,10 @@ static int plan_graph(lg_session *s, const lg_graph *g, bool fold)
     if (!consumed) return lg_error(LG_E_NOMEM, "out of memory");
     int rc = LG_OK;
     for (int i = 0; i < nn && rc == LG_OK; i++)
-        if (!p->folded[i] && p->ops[i]->prepare) rc = prepare_node(s, p, i, consumed);
+        if (!p->skip[i] && p->ops[i]->prepare) rc = prepare_node(s, p, i, consumed);
     if (rc == LG_OK) release_consumed(p, consumed);
     free(consumed);
+    if (rc == LG_OK && fold && !s->opts.no_optimize) lg_plan_fuse(p);
     return rc;
 }
 
@@ -495,6 +503,12 @@ int lg_session_create(lg_model *m, const lg_session_options *opts, lg_session **
         return lg_error(LG_E_UNSUPPORTED, "backend '%s' is not available in this build (available: cpu, auto)", backend);
     }
     s->model = m;
+#ifdef __GLIBC__
+    /* Activation buffers come and go every run: serve them from the heap instead of fresh
+     * mmaps, so freed buffers are reused rather than faulted in again each time. */
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 128 << 20);
+#endif
     s->pool = lg_threadpool_create(s->opts.num_threads);
     if (!s->pool) {
         free(s);
@@ -665,7 +679,7 @@ int lg_session_infer_shapes(lg_session *s, int n_in, const char *const *in_names
     }
     if (rc == LG_OK) rc = bind_inputs(&f, n_in, in_names, views);
     for (int i = 0; rc == LG_OK && i < g->n_nodes; i++) {
-        if (p->folded[i]) continue;
+        if (p->skip[i]) continue;
         int r = run_node(&f, i, true);
         if (r != LG_OK && r != LG_E_DYNAMIC) rc = r;
     }

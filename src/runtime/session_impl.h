@@ -16,7 +16,8 @@ typedef struct lg_plan {
     const lg_graph *graph;
     const lg_op_def **ops;   /* [n_nodes] */
     void **states;           /* [n_nodes] from prepare */
-    bool *folded;            /* [n_nodes] evaluated at creation: skipped at run time */
+    bool *skip;              /* [n_nodes] folded at creation or fused into another node */
+    int *redirect;           /* [n_nodes] value that output 0 is stored in (fusion), or -1 */
     lg_tensor **consts;      /* [n_values] folded constants owned by the plan, or NULL */
     int *last_use;           /* [n_values] last node index reading it; n_nodes for outputs */
 } lg_plan;
@@ -38,5 +39,8 @@ struct lg_session {
 };
 
 const lg_plan *lg_session_plan_for(const lg_session *s, const lg_graph *g);
+
+/* Fuses activations into the prepared nodes that feed them (fuse.c). */
+void lg_plan_fuse(lg_plan *p);
 
 #endif

@@ -1,0 +1,103 @@
+/*
+ * fuse.c: activation fusion on a session's plan. A Conv whose output feeds only an
+ * activation (Relu, Clip, Sigmoid, LeakyRelu, HardSigmoid, HardSwish, Tanh), or the SiLU
+ * pair x * Sigmoid(x), computes the activation in its GEMM output pass: the activation
+ * nodes are skipped and the Conv writes their output value directly. The model's graph is
+ * not changed; only this session's plan is.
+ */
+#include <string.h>
+
+#include "backends/cpu/ops/conv.h"
+#include "base/error.h"
+#include "runtime/session_impl.h"
+
+/* Nodes of the plan that read value v (up to max), and how many there are. */
+static int readers_of(const lg_plan *p, int v, int *out, int max)
+{
+    const lg_graph *g = p->graph;
+    int n = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        if (p->skip[i]) continue;
+        for (int k = 0; k < g->nodes[i].n_inputs; k++)
+            if (g->nodes[i].inputs[k] == v) {
+                if (n < max) out[n] = i;
+                n++;
+                break;
+            }
+    }
+    return n;
+}
+
+static bool is_op(const lg_node *n, const char *op) { return !n->domain[0] && !strcmp(n->op_type, op); }
+
+static const lg_tensor *constant_input(const lg_plan *p, const lg_node *n, int k)
+{
+    if (k >= n->n_inputs || n->inputs[k] < 0) return NULL;
+    int v = n->inputs[k];
+    if (p->consts[v]) return p->consts[v];
+    const lg_value *val = &p->graph->values[v];
+    return (val->constant && !val->is_input) ? val->constant : NULL;
+}
+
+/* The activation node j as an lg_act, if it can be fused (Clip needs constant bounds). */
+static bool activation_of(const lg_plan *p, const lg_node *j, lg_act *act)
+{
+    if (j->n_outputs < 1 || lg_act_from_node(j, act) != LG_OK) return false;
+    if (is_op(j, "Clip") && j->opset >= 11) {
+        for (int k = 1; k <= 2; k++) {
+            if (k >= j->n_inputs || j->inputs[k] < 0) continue;
+            const lg_tensor *b = constant_input(p, j, k);
+            if (!b || !b->data || b->dtype != LG_FLOAT || lg_tensor_numel_(b) != 1) return false;
+            if (k == 1) act->alpha = *(const float *)b->data;
+            else act->beta = *(const float *)b->data;
+        }
+    }
+    return true;
+}
+
+/* Conv output v read only by Sigmoid s and Mul(v, s): the SiLU pair; returns Mul's index. */
+static int silu_of(const lg_plan *p, int v, const int *rd, int n_rd)
+{
+    const lg_graph *g = p->graph;
+    if (n_rd != 2) return -1;
+    for (int a = 0; a < 2; a++) {
+        const lg_node *sig = &g->nodes[rd[a]], *mul = &g->nodes[rd[1 - a]];
+        if (!is_op(sig, "Sigmoid") || !is_op(mul, "Mul") || mul->n_inputs != 2 || sig->outputs[0] < 0) continue;
+        int s = sig->outputs[0], in0 = mul->inputs[0], in1 = mul->inputs[1];
+        int srd[2];
+        if (!((in0 == v && in1 == s) || (in0 == s && in1 == v))) continue;
+        if (readers_of(p, s, srd, 2) != 1 || g->values[s].is_output) continue;
+        return rd[1 - a];
+    }
+    return -1;
+}
+
+void lg_plan_fuse(lg_plan *p)
+{
+    const lg_graph *g = p->graph;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const lg_node *n = &g->nodes[i];
+        if (p->skip[i] || !is_op(n, "Conv") || !p->states[i] || n->n_outputs != 1 || n->outputs[0] < 0) continue;
+        int v = n->outputs[0];
+        if (g->values[v].is_output) continue;
+        int rd[4];
+        int n_rd = readers_of(p, v, rd, 4);
+        lg_act act;
+        int last = -1; /* the node whose output the Conv takes over */
+        if (n_rd == 1 && g->nodes[rd[0]].inputs[0] == v && activation_of(p, &g->nodes[rd[0]], &act)) {
+            last = rd[0];
+            p->skip[rd[0]] = true;
+        } else if ((last = silu_of(p, v, rd, n_rd)) >= 0) {
+            act = (lg_act){ .kind = LG_ACT_SILU };
+            p->skip[rd[0]] = p->skip[rd[1]] = true;
+        } else {
+            continue;
+        }
+        if (lg_conv_set_activation(p->states[i], &act) != LG_OK) { /* leave the graph as it was */
+            for (int k = 0; k < n_rd && k < 4; k++) p->skip[rd[k]] = false;
+            lg_error_clear();
+            continue;
+        }
+        p->redirect[i] = g->nodes[last].outputs[0];
+    }
+}
