@@ -6,13 +6,12 @@
  * The windowed ops share one geometry (pool_geom: kernel_shape, strides, dilations,
  * pads / auto_pad and ceil_mode). float32 Max/Average run a whole output row at a time:
  * for every kernel tap the inner loop walks the output width, contiguous for stride 1,
- * so the common 2x2 and 3x3 kernels vectorize; work is split over N*C*rows. Other
+ * so the common 2x2 and 3x3 kernels vectorize; larger stride-1 windows first combine
+ * their rows at input width (box windows are separable). Work is split over N*C*rows. Other
  * dtypes, LpPool and MaxPool's Indices output use a per-element path in double (exact
  * for int8/uint8, whose values doubles hold exactly).
  */
-#include <float.h>
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "runtime/kernel.h"
