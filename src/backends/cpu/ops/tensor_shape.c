@@ -425,7 +425,7 @@ static int split_sizes(lg_kctx *c, int *axis, int64_t *sizes)
     const lg_tensor *st = lg_kin(c, 1);
     if (st && (c->opset >= 13 || c->opset == 1)) {
         LG_CHECK(lg_read_ints(st, "split", sizes, parts, &n));
-        given = true;
+        given = n > 0; /* an empty split input means equal parts */
     } else if (c->opset < 13) {
         const int64_t *a = lg_attr_ints(c->node, "split", &n);
         if (a && n != parts) return lg_error(LG_E_INVALID_MODEL, "split has %d values for %d outputs", n, parts);
@@ -907,15 +907,13 @@ static int trilu_exec(lg_kctx *c)
     return LG_OK;
 }
 
-static int identity_exec(lg_kctx *c) { return copy_input(c); }
-
 const lg_op_def lg_ops_tensor_shape[] = {
     { "Constant", "", 1, 17, constant_infer, constant_exec, NULL, NULL },
-    { "Identity", "", 1, 17, same_as_input, identity_exec, NULL, NULL },
-    { "Reshape", "", 1, 17, reshape_infer, identity_exec, NULL, NULL },
-    { "Flatten", "", 1, 17, flatten_infer, identity_exec, NULL, NULL },
-    { "Squeeze", "", 1, 17, squeeze_infer, identity_exec, NULL, NULL },
-    { "Unsqueeze", "", 1, 17, unsqueeze_infer, identity_exec, NULL, NULL },
+    { "Identity", "", 1, 17, same_as_input, copy_input, NULL, NULL },
+    { "Reshape", "", 1, 17, reshape_infer, copy_input, NULL, NULL },
+    { "Flatten", "", 1, 17, flatten_infer, copy_input, NULL, NULL },
+    { "Squeeze", "", 1, 17, squeeze_infer, copy_input, NULL, NULL },
+    { "Unsqueeze", "", 1, 17, unsqueeze_infer, copy_input, NULL, NULL },
     { "Transpose", "", 1, 17, transpose_infer, transpose_exec, NULL, NULL },
     { "Expand", "", 8, 17, expand_infer, expand_exec, NULL, NULL },
     { "Tile", "", 6, 17, tile_infer, tile_exec, NULL, NULL },
