@@ -56,6 +56,8 @@ static void detect(void)
         s[48] = 0;
         char *p = s;
         while (*p == ' ') p++;
+        size_t len = strlen(p);
+        while (len > 0 && p[len - 1] == ' ') p[--len] = 0;
         snprintf(features.model, sizeof(features.model), "%s", p);
     }
 #elif defined(__aarch64__)

@@ -49,7 +49,7 @@ PY
 # --- good runs ------------------------------------------------------------------------
 expect info 0 "simd:" -- "$LG" info
 expect info-json 0 '"backends"' -- "$LG" info --json
-expect info-model 0 "input   input: float32 [batch,3,224,224]" -- "$LG" info "$SQ/model.onnx"
+expect info-model 0 "input   input: float32 [N,3,224,224]" -- "$LG" info "$SQ/model.onnx"
 expect info-shapes 0 "inferred detections: float32 [2,6300,85]" -- "$LG" info "$SHARED/models/yolo_style/model.onnx" --input-shape images=2x3x320x320
 expect version 0 "legacygpu 0." -- "$LG" --version
 expect run-squeezenet 0 "float32 [1,1000]" -- "$LG" run "$SQ/model.onnx" --input "input=$SQ/test_data_set_0/input_0.pb" --output-dir "$T/out"
