@@ -82,24 +82,27 @@ static void strip_alpha(uint8_t *px, size_t npixels, int channels)
 
 /* ---- PNG ------------------------------------------------------------------------- */
 
-typedef struct png_source {
+/* One PNG decode: the input, and what is allocated so far (freed by decode_png). */
+typedef struct png_job {
     const uint8_t *data;
     size_t len, pos;
+    lg_image *img;
+    png_bytep *rows;
     char message[200];
-} png_source;
+} png_job;
 
 static void png_read_from_memory(png_structp png, png_bytep out, size_t n)
 {
-    png_source *src = png_get_io_ptr(png);
-    if (n > src->len - src->pos) png_error(png, "file is truncated");
-    memcpy(out, src->data + src->pos, n);
-    src->pos += n;
+    png_job *job = png_get_io_ptr(png);
+    if (n > job->len - job->pos) png_error(png, "file is truncated");
+    memcpy(out, job->data + job->pos, n);
+    job->pos += n;
 }
 
 static void png_on_error(png_structp png, png_const_charp msg)
 {
-    png_source *src = png_get_error_ptr(png);
-    snprintf(src->message, sizeof(src->message), "%s", msg);
+    png_job *job = png_get_error_ptr(png);
+    snprintf(job->message, sizeof(job->message), "%s", msg);
     png_longjmp(png, 1);
 }
 
@@ -117,6 +120,32 @@ static void png_request_8bit(png_structp png, png_infop info)
     png_read_update_info(png, info);
 }
 
+/* The libpng calls; libpng errors jump back to the setjmp here. */
+static int png_run(png_job *job, png_structp png, png_infop info)
+{
+    if (setjmp(png_jmpbuf(png))) return lg_error(LG_E_IMAGE, "corrupt PNG image: %s", job->message);
+    png_set_read_fn(png, job, png_read_from_memory);
+    png_set_chunk_malloc_max(png, 16u << 20);
+    png_read_info(png, info);
+    uint32_t width = png_get_image_width(png, info), height = png_get_image_height(png, info);
+    png_request_8bit(png, info);
+    int channels = png_get_channels(png, info);
+    if (channels < 1 || channels > 4 || png_get_rowbytes(png, info) != (size_t)width * channels)
+        return lg_error(LG_E_IMAGE, "PNG image decodes to %d channels, %zu bytes per row: unsupported",
+                        channels, (size_t)png_get_rowbytes(png, info));
+    LG_CHECK(lg_image_alloc((int)width, (int)height, channels, &job->img));
+    if (!(job->rows = malloc(height * sizeof(*job->rows))))
+        return lg_error(LG_E_NOMEM, "out of memory for %u PNG rows", height);
+    for (uint32_t y = 0; y < height; y++) job->rows[y] = job->img->pixels + (size_t)y * width * channels;
+    png_read_image(png, job->rows);
+    png_read_end(png, NULL);
+    if (channels == 2 || channels == 4) {
+        strip_alpha(job->img->pixels, (size_t)width * height, channels);
+        job->img->channels = channels - 1;
+    }
+    return LG_OK;
+}
+
 static uint32_t read_be32(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -128,68 +157,33 @@ static int decode_png(const uint8_t *data, size_t len, lg_image **out)
      * IHDR (always the first chunk, right after the signature) first. */
     if (len >= 24 && !memcmp(data + 12, "IHDR", 4))
         LG_CHECK(lg_image_check_size("PNG", read_be32(data + 16), read_be32(data + 20)));
-    png_source src = { data, len, 0, "" };
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &src, png_on_error, png_on_warning);
+    png_job job = { .data = data, .len = len };
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &job, png_on_error, png_on_warning);
     png_infop info = png ? png_create_info_struct(png) : NULL;
-    lg_image *volatile img = NULL;
-    png_bytep *volatile rows = NULL;
-    int rc = LG_OK;
-    if (!info) {
-        png_destroy_read_struct(&png, NULL, NULL);
-        return lg_error(LG_E_NOMEM, "out of memory starting the PNG decoder");
-    }
-    if (setjmp(png_jmpbuf(png))) {
-        rc = lg_error(LG_E_IMAGE, "corrupt PNG image: %s", src.message);
-        goto done;
-    }
-    png_set_read_fn(png, &src, png_read_from_memory);
-    png_set_chunk_malloc_max(png, 16u << 20);
-    png_read_info(png, info);
-    uint32_t width = png_get_image_width(png, info), height = png_get_image_height(png, info);
-    png_request_8bit(png, info);
-    int channels = png_get_channels(png, info);
-    if (channels < 1 || channels > 4 || png_get_rowbytes(png, info) != (size_t)width * channels) {
-        rc = lg_error(LG_E_IMAGE, "PNG image decodes to %d channels, %zu bytes per row: unsupported",
-                      channels, (size_t)png_get_rowbytes(png, info));
-        goto done;
-    }
-    lg_image *decoded;
-    rc = lg_image_alloc((int)width, (int)height, channels, &decoded);
-    if (rc != LG_OK) goto done;
-    img = decoded;
-    rows = malloc(height * sizeof(*rows));
-    if (!rows) {
-        rc = lg_error(LG_E_NOMEM, "out of memory for %u PNG rows", height);
-        goto done;
-    }
-    for (uint32_t y = 0; y < height; y++) rows[y] = img->pixels + (size_t)y * width * channels;
-    png_read_image(png, rows);
-    png_read_end(png, NULL);
-    if (channels == 2 || channels == 4) {
-        strip_alpha(img->pixels, (size_t)width * height, channels);
-        img->channels = channels - 1;
-    }
-done:
-    png_destroy_read_struct(&png, &info, NULL);
-    free(rows);
-    if (rc != LG_OK) lg_image_free(img);
-    else *out = img;
+    int rc = info ? png_run(&job, png, info) : lg_error(LG_E_NOMEM, "out of memory starting the PNG decoder");
+    png_destroy_read_struct(&png, info ? &info : NULL, NULL);
+    free(job.rows);
+    if (rc != LG_OK) lg_image_free(job.img);
+    else *out = job.img;
     return rc;
 }
 
 /* ---- JPEG ------------------------------------------------------------------------ */
 
-typedef struct jpeg_failure {
+/* One JPEG decode: libjpeg's error manager first (libjpeg casts back to this), the
+ * jump target for errors, and the image allocated so far (freed by decode_jpeg). */
+typedef struct jpeg_job {
     struct jpeg_error_mgr mgr;
     jmp_buf jump;
     char message[JMSG_LENGTH_MAX];
-} jpeg_failure;
+    lg_image *img;
+} jpeg_job;
 
 static void jpeg_on_error(j_common_ptr cinfo)
 {
-    jpeg_failure *f = (jpeg_failure *)cinfo->err;
-    cinfo->err->format_message(cinfo, f->message);
-    longjmp(f->jump, 1);
+    jpeg_job *job = (jpeg_job *)cinfo->err;
+    cinfo->err->format_message(cinfo, job->message);
+    longjmp(job->jump, 1);
 }
 
 /* Warnings are ignored, except running out of data: libjpeg would fill the rest gray. */
@@ -212,53 +206,49 @@ static void cmyk_to_rgb(uint8_t *px, size_t npixels, int adobe_inverted)
     }
 }
 
+/* The libjpeg calls, from creating the decompressor on; errors jump back to the setjmp
+ * here (jpeg_destroy_decompress copes with any point of failure). */
+static int jpeg_run(jpeg_job *job, struct jpeg_decompress_struct *cinfo, const uint8_t *data, size_t len)
+{
+    if (setjmp(job->jump)) return lg_error(LG_E_IMAGE, "corrupt JPEG image: %s", job->message);
+    jpeg_create_decompress(cinfo);
+    jpeg_mem_src(cinfo, data, (unsigned long)len);
+    jpeg_read_header(cinfo, TRUE);
+    LG_CHECK(lg_image_check_size("JPEG", cinfo->image_width, cinfo->image_height));
+    switch (cinfo->jpeg_color_space) {
+    case JCS_GRAYSCALE: cinfo->out_color_space = JCS_GRAYSCALE; break;
+    case JCS_CMYK: case JCS_YCCK: cinfo->out_color_space = JCS_CMYK; break;
+    default: cinfo->out_color_space = JCS_RGB; break;
+    }
+    jpeg_start_decompress(cinfo);
+    int channels = cinfo->output_components;
+    if (channels != 1 && channels != 3 && channels != 4)
+        return lg_error(LG_E_IMAGE, "JPEG image decodes to %d channels: unsupported", channels);
+    LG_CHECK(lg_image_alloc((int)cinfo->output_width, (int)cinfo->output_height, channels, &job->img));
+    size_t stride = (size_t)cinfo->output_width * channels;
+    while (cinfo->output_scanline < cinfo->output_height) {
+        JSAMPROW row = job->img->pixels + cinfo->output_scanline * stride;
+        jpeg_read_scanlines(cinfo, &row, 1);
+    }
+    jpeg_finish_decompress(cinfo);
+    if (channels == 4) {
+        cmyk_to_rgb(job->img->pixels, (size_t)job->img->width * job->img->height, cinfo->saw_Adobe_marker);
+        job->img->channels = 3;
+    }
+    return LG_OK;
+}
+
 static int decode_jpeg(const uint8_t *data, size_t len, lg_image **out)
 {
     struct jpeg_decompress_struct cinfo;
-    jpeg_failure fail;
-    lg_image *volatile img = NULL;
-    int rc = LG_OK;
-    cinfo.err = jpeg_std_error(&fail.mgr);
-    fail.mgr.error_exit = jpeg_on_error;
-    fail.mgr.emit_message = jpeg_on_message;
-    if (setjmp(fail.jump)) {
-        rc = lg_error(LG_E_IMAGE, "corrupt JPEG image: %s", fail.message);
-        goto done;
-    }
-    jpeg_create_decompress(&cinfo);
-    jpeg_mem_src(&cinfo, data, (unsigned long)len);
-    jpeg_read_header(&cinfo, TRUE);
-    rc = lg_image_check_size("JPEG", cinfo.image_width, cinfo.image_height);
-    if (rc != LG_OK) goto done;
-    switch (cinfo.jpeg_color_space) {
-    case JCS_GRAYSCALE: cinfo.out_color_space = JCS_GRAYSCALE; break;
-    case JCS_CMYK: case JCS_YCCK: cinfo.out_color_space = JCS_CMYK; break;
-    default: cinfo.out_color_space = JCS_RGB; break;
-    }
-    jpeg_start_decompress(&cinfo);
-    int channels = cinfo.output_components;
-    if (channels != 1 && channels != 3 && channels != 4) {
-        rc = lg_error(LG_E_IMAGE, "JPEG image decodes to %d channels: unsupported", channels);
-        goto done;
-    }
-    lg_image *decoded;
-    rc = lg_image_alloc((int)cinfo.output_width, (int)cinfo.output_height, channels, &decoded);
-    if (rc != LG_OK) goto done;
-    img = decoded;
-    size_t stride = (size_t)cinfo.output_width * channels;
-    while (cinfo.output_scanline < cinfo.output_height) {
-        JSAMPROW row = img->pixels + cinfo.output_scanline * stride;
-        jpeg_read_scanlines(&cinfo, &row, 1);
-    }
-    jpeg_finish_decompress(&cinfo);
-    if (channels == 4) {
-        cmyk_to_rgb(img->pixels, (size_t)img->width * img->height, cinfo.saw_Adobe_marker);
-        img->channels = 3;
-    }
-done:
+    jpeg_job job = { .img = NULL };
+    cinfo.err = jpeg_std_error(&job.mgr);
+    job.mgr.error_exit = jpeg_on_error;
+    job.mgr.emit_message = jpeg_on_message;
+    int rc = jpeg_run(&job, &cinfo, data, len);
     jpeg_destroy_decompress(&cinfo);
-    if (rc != LG_OK) lg_image_free(img);
-    else *out = img;
+    if (rc != LG_OK) lg_image_free(job.img);
+    else *out = job.img;
     return rc;
 }
 

@@ -168,7 +168,7 @@ static int input_resize(parse_ctx *p, json_t *v)
     static const named_value names[] = {
         { "bilinear", LG_RESIZE_BILINEAR }, { "area", LG_RESIZE_AREA }, { "nearest", LG_RESIZE_NEAREST }, { NULL }
     };
-    int mode;
+    int mode = 0;
     LG_CHECK(parse_named(p, v, names, "\"bilinear\", \"area\" or \"nearest\"", &mode));
     p->cfg->input.resize = (lg_image_resize)mode;
     p->cfg->input_set |= SET_RESIZE;
@@ -180,7 +180,7 @@ static int input_color(parse_ctx *p, json_t *v)
     static const named_value names[] = {
         { "rgb", LG_COLOR_RGB }, { "bgr", LG_COLOR_BGR }, { "gray", LG_COLOR_GRAY }, { NULL }
     };
-    int color;
+    int color = 0;
     LG_CHECK(parse_named(p, v, names, "\"rgb\", \"bgr\" or \"gray\"", &color));
     p->cfg->input.color = (lg_image_color)color;
     p->cfg->input_set |= SET_COLOR;
@@ -190,7 +190,7 @@ static int input_color(parse_ctx *p, json_t *v)
 static int input_layout(parse_ctx *p, json_t *v)
 {
     static const named_value names[] = { { "nchw", LG_LAYOUT_NCHW }, { "nhwc", LG_LAYOUT_NHWC }, { NULL } };
-    int layout;
+    int layout = 0;
     LG_CHECK(parse_named(p, v, names, "\"nchw\" or \"nhwc\"", &layout));
     p->cfg->input.layout = (lg_image_layout)layout;
     p->cfg->input_set |= SET_LAYOUT;
@@ -230,7 +230,7 @@ static const field_def input_fields[] = {
 static int post_type(parse_ctx *p, json_t *v)
 {
     static const named_value names[] = { { "classify", LG_POSTPROCESS_CLASSIFY }, { "raw", LG_POSTPROCESS_RAW }, { NULL } };
-    int type;
+    int type = 0;
     LG_CHECK(parse_named(p, v, names, "\"classify\" or \"raw\"", &type));
     p->cfg->post.type = (lg_postprocess_type)type;
     p->cfg->post_set |= SET_POST_TYPE;
