@@ -267,14 +267,16 @@ static void line_segment(void *ctx, int64_t jj, int64_t ox0, int64_t n, int64_t 
                          int64_t lo, int64_t hi)
 {
     const line_ctx *l = ctx;
-    float *dst = l->line + jj;
+    float *dst = l->line + jj; /* dst[ox - ox0] for ox in [ox0, ox0 + n) */
     int64_t a = lo > ox0 ? lo : ox0, b = hi < ox0 + n ? hi : ox0 + n;
     if (row_off < 0 || b < a) a = b = ox0 + n; /* all padding */
     for (int64_t ox = ox0; ox < a; ox++) dst[ox - ox0] = 0;
-    const float *src = l->x + row_off + xoff;
-    if (xs == 1) memcpy(dst + (a - ox0), src + a, (size_t)(b - a) * sizeof(float));
-    else
-        for (int64_t ox = a; ox < b; ox++) dst[ox - ox0] = src[ox * xs];
+    if (b > a) {
+        const float *src = l->x + row_off + a * xs + xoff;
+        if (xs == 1) memcpy(dst + (a - ox0), src, (size_t)(b - a) * sizeof(float));
+        else
+            for (int64_t ox = a; ox < b; ox++) dst[ox - ox0] = src[(ox - a) * xs];
+    }
     for (int64_t ox = b; ox < ox0 + n; ox++) dst[ox - ox0] = 0;
 }
 

@@ -85,7 +85,7 @@ static int views_open(lg_kctx *c, const lg_tensor *a, const lg_tensor *b, const 
     memset(v, 0, sizeof(*v));
     lg_tensor *y = c->outputs[0];
     if (!is_half(a->dtype)) {
-        v->a = a->data, v->b = b->data, v->c = cc ? cc->data : NULL, v->y = y->data;
+        *v = (f32_views){ .a = a->data, .b = b->data, .c = cc ? cc->data : NULL, .y = y->data };
         return LG_OK;
     }
     LG_CHECK(half_to_f32(a, &v->owned[0]));
@@ -94,7 +94,10 @@ static int views_open(lg_kctx *c, const lg_tensor *a, const lg_tensor *b, const 
     int64_t n = lg_tensor_numel_(y);
     v->owned[3] = lg_calloc((size_t)(n > 0 ? n : 1) * sizeof(float));
     if (!v->owned[3]) return lg_error(LG_E_NOMEM, "out of memory for a float32 output");
-    v->a = v->owned[0], v->b = v->owned[1], v->c = v->owned[2], v->y = v->owned[3];
+    v->a = v->owned[0];
+    v->b = v->owned[1];
+    v->c = v->owned[2];
+    v->y = v->owned[3];
     return LG_OK;
 }
 
@@ -123,7 +126,8 @@ static int packed_b_make(void **state, int64_t K, int64_t N, lg_smat b)
 {
     packed_b_state *st = lg_calloc(sizeof(*st));
     if (!st) return lg_error(LG_E_NOMEM, "out of memory for packed weights");
-    st->K = K, st->N = N;
+    st->K = K;
+    st->N = N;
     st->pb = lg_sgemm_pack_b(K, N, b);
     if (!st->pb) {
         lg_free(st);
