@@ -450,15 +450,17 @@ static json_t *classify(const infer_plan *plan, const char *image, double *v, in
     return json_pack("{s:s, s:o}", "image", image, "top", top);
 }
 
+/* One image's output values: printed (the first 16), or as JSON (all). */
 static json_t *raw_values(const char *image, const double *v, int64_t n, bool as_json)
 {
-    json_t *values = json_array();
-    for (int64_t i = 0; i < n; i++) json_array_append_new(values, json_real(v[i]));
     if (!as_json) {
         printf("%s: %lld values:", image, (long long)n);
         for (int64_t i = 0; i < n && i < 16; i++) printf(" %.6g", v[i]);
         printf("%s\n", n > 16 ? " ..." : "");
+        return NULL;
     }
+    json_t *values = json_array();
+    for (int64_t i = 0; i < n; i++) json_array_append_new(values, json_real(v[i]));
     return json_pack("{s:s, s:o}", "image", image, "output", values);
 }
 
