@@ -163,6 +163,7 @@ static const act_op *find_act(const char *name)
 
 static int act_infer(lg_kctx *c)
 {
+    LG_CHECK(lg_ew_need_inputs(c, 1));
     const act_op *op = find_act(c->node->op_type);
     const lg_tensor *x = c->inputs[0];
     if (!op || !lg_ew_kernel_for(op->k, x->dtype))
@@ -188,14 +189,22 @@ static int act_exec(lg_kctx *c)
 
 /* ---- PRelu: slope broadcasts to X ---- */
 
-FOR_FLOATS(BINARY_SAME, prelu, a < 0 ? a * b : a)
+BINARY_SAME(prelu_f32_ref, float, float, a < 0 ? a * b : a)
+BINARY_SAME(prelu_f64, double, double, a < 0 ? a * b : a)
 FOR_SINTS(BINARY_SAME, prelu, a < 0 ? (ut)a * (ut)b : (ut)a)
 FOR_UINTS(BINARY_SAME, prelu, ((void)b, a))
+
+static void prelu_f32(const void *prm, int64_t n, void *y, const void *const *x, const int64_t *s)
+{
+    if (lg_ew_use_avx2()) lg_ew_arith_avx2(LG_EW_PRELU, n, y, x[0], s[0], x[1], s[1]);
+    else prelu_f32_ref(prm, n, y, x, s);
+}
 
 static const lg_ew_table prelu_k = { NUM_KERNELS(prelu) };
 
 static int prelu_infer(lg_kctx *c)
 {
+    LG_CHECK(lg_ew_need_inputs(c, 2));
     const lg_tensor *x = c->inputs[0], *slope = c->inputs[1];
     char sx[256], ss[256];
     int nd;
@@ -251,6 +260,7 @@ static const lg_ew_table clip_k = { [LG_FLOAT] = fused_f32, [LG_FLOAT16] = fused
 
 static int clip_infer(lg_kctx *c)
 {
+    LG_CHECK(lg_ew_need_inputs(c, 1));
     const lg_tensor *x = c->inputs[0];
     if (!lg_ew_kernel_for(clip_k, x->dtype) || (c->opset < 11 && !lg_dtype_is_float(x->dtype)))
         return lg_error(LG_E_UNSUPPORTED, "Clip: input type %s is not supported", lg_dtype_name(x->dtype));

@@ -226,6 +226,14 @@ static void convert_range(void *arg, int64_t begin, int64_t end)
 {
     const convert_job *j = arg;
     size_t ss = lg_dtype_size(j->sdt), ds = lg_dtype_size(j->ddt);
+    if (lg_ew_use_avx2() && j->sdt == LG_FLOAT && j->ddt == LG_FLOAT16) {
+        lg_ew_f32_to_f16_avx2((uint16_t *)j->dst + begin, (const float *)j->src + begin, end - begin);
+        return;
+    }
+    if (lg_ew_use_avx2() && j->sdt == LG_FLOAT16 && j->ddt == LG_FLOAT) {
+        lg_ew_f16_to_f32_avx2((float *)j->dst + begin, (const uint16_t *)j->src + begin, end - begin);
+        return;
+    }
     num_block b;
     for (int64_t i = begin; i < end; i += BLOCK) {
         int64_t n = end - i < BLOCK ? end - i : BLOCK;
@@ -502,6 +510,7 @@ static const unary_op *find_unary(const char *name)
 
 static int unary_infer(lg_kctx *c)
 {
+    LG_CHECK(lg_ew_need_inputs(c, 1));
     const unary_op *op = find_unary(c->node->op_type);
     const lg_tensor *x = c->inputs[0];
     if (!op || !lg_ew_kernel_for(op->k, x->dtype))
@@ -708,6 +717,7 @@ static const lg_ew_kernel *binary_kernels(const lg_kctx *c, const binary_op *op)
 
 static int binary_infer(lg_kctx *c)
 {
+    LG_CHECK(lg_ew_need_inputs(c, 2));
     const binary_op *op = find_binary(c->node->op_type);
     const lg_tensor *a = c->inputs[0], *b = c->inputs[1];
     if (a->dtype != b->dtype)
@@ -742,6 +752,7 @@ static int binary_exec(lg_kctx *c)
 /* Pow: the exponent may have another type than the base; the result has the base's. */
 static int pow_infer(lg_kctx *c)
 {
+    LG_CHECK(lg_ew_need_inputs(c, 2));
     const lg_tensor *a = c->inputs[0], *b = c->inputs[1];
     if (!(lg_dtype_is_float(a->dtype) || lg_dtype_is_int(a->dtype)) ||
         !(lg_dtype_is_float(b->dtype) || lg_dtype_is_int(b->dtype)))
@@ -791,6 +802,7 @@ static lg_ew_kernel where_kernel(size_t size)
 
 static int where_infer(lg_kctx *c)
 {
+    LG_CHECK(lg_ew_need_inputs(c, 3));
     const lg_tensor *cond = c->inputs[0], *a = c->inputs[1], *b = c->inputs[2];
     if (cond->dtype != LG_BOOL || a->dtype != b->dtype || !where_kernel(lg_dtype_size(a->dtype)))
         return lg_error(LG_E_INVALID_MODEL, "Where: condition must be bool (is %s) and X, Y alike (%s, %s)",
@@ -851,7 +863,7 @@ static const variadic_op *find_variadic(const char *name)
 static int variadic_infer(lg_kctx *c)
 {
     const variadic_op *op = find_variadic(c->node->op_type);
-    if (c->n_inputs < 1 || !c->inputs[0]) return lg_error(LG_E_INVALID_MODEL, "%s needs an input", op->name);
+    LG_CHECK(lg_ew_need_inputs(c, c->n_inputs > 0 ? c->n_inputs : 1));
     lg_dtype dt = c->inputs[0]->dtype;
     if (!lg_ew_kernel_for(op->k, dt) || (op->mean && !lg_dtype_is_float(dt)))
         return lg_error(LG_E_UNSUPPORTED, "%s: input type %s is not supported", op->name, lg_dtype_name(dt));
@@ -939,6 +951,7 @@ static int cast_target(const lg_kctx *c, lg_dtype *dt)
 
 static int cast_infer(lg_kctx *c)
 {
+    LG_CHECK(lg_ew_need_inputs(c, strcmp(c->node->op_type, "CastLike") == 0 ? 2 : 1));
     const lg_tensor *x = c->inputs[0];
     lg_dtype dt = LG_UNDEFINED;
     LG_CHECK(cast_target(c, &dt));

@@ -1,8 +1,9 @@
 /*
  * elementwise_avx2.c: AVX2+FMA float32 kernels for the hot element-wise paths: binary
  * arithmetic on contiguous or scalar-broadcast operands, and the fusable activations
- * (with vector exp, sigmoid and tanh accurate to a few float ulps). NaN inputs give NaN.
- * Compiled with -mavx2 -mfma; called only when the CPU has both.
+ * (with vector exp, sigmoid and tanh accurate to a few float ulps; NaN inputs give NaN),
+ * and float32 <-> float16 conversion. Compiled with -mavx2 -mfma -mf16c; called only
+ * when the CPU has all three.
  */
 #include <immintrin.h>
 #include <string.h>
@@ -48,14 +49,34 @@ ARITH_LOOPS(mul_loops, _mm256_mul_ps(va, vb), fa * fb)
 ARITH_LOOPS(div_loops, _mm256_div_ps(va, vb), fa / fb)
 ARITH_LOOPS(max_loops, keep_nan(_mm256_max_ps(va, vb), va), (fa > fb || fa != fa) ? fa : fb)
 ARITH_LOOPS(min_loops, keep_nan(_mm256_min_ps(va, vb), va), (fa < fb || fa != fa) ? fa : fb)
+ARITH_LOOPS(prelu_loops, _mm256_blendv_ps(va, _mm256_mul_ps(va, vb), _mm256_cmp_ps(va, _mm256_setzero_ps(), _CMP_LT_OQ)),
+            fa < 0 ? fa * fb : fa)
 
 void lg_ew_arith_avx2(lg_ew_arith op, int64_t n, float *y, const float *a, int64_t sa, const float *b, int64_t sb)
 {
     static void (*const loops[])(int64_t, float *, const float *, int64_t, const float *, int64_t) = {
         [LG_EW_ADD] = add_loops, [LG_EW_SUB] = sub_loops, [LG_EW_MUL] = mul_loops,
         [LG_EW_DIV] = div_loops, [LG_EW_MAX] = max_loops, [LG_EW_MIN] = min_loops,
+        [LG_EW_PRELU] = prelu_loops,
     };
     loops[op](n, y, a, sa, b, sb);
+}
+
+/* ---- float32 <-> float16 (F16C), rounding to nearest even ---- */
+
+void lg_ew_f32_to_f16_avx2(uint16_t *y, const float *x, int64_t n)
+{
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(y + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) y[i] = lg_float_to_half(x[i]);
+}
+
+void lg_ew_f16_to_f32_avx2(float *y, const uint16_t *x, int64_t n)
+{
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i))));
+    for (; i < n; i++) y[i] = lg_half_to_float(x[i]);
 }
 
 /* ---- Vector exp, sigmoid, tanh ---- */

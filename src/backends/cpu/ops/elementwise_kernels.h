@@ -32,7 +32,16 @@ static inline bool lg_ew_is_half(lg_dtype dt) { return dt == LG_FLOAT16 || dt ==
 /* float16 and bfloat16 are computed in float32. */
 static inline lg_dtype lg_ew_compute_dtype(lg_dtype dt) { return lg_ew_is_half(dt) ? LG_FLOAT : dt; }
 
-static inline bool lg_ew_use_avx2(void) { return lg_cpu()->avx2 && lg_cpu()->fma; }
+static inline bool lg_ew_use_avx2(void) { return lg_cpu()->avx2 && lg_cpu()->fma && lg_cpu()->f16c; }
+
+/* In infer: inputs 0..n-1 must be present. */
+static inline int lg_ew_need_inputs(const lg_kctx *c, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!lg_kin(c, i))
+            return lg_error(LG_E_INVALID_MODEL, "%s needs %d inputs, input %d is missing", c->node->op_type, n, i);
+    return LG_OK;
+}
 
 /* y = fn(x[0], .., x[nin-1]) with numpy broadcasting of every x to y's shape (already
  * set); nin <= 3. Runs in parallel on c->pool in chunks of at least min_chunk. */
@@ -45,11 +54,16 @@ int lg_ew_convert(lg_kctx *c, const lg_tensor *src, lg_tensor *dst);
 int lg_ew_run(lg_kctx *c, lg_ew_kernel fn, const void *prm, lg_dtype in_dt, lg_dtype out_dt, int nin,
               const lg_tensor *const *x, lg_tensor *y, int64_t chunk);
 
-/* AVX2+FMA kernels (elementwise_avx2.c); call only when lg_ew_use_avx2(). */
+/* AVX2+FMA+F16C kernels (elementwise_avx2.c); call only when lg_ew_use_avx2(). */
 void lg_act_avx2(const lg_act *act, float *y, const float *x, int64_t n);
-typedef enum lg_ew_arith { LG_EW_ADD, LG_EW_SUB, LG_EW_MUL, LG_EW_DIV, LG_EW_MAX, LG_EW_MIN } lg_ew_arith;
+typedef enum lg_ew_arith {
+    LG_EW_ADD, LG_EW_SUB, LG_EW_MUL, LG_EW_DIV, LG_EW_MAX, LG_EW_MIN,
+    LG_EW_PRELU, /* a < 0 ? a * b : a */
+} lg_ew_arith;
 /* y[i] = a[i*sa] op b[i*sb] with sa, sb in {0, 1}. */
 void lg_ew_arith_avx2(lg_ew_arith op, int64_t n, float *y, const float *a, int64_t sa, const float *b, int64_t sb);
+void lg_ew_f32_to_f16_avx2(uint16_t *y, const float *x, int64_t n);
+void lg_ew_f16_to_f32_avx2(float *y, const uint16_t *x, int64_t n);
 
 /* ---- Kernel generators ---- */
 
