@@ -19,7 +19,6 @@
 
 #include "backends/cpu/ops/elementwise_kernels.h"
 
-
 /* ---- Broadcast walker ---- */
 
 typedef struct walk {
@@ -525,6 +524,7 @@ static int unary_exec(lg_kctx *c)
     const lg_tensor *x = c->inputs[0];
     lg_tensor *y = c->outputs[0];
     if (!y) return LG_OK;
+    /* IsInf is the only unary op with attributes. */
     isinf_prm prm = { lg_attr_int(c->node, "detect_positive", 1) != 0,
                       lg_attr_int(c->node, "detect_negative", 1) != 0 };
     lg_dtype dt = lg_ew_compute_dtype(x->dtype);
