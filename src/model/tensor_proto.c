@@ -53,6 +53,7 @@ static size_t typed_count(const Onnx__TensorProto *tp, lg_dtype dt)
 static int fill_typed(lg_tensor *t, const Onnx__TensorProto *tp, int64_t n)
 {
     size_t need = (size_t)n;
+    if (need == 0) return LG_OK;
     switch (t->dtype) {
     case LG_FLOAT:
         if (tp->n_float_data != need) goto short_data;
@@ -95,7 +96,7 @@ static int fill_typed(lg_tensor *t, const Onnx__TensorProto *tp, int64_t n)
         for (size_t i = 0; i < need; i++) {
             char *s = malloc(tp->string_data[i].len + 1);
             if (!s) return lg_error(LG_E_NOMEM, "out of memory");
-            memcpy(s, tp->string_data[i].data, tp->string_data[i].len);
+            if (tp->string_data[i].len) memcpy(s, tp->string_data[i].data, tp->string_data[i].len);
             s[tp->string_data[i].len] = 0;
             ((char **)t->data)[i] = s;
         }
@@ -176,7 +177,6 @@ static int load_external(lg_tensor *t, const Onnx__TensorProto *tp, struct lg_mo
     }
     em->addr = addr;
     em->len = maplen;
-    lg_free(t->data);
     t->data = (char *)addr + (offset - aligned);
     t->owns = false;
     t->release = ext_release;
@@ -230,11 +230,23 @@ int lg_tensor_from_proto(Onnx__TensorProto *tp, struct lg_model *model, bool ado
                       name, lg_dtype_name(dt), typed_count(tp, dt), (long long)n);
         goto fail;
     }
+    if (external) { /* mapped, never allocated: the file must hold what the shape claims */
+        if ((uint64_t)n > LG_TENSOR_MAX_BYTES / es) {
+            rc = lg_error(LG_E_LIMIT, "tensor '%s' (%lld elements) exceeds the size limit", name, (long long)n);
+            goto fail;
+        }
+        t->dtype = dt;
+        t->ndim = (int)tp->n_dims;
+        memcpy(t->dims, dims, sizeof(int64_t) * tp->n_dims);
+        t->nbytes = (size_t)n * es;
+        rc = load_external(t, tp, model);
+        if (rc != LG_OK) goto fail;
+        *out = t;
+        return LG_OK;
+    }
     rc = lg_tensor_reset(t, dt, (int)tp->n_dims, dims);
     if (rc != LG_OK) goto fail;
-    if (external) {
-        rc = load_external(t, tp, model);
-    } else if (raw) {
+    if (raw) {
         if (tp->raw_data.len != t->nbytes) {
             rc = lg_error(LG_E_PARSE, "tensor '%s' (%s, %lld elements): raw_data has %zu bytes, expected %zu",
                           name, lg_dtype_name(dt), (long long)n, tp->raw_data.len, t->nbytes);
