@@ -37,5 +37,5 @@ for target in fuzz_model_load:model fuzz_tensor_read:tensor; do
   dir=${target##*:}
   echo "fuzz: $bin for ${secs}s from $(ls "$corpus/$dir" | wc -l) seeds"
   ASAN_OPTIONS=detect_leaks=1 ./$build/fuzz/$bin -max_total_time="$secs" -rss_limit_mb=2048 -max_len=200000 \
-    -print_final_stats=1 "$corpus/$dir" 2>&1 | tail -n 12
+    -print_final_stats=1 -artifact_prefix="$build/" "$corpus/$dir" 2>&1 | tail -n 12
 done
