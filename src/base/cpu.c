@@ -64,6 +64,8 @@ static void detect(void)
     features.neon = true;
 #endif
     const char *force = getenv("LEGACYGPU_SIMD");
+    if (force && strcmp(force, "avx2") == 0) /* cap at AVX2: tests both kernel paths */
+        features.avx512f = features.avx512bw = features.avx512vl = false;
     if (force && strcmp(force, "none") == 0) {
         char model[128];
         int cores = features.num_cores;

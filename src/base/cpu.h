@@ -14,7 +14,8 @@ typedef struct lg_cpu_features {
     int num_cores;
 } lg_cpu_features;
 
-/* Detected once, then cached; never NULL. LEGACYGPU_SIMD=none forces the reference paths. */
+/* Detected once, then cached; never NULL. LEGACYGPU_SIMD=none forces the reference paths,
+ * LEGACYGPU_SIMD=avx2 caps them at AVX2. */
 const lg_cpu_features *lg_cpu(void);
 /* "sse4.1 avx avx2 fma f16c" */
 void lg_cpu_simd_string(char *buf, int len);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "base/error.h"
 #include "base/tensor_impl.h"
@@ -94,12 +95,27 @@ const char *lg_dims_str(int ndim, const int64_t *dims, char *buf, size_t len)
     return buf;
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+
+/* Buffers of 1 MiB and more are page aligned and populated with one madvise call: far
+ * cheaper than a page fault per 4 KiB on first touch, above all in virtual machines. */
+#define LG_POPULATE_BYTES ((size_t)1 << 20)
+
 void *lg_alloc(size_t bytes)
 {
     void *p = NULL;
     if (bytes == 0) bytes = 64;
     size_t rounded = (bytes + 63) & ~(size_t)63;
-    if (rounded < bytes || posix_memalign(&p, 64, rounded) != 0) return NULL;
+    if (rounded < bytes) return NULL;
+    if (rounded >= LG_POPULATE_BYTES) {
+        rounded = (rounded + 4095) & ~(size_t)4095;
+        if (posix_memalign(&p, 4096, rounded) != 0) return NULL;
+        madvise(p, rounded, MADV_POPULATE_WRITE); /* best effort: older kernels say EINVAL */
+        return p;
+    }
+    if (posix_memalign(&p, 64, rounded) != 0) return NULL;
     return p;
 }
 

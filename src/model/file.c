@@ -32,7 +32,7 @@ int lg_file_read(const char *path, size_t max_len, lg_file *out)
         out->data = NULL;
         return LG_OK;
     }
-    void *p = mmap(NULL, out->len, PROT_READ, MAP_PRIVATE, fd, 0);
+    void *p = mmap(NULL, out->len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
     if (p != MAP_FAILED) {
         close(fd);
         out->data = p;

@@ -19,11 +19,7 @@
 static void *pb_alloc(void *data, size_t size)
 {
     (void)data;
-    if (size >= 4096) {
-        void *p = NULL;
-        return posix_memalign(&p, 64, size) == 0 ? p : NULL;
-    }
-    return malloc(size);
+    return size >= 4096 ? lg_alloc(size) : malloc(size);
 }
 
 static void pb_free(void *data, void *p)

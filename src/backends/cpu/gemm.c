@@ -57,8 +57,18 @@ static void pack_a_block(lg_smat a, int64_t i0, int64_t mc, int64_t k0, int64_t 
         int64_t rows = min64(MR, mc - p);
         const float *src = a.p + (i0 + p) * a.rs + k0 * a.cs;
         if (rows == MR && a.cs == 1) {
-            for (int64_t k = 0; k < kc; k++)
-                for (int i = 0; i < MR; i++) dst[k * MR + i] = src[i * a.rs + k];
+            /* One pointer per row: six sequential streams, no index arithmetic per element. */
+            const float *r0 = src, *r1 = r0 + a.rs, *r2 = r1 + a.rs, *r3 = r2 + a.rs, *r4 = r3 + a.rs, *r5 = r4 + a.rs;
+            _Static_assert(MR == 6, "pack_a_block's fast path is written for 6-row panels");
+            for (int64_t k = 0; k < kc; k++) {
+                float *d = dst + k * MR;
+                d[0] = r0[k];
+                d[1] = r1[k];
+                d[2] = r2[k];
+                d[3] = r3[k];
+                d[4] = r4[k];
+                d[5] = r5[k];
+            }
         } else {
             for (int64_t k = 0; k < kc; k++) {
                 for (int64_t i = 0; i < rows; i++) dst[k * MR + i] = src[i * a.rs + k * a.cs];
@@ -316,7 +326,7 @@ int lg_sgemm(lg_threadpool *pool, const lg_sgemm_args *g)
     }
     sgemm_job job = { .g = g, .kcb = k_block(g->K) };
     bool avx2 = lg_cpu()->avx2 && lg_cpu()->fma;
-    job.kern = avx2 ? lg_sgemm_kernel_avx2 : kernel_ref;
+    job.kern = lg_cpu()->avx512f ? lg_sgemm_kernel_avx512 : avx2 ? lg_sgemm_kernel_avx2 : kernel_ref;
     job.half = avx2 ? lg_sgemm_kernel_avx2_half : NULL;
     plan_tasks(&job, lg_threadpool_size(pool));
     atomic_init(&job.failed, 0);

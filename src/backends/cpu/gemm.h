@@ -122,6 +122,9 @@ typedef struct lg_sgemm_tile {
 
 void lg_sgemm_kernel_avx2(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
                           const lg_sgemm_tile *t);
+/* The same tile with AVX-512F (gemm_avx512.c), when the CPU has it. */
+void lg_sgemm_kernel_avx512(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
+                            const lg_sgemm_tile *t);
 /* The same for the left MR x NR/2 of the tile (c needs only NR/2 columns). */
 void lg_sgemm_kernel_avx2_half(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
                                const lg_sgemm_tile *t);
