@@ -24,6 +24,11 @@ int lg_cmd_info(int argc, char **argv);
 int lg_cmd_run(int argc, char **argv);
 int lg_cmd_test_onnx(int argc, char **argv);
 int lg_cmd_infer(int argc, char **argv);
+int lg_cmd_serve(int argc, char **argv);
+int lg_cmd_cluster(int argc, char **argv);
+int lg_cmd_api(int argc, char **argv);
+int lg_cmd_worker(int argc, char **argv);
+int lg_cmd_task(int argc, char **argv);
 
 /* Prints "legacygpu: <context>: <lg_last_error()>" to stderr for status rc; returns 1. */
 int lg_cli_fail(int rc, const char *context);

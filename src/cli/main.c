@@ -12,6 +12,11 @@ static const lg_cli_command commands[] = {
     { "run", lg_cmd_run, "run a model on tensor files (.pb/.npy), write its outputs" },
     { "infer", lg_cmd_infer, "classify images with a model (JPEG/PNG)" },
     { "test-onnx", lg_cmd_test_onnx, "run ONNX backend-test folders and compare outputs" },
+    { "serve", lg_cmd_serve, "coordinator, REST API and local workers in one process" },
+    { "cluster", lg_cmd_cluster, "start/stop/inspect a coordinator (start|stop|status|workers)" },
+    { "api", lg_cmd_api, "the coordinator's REST API daemon (same as cluster start)" },
+    { "worker", lg_cmd_worker, "run a worker on this machine (start|list)" },
+    { "task", lg_cmd_task, "submit and follow tasks (submit|list|status|result|cancel)" },
 };
 
 static void usage(FILE *f)

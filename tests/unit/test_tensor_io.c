@@ -69,6 +69,8 @@ static void test_strings_pb(void **state)
 }
 
 #define NPY(h) "\x93NUMPY\x01\x00" h
+/* A byte literal and its length (without the terminating NUL). */
+#define B(s) s, sizeof(s) - 1
 
 static void test_bad_files(void **state)
 {
@@ -80,24 +82,24 @@ static void test_bad_files(void **state)
         int status;
         const char *needle;
     } cases[] = {
-        { "npy short data", NPY("\x46\x00{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }          \n") "\0\0\0\0", 84,
+        { "npy short data", B(NPY("\x46\x00{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }          \n") "\0\0\0\0"),
           LG_E_PARSE, "data is truncated" },
-        { "npy big-endian", NPY("\x46\x00{'descr': '>f4', 'fortran_order': False, 'shape': (1,), }          \n") "\0\0\0\0", 84,
+        { "npy big-endian", B(NPY("\x46\x00{'descr': '>f4', 'fortran_order': False, 'shape': (1,), }          \n") "\0\0\0\0"),
           LG_E_UNSUPPORTED, "not little-endian" },
-        { "npy fortran", NPY("\x46\x00{'descr': '<f4', 'fortran_order': True,  'shape': (1,), }          \n") "\0\0\0\0", 84,
+        { "npy fortran", B(NPY("\x46\x00{'descr': '<f4', 'fortran_order': True,  'shape': (1,), }          \n") "\0\0\0\0"),
           LG_E_UNSUPPORTED, "Fortran order" },
-        { "npy huge", NPY("\x4c\x00{'descr': '<f4', 'fortran_order': False, 'shape': (100000,100000,100000), }\n"), 86,
+        { "npy huge", B(NPY("\x4c\x00{'descr': '<f4', 'fortran_order': False, 'shape': (100000,100000,100000), }\n")),
           LG_E_LIMIT, "invalid or too large" },
-        { "npy object", NPY("\x46\x00{'descr': '|O', 'fortran_order': False, 'shape': (1,), }           \n") "\0\0\0\0\0\0\0\0", 88,
+        { "npy object", B(NPY("\x46\x00{'descr': '|O', 'fortran_order': False, 'shape': (1,), }           \n") "\0\0\0\0\0\0\0\0"),
           LG_E_UNSUPPORTED, "not supported" },
-        { "npy header cut", NPY("\xff\x00{'descr'"), 19, LG_E_PARSE, "header truncated" },
-        { "pb garbage", "\xff\xff\xff\xff\xff\xff\xff\xff\xff", 9, LG_E_PARSE, "not a valid ONNX TensorProto" },
+        { "npy header cut", B(NPY("\xff\x00{'descr'")), LG_E_PARSE, "header truncated" },
+        { "pb garbage", B("\xff\xff\xff\xff\xff\xff\xff\xff\xff"), LG_E_PARSE, "not a valid ONNX TensorProto" },
         /* dims [4], float, raw_data of 4 bytes */
-        { "pb short raw", "\x08\x04\x10\x01\x4a\x04\0\0\0\0", 10, LG_E_PARSE, "raw_data has 4 bytes, expected 16" },
+        { "pb short raw", B("\x08\x04\x10\x01\x4a\x04\0\0\0\0"), LG_E_PARSE, "raw_data has 4 bytes, expected 16" },
         /* dims [2], float, one float_data value */
-        { "pb short typed", "\x08\x02\x10\x01\x22\x04\0\0\x80\x3f", 10, LG_E_PARSE, "does not match its shape" },
+        { "pb short typed", B("\x08\x02\x10\x01\x22\x04\0\0\x80\x3f"), LG_E_PARSE, "does not match its shape" },
         /* dims [1], data type 99 */
-        { "pb bad dtype", "\x08\x01\x10\x63", 4, LG_E_UNSUPPORTED, "unsupported data type 99" },
+        { "pb bad dtype", B("\x08\x01\x10\x63"), LG_E_UNSUPPORTED, "unsupported data type 99" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *path = lg_test_tmpfile(cases[i].bytes, cases[i].len, ".bin");
