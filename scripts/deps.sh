@@ -16,8 +16,8 @@ PKGS=(
   libvulkan-dev glslc
   # tests: unit framework, conformance data, reference generators for the demo model
   libcmocka-dev libonnx-testdata python3 python3-numpy python3-torch python3-sklearn python3-onnx
-  # cluster tests and benchmarks: promtool (prometheus), wrk, Node.js for ONNX Runtime
-  prometheus wrk nodejs npm
+  # cluster tests and benchmarks: promtool (prometheus) checks /metrics, wrk loads the API
+  prometheus wrk
 )
 
 missing=()
