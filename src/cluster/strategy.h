@@ -14,6 +14,7 @@
 #define LG_CLUSTER_STRATEGY_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "cluster/coordinator.h"
 
@@ -39,5 +40,9 @@ bool lg_requirements_met(const lg_requirements *r, const lg_worker_info *w);
 /* Expected service time of model on w: its EWMA, else the mean over workers that ran
  * it, else a default. Used by LATENCY_BASED and ADAPTIVE. */
 double lg_worker_expected_service(const lg_worker_view *w, const char *model, double fallback);
+
+/* Seeds the random choices of an ADAPTIVE state (from its create()), so that a run is
+ * reproducible; a fresh state has a fixed default seed. */
+void lg_strategy_adaptive_seed(void *state, uint64_t seed);
 
 #endif
