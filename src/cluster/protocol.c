@@ -2,6 +2,7 @@
  * protocol.c: the message table of the coordinator <-> worker protocol, and the
  * checked encoder and decoder (frame layout in protocol.h, messages in docs/protocol.md).
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -174,41 +175,83 @@ int64_t lg_proto_int(const lg_msg *m, const char *key, int64_t def)
     return json_is_integer(v) ? (int64_t)json_integer_value(v) : def;
 }
 
-int lg_proto_frames(zmsg_t *msg, lg_frame *frames, int max)
+int lg_proto_recv(void *sock, lg_rx *rx)
 {
-    int n = 0;
-    for (zframe_t *f = zmsg_first(msg); f; f = zmsg_next(msg)) {
-        if (n == max) return -1;
-        frames[n].data = zframe_data(f);
-        frames[n].len = zframe_size(f);
-        n++;
+    rx->n = rx->total = 0;
+    for (;;) {
+        zmq_msg_t *p = &rx->part[rx->n < LG_PROTO_MAX_FRAMES + 1 ? rx->n : LG_PROTO_MAX_FRAMES];
+        if (rx->n == LG_PROTO_MAX_FRAMES + 1) zmq_msg_close(p); /* past the kept parts: reuse the last slot */
+        else rx->n++;
+        zmq_msg_init(p);
+        if (zmq_msg_recv(p, sock, ZMQ_DONTWAIT) < 0) {
+            int err = zmq_errno(), total = rx->total;
+            lg_rx_close(rx);
+            if (total == 0 && err == EAGAIN) return LG_E_NOT_FOUND;
+            return lg_error(LG_E_IO, "protocol: receive failed: %s", zmq_strerror(err));
+        }
+        rx->total++;
+        if (!zmq_msg_more(p)) return LG_OK;
     }
-    return n;
 }
 
-zmsg_t *lg_proto_encode(lg_msg_type t, json_t *meta, int n, const lg_frame *blobs)
+void lg_rx_close(lg_rx *rx)
+{
+    for (int i = 0; i < rx->n; i++) zmq_msg_close(&rx->part[i]);
+    rx->n = rx->total = 0;
+}
+
+int lg_rx_decode(lg_rx *rx, int first, lg_msg *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (rx->total > LG_PROTO_MAX_FRAMES + first)
+        return lg_error(LG_E_PARSE, "protocol: %d frames, at most %d", rx->total - first, LG_PROTO_MAX_FRAMES);
+    lg_frame fr[LG_PROTO_MAX_FRAMES];
+    int n = 0;
+    for (int i = first; i < rx->total; i++, n++) {
+        fr[n].data = zmq_msg_data(&rx->part[i]);
+        fr[n].len = zmq_msg_size(&rx->part[i]);
+    }
+    return lg_proto_decode(fr, n, out);
+}
+
+static int send_part(void *sock, const void *data, size_t len, int more)
+{
+    if (zmq_send(sock, data, len, ZMQ_DONTWAIT | (more ? ZMQ_SNDMORE : 0)) >= 0) return LG_OK;
+    int err = zmq_errno();
+    return lg_error(LG_E_IO, "protocol: send failed: %s",
+                    err == EHOSTUNREACH ? "peer unreachable"
+                    : err == EAGAIN     ? "peer queue full or not connected"
+                                        : zmq_strerror(err));
+}
+
+int lg_proto_send(void *sock, const void *rid, size_t rid_len, lg_msg_type t, json_t *meta, int n,
+                  const lg_frame *blobs)
 {
     LG_ASSERT((unsigned)t < LG_MSG_COUNT && n >= 0 && n <= LG_PROTO_MAX_BLOBS);
-    char *text = json_dumps(meta ? meta : json_object(), JSON_COMPACT);
-    json_decref(meta);
-    zmsg_t *m = zmsg_new();
-    if (!text || !m) {
-        free(text);
-        zmsg_destroy(&m);
-        return NULL;
+    char text[512];
+    char *big = NULL;
+    json_t *obj = meta ? meta : json_object();
+    size_t len = json_dumpb(obj, text, sizeof(text), JSON_COMPACT);
+    if (len > sizeof(text)) {
+        big = json_dumps(obj, JSON_COMPACT);
+        len = big ? strlen(big) : 0;
     }
-    int rc = zmsg_addstr(m, LG_PROTO_VERSION);
-    rc |= zmsg_addstr(m, defs[t].name);
-    rc |= zmsg_addmem(m, text, strlen(text));
-    free(text);
-    for (int i = 0; i < n; i++) rc |= zmsg_addmem(m, blobs[i].data, blobs[i].len);
-    if (rc != 0) zmsg_destroy(&m);
-    return m;
+    json_decref(obj);
+    if (len == 0) return lg_error(LG_E_NOMEM, "protocol: cannot encode %s metadata", defs[t].name);
+    int rc = rid_len ? send_part(sock, rid, rid_len, 1) : LG_OK;
+    /* Once the first part is queued the rest of a multipart message cannot fail. */
+    if (rc == LG_OK) rc = send_part(sock, LG_PROTO_VERSION, strlen(LG_PROTO_VERSION), 1);
+    if (rc == LG_OK) rc = send_part(sock, defs[t].name, strlen(defs[t].name), 1);
+    if (rc == LG_OK) rc = send_part(sock, big ? big : text, len, n > 0);
+    for (int i = 0; i < n && rc == LG_OK; i++) rc = send_part(sock, blobs[i].data, blobs[i].len, i + 1 < n);
+    free(big);
+    return rc;
 }
 
-zmsg_t *lg_proto_error(const char *code, const char *message)
+int lg_proto_send_error(void *sock, const void *rid, size_t rid_len, const char *code, const char *message)
 {
-    return lg_proto_encode(LG_MSG_ERROR, json_pack("{s:s, s:s}", "code", code, "message", message), 0, NULL);
+    return lg_proto_send(sock, rid, rid_len, LG_MSG_ERROR, json_pack("{s:s, s:s}", "code", code, "message", message),
+                         0, NULL);
 }
 
 /* ---- worker info --------------------------------------------------------------------- */

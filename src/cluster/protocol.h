@@ -10,12 +10,14 @@
  * A table gives every type its payload count, size limit and required JSON fields;
  * lg_proto_decode checks all of them, so handlers read fields without re-checking.
  *
- *   lg_frame fr[LG_PROTO_MAX_FRAMES];
- *   int n = lg_proto_frames(zmsg, fr, LG_PROTO_MAX_FRAMES);
+ *   lg_rx rx;
  *   lg_msg m;
- *   if (lg_proto_decode(fr, n, &m) != LG_OK) reply_error(lg_last_error());
- *   else if (m.type == LG_MSG_TASK) run(lg_proto_str(&m, "id"), m.blob[0], m.blob_len[0]);
- *   lg_msg_clear(&m);
+ *   while (lg_proto_recv(sock, &rx) == LG_OK) {
+ *       if (lg_rx_decode(&rx, 0, &m) != LG_OK) lg_proto_send_error(sock, NULL, 0, "malformed", lg_last_error());
+ *       else if (m.type == LG_MSG_TASK) run(lg_proto_str(&m, "id"), m.blob[0], m.blob_len[0]);
+ *       lg_msg_clear(&m);
+ *       lg_rx_close(&rx);
+ *   }
  */
 #ifndef LG_CLUSTER_PROTOCOL_H
 #define LG_CLUSTER_PROTOCOL_H
@@ -85,15 +87,28 @@ const char *lg_proto_str(const lg_msg *m, const char *key);
 double lg_proto_num(const lg_msg *m, const char *key, double def);
 int64_t lg_proto_int(const lg_msg *m, const char *key, int64_t def);
 
-/* The frames of a zmsg (after any routing frame the caller popped); count or -1 if
- * there are more than max. Pointers stay valid while msg lives. */
-int lg_proto_frames(zmsg_t *msg, lg_frame *frames, int max);
+/* One received multipart message, held as the libzmq messages themselves (no copies).
+ * total counts every part, also those past the ones kept (a message with too many). */
+typedef struct lg_rx {
+    zmq_msg_t part[LG_PROTO_MAX_FRAMES + 1];
+    int n, total;
+} lg_rx;
 
-/* A new message of type t with meta (stolen; NULL: {}) and n payloads (copied). NULL
- * if out of memory. */
-zmsg_t *lg_proto_encode(lg_msg_type t, json_t *meta, int n, const lg_frame *blobs);
-/* An ERROR message with code and message text. */
-zmsg_t *lg_proto_error(const char *code, const char *message);
+/* Receives one message without waiting: LG_OK, LG_E_NOT_FOUND when none is there,
+ * LG_E_IO on a socket error. After LG_OK, lg_rx_close releases it. */
+int lg_proto_recv(void *sock, lg_rx *rx);
+void lg_rx_close(lg_rx *rx);
+/* Decodes rx from part `first` on (1 after a ROUTER's routing id), as lg_proto_decode;
+ * payload pointers stay valid until lg_rx_close. */
+int lg_rx_decode(lg_rx *rx, int first, lg_msg *out);
+
+/* Sends a message of type t with meta (stolen; NULL: {}) and n payloads, without
+ * waiting, preceded by routing id rid when rid_len > 0 (ROUTER). LG_E_IO: the peer is
+ * unreachable (ROUTER_MANDATORY) or its queue is full; the message says which. */
+int lg_proto_send(void *sock, const void *rid, size_t rid_len, lg_msg_type t, json_t *meta, int n,
+                  const lg_frame *blobs);
+/* Sends an ERROR with code and message text. */
+int lg_proto_send_error(void *sock, const void *rid, size_t rid_len, const char *code, const char *message);
 
 /* The HELLO metadata for info, and back (LG_E_PARSE names a bad or oversized field). */
 json_t *lg_proto_worker_info_to_json(const lg_worker_info *info);

@@ -1,12 +1,40 @@
 /*
  * test_protocol.c: the wire protocol's encoder and decoder: every message type round
- * trips, worker info round trips, and a table of malformed messages (wrong version,
+ * trips through a real socket, worker info round trips, and a table of malformed messages (wrong version,
  * unknown type, missing frames, oversized parts, bad JSON, missing or mistyped fields)
  * each gives a clean error naming the problem.
  */
 #include "lg_test.h"
 
 #include "cluster/protocol.h"
+
+/* An inproc pair for messages that travel through real sockets. */
+static zsock_t *tx, *rx_sock;
+
+static int setup(void **state)
+{
+    (void)state;
+    tx = lg_proto_socket_new(ZMQ_PAIR);
+    rx_sock = lg_proto_socket_new(ZMQ_PAIR);
+    if (zsock_bind(rx_sock, "inproc://test_protocol") != 0) return -1;
+    return zsock_connect(tx, "inproc://test_protocol");
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    zsock_destroy(&tx);
+    zsock_destroy(&rx_sock);
+    return 0;
+}
+
+/* Receives one message, polling up to 5 s. */
+static int recv_wait(lg_rx *rx)
+{
+    zmq_pollitem_t it = { zsock_resolve(rx_sock), 0, ZMQ_POLLIN, 0 };
+    zmq_poll(&it, 1, 5000);
+    return lg_proto_recv(zsock_resolve(rx_sock), rx);
+}
 
 /* Frames of up to 6 parts given as strings (NULL ends). */
 typedef struct bad_case {
@@ -84,25 +112,31 @@ static void test_oversized(void **state)
     lg_frame many[7] = { { "LG1", 3 }, { "MODEL", 5 }, { "{\"name\":\"m\",\"sha256\":\"a\"}", 25 }, { "a", 1 },
                          { "b", 1 },   { "c", 1 },     { "d", 1 } };
     assert_error(lg_proto_decode(many, 7, &m), LG_E_PARSE, "MODEL with 4 payload frames (2 to 2 expected)");
-    zmsg_t *z = zmsg_new();
-    for (int i = 0; i < 7; i++) zmsg_addmem(z, many[i].data, many[i].len);
-    lg_frame got[LG_PROTO_MAX_FRAMES];
-    assert_int_equal(lg_proto_frames(z, got, LG_PROTO_MAX_FRAMES), -1);
-    zmsg_destroy(&z);
+
+    /* Over a socket: more parts than any message has, then a good message still decodes. */
+    for (int i = 0; i < 7; i++) zmq_send(zsock_resolve(tx), many[i].data, many[i].len, i < 6 ? ZMQ_SNDMORE : 0);
+    lg_rx rx;
+    assert_int_equal(recv_wait(&rx), LG_OK);
+    assert_int_equal(rx.total, 7);
+    assert_error(lg_rx_decode(&rx, 0, &m), LG_E_PARSE, "7 frames, at most 5");
+    lg_rx_close(&rx);
+    assert_int_equal(lg_proto_send(zsock_resolve(tx), NULL, 0, LG_MSG_BYE, NULL, 0, NULL), LG_OK);
+    assert_int_equal(recv_wait(&rx), LG_OK);
+    assert_int_equal(lg_rx_decode(&rx, 0, &m), LG_OK);
+    assert_int_equal(m.type, LG_MSG_BYE);
+    lg_msg_clear(&m);
+    lg_rx_close(&rx);
 }
 
-/* Encodes, splits into frames, decodes. */
-static zmsg_t *round_trip(lg_msg_type t, json_t *meta, int n, const lg_frame *blobs, lg_msg *out)
+/* Sends over the inproc pair, receives and decodes (rx holds the payloads). */
+static void round_trip(lg_msg_type t, json_t *meta, int n, const lg_frame *blobs, lg_rx *rx, lg_msg *out)
 {
-    zmsg_t *z = lg_proto_encode(t, meta, n, blobs);
-    assert_non_null(z);
-    lg_frame fr[LG_PROTO_MAX_FRAMES];
-    int nf = lg_proto_frames(z, fr, LG_PROTO_MAX_FRAMES);
-    assert_int_equal(nf, 3 + n);
-    int rc = lg_proto_decode(fr, nf, out);
+    assert_int_equal(lg_proto_send(zsock_resolve(tx), NULL, 0, t, meta, n, blobs), LG_OK);
+    assert_int_equal(recv_wait(rx), LG_OK);
+    assert_int_equal(rx->total, 3 + n);
+    int rc = lg_rx_decode(rx, 0, out);
     if (rc != LG_OK) fail_msg("%s: %s", lg_msg_type_name(t), lg_last_error());
     assert_int_equal(out->type, t);
-    return z;
 }
 
 static void test_round_trips(void **state)
@@ -113,10 +147,11 @@ static void test_round_trips(void **state)
     for (size_t i = 0; i < sizeof(input); i++) input[i] = (uint8_t)i; /* zero bytes included */
     lg_frame in = { input, sizeof(input) };
     lg_msg m;
-    zmsg_t *z = round_trip(LG_MSG_TASK,
+    lg_rx rx;
+    round_trip(LG_MSG_TASK,
                            json_pack("{s:s, s:s, s:i, s:f}", "id", id, "model", "digits", "input_kind", 2,
                                      "timeout_s", 2.5),
-                           1, &in, &m);
+               1, &in, &rx, &m);
     assert_string_equal(lg_proto_str(&m, "id"), id);
     assert_string_equal(lg_proto_str(&m, "model"), "digits");
     assert_int_equal(lg_proto_int(&m, "input_kind", -1), 2);
@@ -126,27 +161,29 @@ static void test_round_trips(void **state)
     assert_int_equal(m.blob_len[0], sizeof(input));
     assert_memory_equal(m.blob[0], input, sizeof(input));
     lg_msg_clear(&m);
-    zmsg_destroy(&z);
+    lg_rx_close(&rx);
 
     lg_frame model[2] = { { "onnx-bytes", 10 }, { "", 0 } };
-    z = round_trip(LG_MSG_MODEL, json_pack("{s:s, s:s}", "name", "digits", "sha256", "ab"), 2, model, &m);
+    round_trip(LG_MSG_MODEL, json_pack("{s:s, s:s}", "name", "digits", "sha256", "ab"), 2, model, &rx, &m);
     assert_int_equal(m.blob_len[0], 10);
     assert_int_equal(m.blob_len[1], 0);
     lg_msg_clear(&m);
-    zmsg_destroy(&z);
+    lg_rx_close(&rx);
 
-    z = round_trip(LG_MSG_HEARTBEAT, NULL, 0, NULL, &m);
+    round_trip(LG_MSG_HEARTBEAT, NULL, 0, NULL, &rx, &m);
     assert_int_equal(lg_proto_int(&m, "in_flight", 7), 7);
     lg_msg_clear(&m);
-    zmsg_destroy(&z);
+    lg_rx_close(&rx);
 
-    z = lg_proto_error(LG_PROTO_ERR_UNKNOWN, "worker 'w1' is not registered");
-    lg_frame fr[LG_PROTO_MAX_FRAMES];
-    assert_int_equal(lg_proto_decode(fr, lg_proto_frames(z, fr, LG_PROTO_MAX_FRAMES), &m), LG_OK);
+    assert_int_equal(lg_proto_send_error(zsock_resolve(tx), NULL, 0, LG_PROTO_ERR_UNKNOWN,
+                                         "worker 'w1' is not registered"),
+                     LG_OK);
+    assert_int_equal(recv_wait(&rx), LG_OK);
+    assert_int_equal(lg_rx_decode(&rx, 0, &m), LG_OK);
     assert_int_equal(m.type, LG_MSG_ERROR);
     assert_string_equal(lg_proto_str(&m, "code"), "unknown_worker");
     lg_msg_clear(&m);
-    zmsg_destroy(&z);
+    lg_rx_close(&rx);
 
     for (int t = 0; t < LG_MSG_COUNT; t++) assert_non_null(lg_msg_type_name((lg_msg_type)t));
     assert_null(lg_msg_type_name(LG_MSG_COUNT));
@@ -176,12 +213,13 @@ static void test_worker_info(void **state)
     strcpy(w.tags[0], "room=lab3");
 
     lg_msg m;
-    zmsg_t *z = round_trip(LG_MSG_HELLO, lg_proto_worker_info_to_json(&w), 0, NULL, &m);
+    lg_rx rx;
+    round_trip(LG_MSG_HELLO, lg_proto_worker_info_to_json(&w), 0, NULL, &rx, &m);
     lg_worker_info back;
     assert_int_equal(lg_proto_worker_info_from_json(m.meta, &back), LG_OK);
     assert_memory_equal(&back, &w, sizeof(w));
     lg_msg_clear(&m);
-    zmsg_destroy(&z);
+    lg_rx_close(&rx);
 
     /* Bad fields name themselves. */
     static const struct {
@@ -213,5 +251,5 @@ int main(void)
         cmocka_unit_test(test_round_trips),
         cmocka_unit_test(test_worker_info),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, setup, teardown);
 }
