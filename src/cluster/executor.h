@@ -47,6 +47,12 @@ int lg_executor_model_hash(lg_executor *e, const char *model, char hex[65]);
 int lg_executor_add_model(lg_executor *e, const char *model, const char *hash, const uint8_t *onnx, size_t len,
                           const char *config_json);
 
+/* Coordinator side of a fetch: model.onnx of repository models_dir (malloc'd), its
+ * sha-256, and its config.json text with the labels inlined as an array (malloc'd; NULL
+ * for a model without a config): what lg_executor_add_model takes on the worker. */
+int lg_model_package(const char *models_dir, const char *model, uint8_t **onnx, size_t *len, char **config_json,
+                     char hex[65]);
+
 /* API-side checks without running anything: LG_E_INVALID_ARG naming the field. */
 int lg_payload_validate(lg_input_kind kind, const uint8_t *input, size_t len);
 
