@@ -1,0 +1,285 @@
+/*
+ * server.c: the libmicrohttpd side of the REST API: starting and stopping the daemon,
+ * and taking each request through route lookup, authentication and the body limit
+ * before its handler runs. One thread serves each connection (keep-alive connections
+ * keep theirs), so a long-poll never holds up another client.
+ *
+ * A request is admitted on libmicrohttpd's first call, before any body is read: an
+ * unknown path (404), a wrong method (405), a missing or bad token (401), a role too
+ * low (403) or a Content-Length over the limit (413) is answered at once. A body sent
+ * without a length (chunked) that grows past the limit is discarded as it arrives and
+ * answered 413 at its end.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <microhttpd.h>
+
+#include "api/api_internal.h"
+#include "base/error.h"
+
+typedef struct conn_state {
+    const lg_route *route;
+    lg_http_req req;
+    char *body;
+    size_t len, cap;
+    bool too_large;
+} conn_state;
+
+static enum MHD_Result send_reply(struct MHD_Connection *conn, lg_http_reply *rep)
+{
+    struct MHD_Response *resp;
+    if (rep->body)
+        resp = MHD_create_response_from_buffer(rep->len, rep->body, MHD_RESPMEM_MUST_FREE);
+    else
+        resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!resp) {
+        free(rep->body);
+        return MHD_NO;
+    }
+    if (rep->content_type) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rep->content_type);
+    if (rep->location[0]) MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, rep->location);
+    if (rep->allow[0]) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, rep->allow);
+    if (rep->status == 401) MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)rep->status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static void run_handler(const lg_route *r, lg_http_req *req, lg_http_reply *rep)
+{
+    rep->status = 500;
+    r->handler(req, rep);
+    LG_ASSERT(rep->body != NULL);
+}
+
+/* Route, role and declared size: the route to run, or NULL with rep filled. */
+static const lg_route *admit(lg_api *a, lg_http_req *req, lg_http_reply *rep)
+{
+    int status;
+    const lg_route *r = lg_route_find(req->method, req->path, req, &status, rep->allow, sizeof rep->allow);
+    if (!r) {
+        if (status == 405)
+            lg_reply_error(rep, 405, "method %s is not allowed on %s (allowed: %s)", req->method, req->path,
+                           rep->allow);
+        else
+            lg_reply_error(rep, 404, "no such endpoint: %s %s", req->method, req->path);
+        return NULL;
+    }
+    if (a->auth) {
+        const char *authz = lg_http_header(req, MHD_HTTP_HEADER_AUTHORIZATION);
+        req->role = lg_tokens_role(&a->tokens, authz);
+        if (req->role < r->min_role) {
+            if (req->role == LG_ROLE_NONE)
+                lg_reply_error(rep, 401, "%s: send \"Authorization: Bearer TOKEN\" with a valid token",
+                               authz ? "bad token" : "no token");
+            else
+                lg_reply_error(rep, 403, "%s %s needs role %s, the token has role %s", req->method, r->pattern,
+                               lg_role_name(r->min_role), lg_role_name(req->role));
+            return NULL;
+        }
+    } else {
+        req->role = LG_ROLE_ADMIN;
+    }
+    const char *cl = lg_http_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl && strtoll(cl, NULL, 10) > a->cfg.max_body_bytes) {
+        lg_reply_error(rep, 413, "request body of %s bytes is over the limit of %lld bytes", cl,
+                       (long long)a->cfg.max_body_bytes);
+        return NULL;
+    }
+    return r;
+}
+
+static bool has_body(const lg_http_req *req)
+{
+    const char *cl = lg_http_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *te = lg_http_header(req, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    return (cl && strtoll(cl, NULL, 10) > 0) || (te && strcasestr(te, "chunked"));
+}
+
+/* Appends received bytes, or drops them once the body is over the limit. */
+static void take_upload(lg_api *a, conn_state *st, const char *data, size_t n)
+{
+    if (st->too_large) return;
+    if ((int64_t)(st->len + n) > a->cfg.max_body_bytes) {
+        st->too_large = true;
+        free(st->body);
+        st->body = NULL;
+        st->len = st->cap = 0;
+        return;
+    }
+    if (st->len + n + 1 > st->cap) {
+        size_t cap = st->cap ? st->cap : 4096;
+        while (cap < st->len + n + 1) cap *= 2;
+        char *b = realloc(st->body, cap);
+        LG_ASSERT(b != NULL);
+        st->body = b;
+        st->cap = cap;
+    }
+    memcpy(st->body + st->len, data, n);
+    st->len += n;
+    st->body[st->len] = '\0';
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    lg_api *a = cls;
+    conn_state *st = *con_cls;
+    lg_http_reply rep = {0};
+    if (!st) {
+        lg_http_req req = {.api = a, .conn = conn, .method = method, .path = url};
+        const lg_route *r = admit(a, &req, &rep);
+        if (!r) return send_reply(conn, &rep);
+        if (!has_body(&req)) {
+            run_handler(r, &req, &rep);
+            return send_reply(conn, &rep);
+        }
+        st = calloc(1, sizeof *st);
+        if (!st) return MHD_NO;
+        st->route = r;
+        st->req = req;
+        *con_cls = st;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        take_upload(a, st, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (st->too_large) {
+        lg_reply_error(&rep, 413, "request body is over the limit of %lld bytes", (long long)a->cfg.max_body_bytes);
+        return send_reply(conn, &rep);
+    }
+    st->req.conn = conn;
+    st->req.body = st->body;
+    st->req.body_len = st->len;
+    run_handler(st->route, &st->req, &rep);
+    return send_reply(conn, &rep);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode tc)
+{
+    conn_state *st = *con_cls;
+    if (!st) return;
+    free(st->body);
+    free(st);
+    *con_cls = NULL;
+}
+
+void lg_api_config_defaults(lg_api_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->bind_host = "127.0.0.1";
+    cfg->port = 8000;
+    cfg->max_body_bytes = 64ll << 20;
+    cfg->threads = 4;
+}
+
+static bool loopback(const char *host)
+{
+    return strcmp(host, "localhost") == 0 || strcmp(host, "::1") == 0 || strncmp(host, "127.", 4) == 0;
+}
+
+int lg_api_task_wait(lg_api *a, const char *id, double timeout_s, lg_task *out, bool *final)
+{
+    double deadline = lg_now() + timeout_s;
+    for (;;) {
+        double left = deadline - lg_now();
+        double slice = left < 0.25 ? left : 0.25;
+        int rc = lg_coord_task_wait(a->coord, id, slice > 0 ? slice : 0, out, final);
+        if (rc != LG_OK || *final || left <= 0.25 || atomic_load(&a->stopping)) return rc;
+        lg_task_clear(out);
+    }
+}
+
+/* Starts libmicrohttpd on the configured address. */
+static int start_daemon(lg_api *a)
+{
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD;
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    const char *host = strcmp(a->bind_host, "localhost") == 0 ? "127.0.0.1" : a->bind_host;
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)a->cfg.port);
+    } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)a->cfg.port);
+        flags |= MHD_USE_IPv6;
+    } else {
+        return lg_error(LG_E_INVALID_ARG, "API bind host '%s' is not an IPv4 or IPv6 address", a->bind_host);
+    }
+    a->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, a, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, a, MHD_OPTION_CONNECTION_TIMEOUT,
+                                 (unsigned)120, MHD_OPTION_CONNECTION_LIMIT, (unsigned)2048, MHD_OPTION_END);
+    if (!a->daemon)
+        return lg_error(LG_E_IO, "cannot listen on %s port %d (in use, or not an address of this machine)",
+                        a->bind_host, a->cfg.port);
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(a->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    a->port = info ? info->port : a->cfg.port;
+    snprintf(a->url, sizeof a->url, (flags & MHD_USE_IPv6) ? "http://[%s]:%d" : "http://%s:%d", host, a->port);
+    return LG_OK;
+}
+
+int lg_api_start(lg_coord *c, const lg_api_config *cfg, lg_api **out)
+{
+    *out = NULL;
+    lg_api *a = calloc(1, sizeof *a);
+    if (!a) return lg_error(LG_E_NOMEM, "out of memory starting the API");
+    a->coord = c;
+    a->cfg = *cfg;
+    snprintf(a->bind_host, sizeof a->bind_host, "%s", cfg->bind_host ? cfg->bind_host : "127.0.0.1");
+    if (a->cfg.max_body_bytes <= 0) a->cfg.max_body_bytes = 64ll << 20;
+    pthread_mutex_init(&a->models_lock, NULL);
+    int rc = LG_OK;
+    if (cfg->tokens_file) {
+        rc = lg_tokens_load(cfg->tokens_file, &a->tokens);
+        a->auth = rc == LG_OK;
+    } else if (!loopback(a->bind_host)) {
+        rc = lg_error(LG_E_INVALID_ARG,
+                      "API bind host '%s' is not loopback: without a tokens file (--tokens FILE) the API listens on "
+                      "127.0.0.1 only",
+                      a->bind_host);
+    }
+    const char *models = lg_coord_get_config(c)->models_dir;
+    if (rc == LG_OK && models && lg_repo_open(models, &a->repo) != LG_OK) a->repo = NULL;
+    if (rc == LG_OK) rc = start_daemon(a);
+    if (rc != LG_OK) {
+        lg_api_stop(a);
+        return rc;
+    }
+    if (!a->auth)
+        fprintf(stderr, "legacygpu api: no tokens file: listening on %s only, without authentication\n", a->url);
+    *out = a;
+    return LG_OK;
+}
+
+const char *lg_api_url(const lg_api *a)
+{
+    return a->url;
+}
+
+int lg_api_port(const lg_api *a)
+{
+    return a->port;
+}
+
+void lg_api_stop(lg_api *a)
+{
+    if (!a) return;
+    atomic_store(&a->stopping, true);
+    if (a->daemon) MHD_stop_daemon(a->daemon);
+    lg_tokens_free(&a->tokens);
+    lg_api_models_free(a);
+    if (a->repo) lg_repo_free(a->repo);
+    pthread_mutex_destroy(&a->models_lock);
+    free(a);
+}
