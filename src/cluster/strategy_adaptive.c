@@ -29,9 +29,9 @@
 #define FAIL_ALPHA 0.1     /* weight of a new success/failure observation */
 #define FORGET_S 20.0      /* evidence this old (seconds) has faded to 1/e of its weight */
 #define MAX_FAIL_RATE 0.95 /* caps p / (1 - p) at 19 retries */
-#define EPS_START 0.10     /* exploration probability at the start ... */
-#define EPS_HALF 500.0     /* ... halved after this many picks ... */
-#define EPS_MIN 0.01       /* ... and never below this */
+#define EPS_START 0.05     /* exploration probability at the start ... */
+#define EPS_HALF 200.0     /* ... halved after this many picks ... */
+#define EPS_MIN 0.005      /* ... and never below this */
 #define DEFAULT_SEED 0x5eed5eed5eedULL
 
 typedef struct arm {
