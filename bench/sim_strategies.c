@@ -196,7 +196,7 @@ static void run(lg_strategy_kind kind, int n_tasks, double lambda, uint64_t seed
     s.task.model = MODEL;
     s.task.req.fp16 = -1;
     s.strategy = lg_strategy_get(kind);
-    s.state = s.strategy->create();
+    s.state = s.strategy->create ? s.strategy->create() : NULL;
     if (kind == LG_STRATEGY_ADAPTIVE) lg_strategy_adaptive_seed(s.state, seed);
 
     int arrived = 0;
@@ -231,7 +231,7 @@ static void run(lg_strategy_kind kind, int n_tasks, double lambda, uint64_t seed
     r->mean += sum / s.n_latency;
     r->failed += s.n_failed;
     for (int i = 0; i < N_WORKERS; i++) r->ran_on[i] += s.ran_on[i];
-    s.strategy->destroy(s.state);
+    if (s.strategy->destroy) s.strategy->destroy(s.state);
     free(s.heap);
     free(s.queue);
     free(s.arrival);

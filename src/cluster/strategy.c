@@ -260,28 +260,24 @@ static int latency_pick(void *state, const lg_task *task, const lg_worker_view *
 
 /* ---- the table ---------------------------------------------------------------------- */
 
-/* Strategies without state: create answers NULL, destroy has nothing to free. */
-static void *stateless_create(void) { return NULL; }
-static void stateless_destroy(void *state) { (void)state; }
-
 static const lg_strategy_def round_robin_def = {
     LG_STRATEGY_ROUND_ROBIN, "ROUND_ROBIN", "rotates over the eligible workers in id order, regardless of load",
     rr_create, free, rr_pick, NULL,
 };
 static const lg_strategy_def least_loaded_def = {
     LG_STRATEGY_LEAST_LOADED, "LEAST_LOADED", "lowest in-flight / capacity; ties: fewer in flight, then id",
-    stateless_create, stateless_destroy, ll_pick, NULL,
+    NULL, NULL, ll_pick, NULL,
 };
 static const lg_strategy_def gpu_match_def = {
     LG_STRATEGY_GPU_MATCH, "GPU_MATCH",
     "the worker whose device fits the requirements with the least memory to spare; tasks without device "
     "requirements go to the least capable worker; ties: LEAST_LOADED",
-    stateless_create, stateless_destroy, gpu_pick, NULL,
+    NULL, NULL, gpu_pick, NULL,
 };
 static const lg_strategy_def latency_def = {
     LG_STRATEGY_LATENCY_BASED, "LATENCY_BASED",
     "lowest expected completion: (in_flight + 1) / capacity x EWMA service time of the model on that worker",
-    stateless_create, stateless_destroy, latency_pick, NULL,
+    NULL, NULL, latency_pick, NULL,
 };
 
 static const lg_strategy_def *const strategies[LG_STRATEGY_COUNT] = {
