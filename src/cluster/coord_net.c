@@ -1,0 +1,467 @@
+/*
+ * coord_net.c: the coordinator's ZeroMQ thread: a ROUTER (ROUTER_MANDATORY, handover)
+ * that maps routing ids to workers, turns their messages into lg_coord calls through a
+ * handler table, sends what lg_coord_next_dispatch hands out, serves model fetches from
+ * the repository, beats and ticks every interval. An eventfd wakes it when the core has
+ * work to dispatch, so a submit goes out at once, not at the next beat.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/error.h"
+#include "cluster/coord_net.h"
+#include "cluster/executor.h"
+#include "cluster/protocol.h"
+#include "legacygpu/repository.h"
+
+typedef struct peer {
+    char worker_id[64];
+    uint8_t rid[256];
+    size_t rid_len;
+} peer;
+
+/* sha-256 of a served model file, kept while the file is unchanged. */
+typedef struct model_hash {
+    char name[64];
+    int64_t size, mtime_ns;
+    char hex[65];
+} model_hash;
+
+struct lg_coord_net {
+    lg_coord *c;
+    zsock_t *router;
+    void *sock;               /* zsock_resolve(router) */
+    char endpoint[300];
+    int wake_fd;
+    atomic_int wake_pending;
+    atomic_bool stop;
+    pthread_t thread;
+    double interval;
+    peer *peers;
+    int n_peers, cap_peers;
+    lg_repo *repo;            /* models_dir, opened at the first fetch */
+    model_hash *hashes;
+    int n_hashes;
+    char *text;               /* reused buffer for NUL-terminated payload text */
+    size_t text_cap;
+};
+
+/* ---- peers ---------------------------------------------------------------------------- */
+
+static peer *peer_by_rid(lg_coord_net *n, const void *rid, size_t len)
+{
+    for (int i = 0; i < n->n_peers; i++)
+        if (n->peers[i].rid_len == len && memcmp(n->peers[i].rid, rid, len) == 0) return &n->peers[i];
+    return NULL;
+}
+
+static peer *peer_by_id(lg_coord_net *n, const char *id)
+{
+    for (int i = 0; i < n->n_peers; i++)
+        if (strcmp(n->peers[i].worker_id, id) == 0) return &n->peers[i];
+    return NULL;
+}
+
+static void peer_remove(lg_coord_net *n, peer *p)
+{
+    *p = n->peers[--n->n_peers];
+}
+
+/* The worker behind p is unreachable or gone: its tasks go to others. */
+static void peer_lost(lg_coord_net *n, peer *p, const char *why)
+{
+    fprintf(stderr, "legacygpu coordinator: worker '%s' lost: %s\n", p->worker_id, why);
+    lg_coord_worker_bye(n->c, p->worker_id);
+    peer_remove(n, p);
+}
+
+static int peer_add(lg_coord_net *n, const char *id, const void *rid, size_t len)
+{
+    peer *p = peer_by_id(n, id);
+    if (!p) p = peer_by_rid(n, rid, len);
+    if (!p) {
+        if (n->n_peers == n->cap_peers) {
+            int cap = n->cap_peers ? 2 * n->cap_peers : 16;
+            peer *np = realloc(n->peers, (size_t)cap * sizeof(*np));
+            if (!np) return lg_error(LG_E_NOMEM, "coordinator: no memory for worker '%s'", id);
+            n->peers = np;
+            n->cap_peers = cap;
+        }
+        p = &n->peers[n->n_peers++];
+    }
+    snprintf(p->worker_id, sizeof(p->worker_id), "%s", id);
+    memcpy(p->rid, rid, len);
+    p->rid_len = len;
+    return LG_OK;
+}
+
+/* ---- sending ------------------------------------------------------------------------ */
+
+static int send_to(lg_coord_net *n, peer *p, lg_msg_type t, json_t *meta, int nb, const lg_frame *blobs)
+{
+    int rc = lg_proto_send(n->sock, p->rid, p->rid_len, t, meta, nb, blobs);
+    if (rc != LG_OK) peer_lost(n, p, lg_last_error());
+    return rc;
+}
+
+static void dispatch(lg_coord_net *n)
+{
+    lg_task t;
+    char wid[64];
+    while (lg_coord_next_dispatch(n->c, &t, wid, sizeof(wid)) == LG_OK) {
+        peer *p = peer_by_id(n, wid);
+        if (!p) {
+            fprintf(stderr, "legacygpu coordinator: task %s given to unconnected worker '%s'\n", t.id, wid);
+            lg_coord_worker_bye(n->c, wid);
+        } else {
+            lg_frame in = { t.input, t.input_len };
+            send_to(n, p, LG_MSG_TASK,
+                    json_pack("{s:s, s:s, s:i, s:f, s:i}", "id", t.id, "model", t.model, "input_kind",
+                              (int)t.input_kind, "timeout_s", t.timeout_s, "attempt", t.attempts),
+                    1, &in);
+        }
+        lg_task_clear(&t);
+    }
+}
+
+static void beat(lg_coord_net *n)
+{
+    for (int i = n->n_peers - 1; i >= 0; i--) send_to(n, &n->peers[i], LG_MSG_HEARTBEAT, NULL, 0, NULL);
+}
+
+/* Payload i of m as NUL-terminated text in the reused buffer. */
+static const char *payload_text(lg_coord_net *n, const lg_msg *m, int i)
+{
+    size_t len = m->blob_len[i];
+    if (len + 1 > n->text_cap) {
+        char *t = realloc(n->text, len + 1);
+        if (!t) return NULL;
+        n->text = t;
+        n->text_cap = len + 1;
+    }
+    memcpy(n->text, m->blob[i], len);
+    n->text[len] = 0;
+    return n->text;
+}
+
+/* ---- model fetches ---------------------------------------------------------------------- */
+
+/* Maps a whole file read-only (len 0: *data NULL). */
+static int map_file(const char *path, const uint8_t **data, size_t *len, struct stat *st)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, st) != 0) {
+        if (fd >= 0) close(fd);
+        return lg_error(LG_E_IO, "cannot read '%s': %s", path, strerror(errno));
+    }
+    *len = (size_t)st->st_size;
+    *data = NULL;
+    if (*len) {
+        void *p = mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED) {
+            close(fd);
+            return lg_error(LG_E_IO, "cannot map '%s': %s", path, strerror(errno));
+        }
+        *data = p;
+    }
+    close(fd);
+    return LG_OK;
+}
+
+static const char *model_hash_of(lg_coord_net *n, const char *name, const uint8_t *data, size_t len,
+                                 const struct stat *st)
+{
+    int64_t mtime = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+    model_hash *h = NULL;
+    for (int i = 0; i < n->n_hashes; i++)
+        if (strcmp(n->hashes[i].name, name) == 0) h = &n->hashes[i];
+    if (h && h->size == (int64_t)len && h->mtime_ns == mtime) return h->hex;
+    if (!h) {
+        model_hash *nh = realloc(n->hashes, (size_t)(n->n_hashes + 1) * sizeof(*nh));
+        if (!nh) return NULL;
+        n->hashes = nh;
+        h = &n->hashes[n->n_hashes++];
+        snprintf(h->name, sizeof(h->name), "%s", name);
+    }
+    h->size = (int64_t)len;
+    h->mtime_ns = mtime;
+    lg_sha256_hex(data, len, h->hex);
+    return h->hex;
+}
+
+/* Finds model name in the repository (rescanning once for models added since). */
+static int find_model(lg_coord_net *n, const char *name, const char **model_path, const char **config_path)
+{
+    const char *dir = lg_coord_get_config(n->c)->models_dir;
+    if (!dir) return lg_error(LG_E_NOT_FOUND, "the coordinator has no model repository");
+    if (!n->repo) LG_CHECK(lg_repo_open(dir, &n->repo));
+    if (lg_repo_find(n->repo, name, model_path, config_path) == LG_OK) return LG_OK;
+    LG_CHECK(lg_repo_rescan(n->repo));
+    return lg_repo_find(n->repo, name, model_path, config_path);
+}
+
+static void serve_model(lg_coord_net *n, peer *p, const char *name)
+{
+    const char *model_path, *config_path;
+    const uint8_t *onnx = NULL, *config = NULL;
+    size_t onnx_len = 0, config_len = 0;
+    struct stat st, cst;
+    int rc = find_model(n, name, &model_path, &config_path);
+    if (rc == LG_OK) rc = map_file(model_path, &onnx, &onnx_len, &st);
+    if (rc == LG_OK && config_path) rc = map_file(config_path, &config, &config_len, &cst);
+    const char *hex = rc == LG_OK ? model_hash_of(n, name, onnx, onnx_len, &st) : NULL;
+    if (rc == LG_OK && !hex) rc = lg_error(LG_E_NOMEM, "no memory to hash model '%s'", name);
+    if (rc == LG_OK) {
+        lg_frame parts[2] = { { onnx, onnx_len }, { config, config_len } };
+        send_to(n, p, LG_MSG_MODEL, json_pack("{s:s, s:s}", "name", name, "sha256", hex), 2, parts);
+    } else {
+        send_to(n, p, LG_MSG_MODEL_ERROR, json_pack("{s:s, s:s}", "name", name, "message", lg_last_error()), 0,
+                NULL);
+    }
+    if (onnx) munmap((void *)onnx, onnx_len);
+    if (config) munmap((void *)config, config_len);
+}
+
+/* ---- message handlers ----------------------------------------------------------------- */
+
+typedef void (*handler_fn)(lg_coord_net *n, peer *p, const lg_msg *m);
+
+static void on_heartbeat(lg_coord_net *n, peer *p, const lg_msg *m)
+{
+    if (lg_coord_worker_heartbeat(n->c, p->worker_id, (int)lg_proto_int(m, "in_flight", 0)) == LG_E_NOT_FOUND) {
+        /* Declared dead meanwhile: it must register again. */
+        lg_proto_send_error(n->sock, p->rid, p->rid_len, LG_PROTO_ERR_UNKNOWN, "worker is not registered: send HELLO");
+        peer_remove(n, p);
+    }
+}
+
+static void on_started(lg_coord_net *n, peer *p, const lg_msg *m)
+{
+    lg_coord_task_started(n->c, p->worker_id, lg_proto_str(m, "id"));
+}
+
+static void on_result(lg_coord_net *n, peer *p, const lg_msg *m)
+{
+    const char *text = payload_text(n, m, 0);
+    if (!text) {
+        lg_coord_task_failed(n->c, p->worker_id, lg_proto_str(m, "id"), "coordinator out of memory for the result");
+        return;
+    }
+    lg_coord_task_completed(n->c, p->worker_id, lg_proto_str(m, "id"), text, lg_proto_num(m, "service_s", 0));
+}
+
+static void on_failure(lg_coord_net *n, peer *p, const lg_msg *m)
+{
+    lg_coord_task_failed(n->c, p->worker_id, lg_proto_str(m, "id"), lg_proto_str(m, "reason"));
+}
+
+static void on_model_request(lg_coord_net *n, peer *p, const lg_msg *m)
+{
+    serve_model(n, p, lg_proto_str(m, "name"));
+}
+
+static void on_bye(lg_coord_net *n, peer *p, const lg_msg *m)
+{
+    lg_coord_worker_bye(n->c, p->worker_id);
+    peer_remove(n, p);
+}
+
+static void on_error(lg_coord_net *n, peer *p, const lg_msg *m)
+{
+    fprintf(stderr, "legacygpu coordinator: worker '%s' refused a message: %s: %s\n", p->worker_id,
+            lg_proto_str(m, "code"), lg_proto_str(m, "message"));
+}
+
+/* What a registered worker may send; NULL: not a worker's message. */
+static const handler_fn handlers[LG_MSG_COUNT] = {
+    [LG_MSG_HEARTBEAT] = on_heartbeat,     [LG_MSG_STARTED] = on_started, [LG_MSG_RESULT] = on_result,
+    [LG_MSG_FAILURE] = on_failure,         [LG_MSG_MODEL_REQUEST] = on_model_request,
+    [LG_MSG_BYE] = on_bye,                 [LG_MSG_ERROR] = on_error,
+};
+
+static void on_hello(lg_coord_net *n, const void *rid, size_t rid_len, const lg_msg *m)
+{
+    lg_worker_info info;
+    int rc = lg_proto_worker_info_from_json(m->meta, &info);
+    if (rc == LG_OK) rc = lg_coord_worker_hello(n->c, &info);
+    if (rc == LG_OK) rc = peer_add(n, info.id, rid, rid_len);
+    if (rc != LG_OK) {
+        lg_proto_send_error(n->sock, rid, rid_len, LG_PROTO_ERR_REFUSED, lg_last_error());
+        return;
+    }
+    const lg_coord_config *cfg = lg_coord_get_config(n->c);
+    send_to(n, peer_by_id(n, info.id), LG_MSG_WELCOME,
+            json_pack("{s:s, s:f, s:i}", "worker_id", info.id, "heartbeat_interval_s", cfg->heartbeat_interval_s,
+                      "heartbeat_misses", cfg->heartbeat_misses),
+            0, NULL);
+}
+
+static void handle(lg_coord_net *n, lg_rx *rx)
+{
+    const void *rid = zmq_msg_data(&rx->part[0]);
+    size_t rid_len = zmq_msg_size(&rx->part[0]);
+    lg_msg m;
+    int rc = lg_rx_decode(rx, 1, &m);
+    if (rc != LG_OK) {
+        fprintf(stderr, "legacygpu coordinator: refused a message: %s\n", lg_last_error());
+        lg_proto_send_error(n->sock, rid, rid_len, rc == LG_E_UNSUPPORTED ? LG_PROTO_ERR_VERSION : LG_PROTO_ERR_MALFORMED,
+                            lg_last_error());
+        return;
+    }
+    peer *p = peer_by_rid(n, rid, rid_len);
+    if (m.type == LG_MSG_HELLO) {
+        on_hello(n, rid, rid_len, &m);
+    } else if (!handlers[m.type]) {
+        char text[128];
+        snprintf(text, sizeof(text), "protocol: %s is not a message a worker sends", lg_msg_type_name(m.type));
+        lg_proto_send_error(n->sock, rid, rid_len, LG_PROTO_ERR_MALFORMED, text);
+    } else if (!p) {
+        if (m.type != LG_MSG_BYE && m.type != LG_MSG_ERROR)
+            lg_proto_send_error(n->sock, rid, rid_len, LG_PROTO_ERR_UNKNOWN, "worker is not registered: send HELLO");
+    } else {
+        handlers[m.type](n, p, &m);
+    }
+    lg_msg_clear(&m);
+}
+
+/* ---- the thread ------------------------------------------------------------------------ */
+
+static void wake(void *arg)
+{
+    lg_coord_net *n = arg;
+    if (!atomic_exchange(&n->wake_pending, 1)) {
+        uint64_t one = 1;
+        ssize_t w = write(n->wake_fd, &one, sizeof(one));
+        (void)w; /* a full counter still wakes the thread */
+    }
+}
+
+static void *run(void *arg)
+{
+    lg_coord_net *n = arg;
+    double next_beat = lg_now() + n->interval, next_tick = next_beat;
+    while (!atomic_load(&n->stop)) {
+        double due = next_beat < next_tick ? next_beat : next_tick;
+        long ms = (long)ceil((due - lg_now()) * 1000.0);
+        zmq_pollitem_t items[2] = { { n->sock, 0, ZMQ_POLLIN, 0 }, { NULL, n->wake_fd, ZMQ_POLLIN, 0 } };
+        if (zmq_poll(items, 2, ms < 0 ? 0 : ms) < 0 && zmq_errno() != EINTR) break;
+        if (items[1].revents & ZMQ_POLLIN) {
+            uint64_t v;
+            ssize_t r = read(n->wake_fd, &v, sizeof(v));
+            (void)r;
+            atomic_store(&n->wake_pending, 0);
+        }
+        lg_rx rx;
+        for (int i = 0; i < 1024 && lg_proto_recv(n->sock, &rx) == LG_OK; i++) {
+            handle(n, &rx);
+            lg_rx_close(&rx);
+        }
+        dispatch(n);
+        double now = lg_now();
+        if (now >= next_tick) {
+            lg_coord_tick(n->c);
+            next_tick = now + n->interval;
+            dispatch(n);
+        }
+        if (now >= next_beat) {
+            beat(n);
+            next_beat = now + n->interval;
+        }
+    }
+    return NULL;
+}
+
+/* "tcp://HOST:PORT" with PORT 0 or * bound on a free port; the endpoint names the real
+ * port, and a wildcard host becomes this machine's name. */
+static int bind_router(lg_coord_net *n, const char *bind)
+{
+    const char *colon = strrchr(bind, ':');
+    if (strncmp(bind, "tcp://", 6) != 0 || !colon || colon < bind + 6 || !colon[1])
+        return lg_error(LG_E_INVALID_ARG, "coordinator: bind address '%s' is not tcp://HOST:PORT", bind);
+    char host[256];
+    int hlen = (int)(colon - (bind + 6));
+    if (hlen >= (int)sizeof(host)) return lg_error(LG_E_INVALID_ARG, "coordinator: host in '%s' too long", bind);
+    memcpy(host, bind + 6, (size_t)hlen);
+    host[hlen] = 0;
+    bool any_port = strcmp(colon + 1, "0") == 0 || strcmp(colon + 1, "*") == 0;
+    int port = any_port ? zsock_bind(n->router, "tcp://%s:*", host) : zsock_bind(n->router, "%s", bind);
+    if (port < 0)
+        return lg_error(LG_E_IO, "coordinator: cannot bind %s: %s", bind, zmq_strerror(zmq_errno()));
+    if (!any_port) port = atoi(colon + 1);
+    if (strcmp(host, "*") == 0 || strcmp(host, "0.0.0.0") == 0) {
+        if (gethostname(host, sizeof(host)) != 0) snprintf(host, sizeof(host), "127.0.0.1");
+        host[sizeof(host) - 1] = 0;
+    }
+    snprintf(n->endpoint, sizeof(n->endpoint), "tcp://%s:%d", host, port);
+    return LG_OK;
+}
+
+static void net_free(lg_coord_net *n)
+{
+    zsock_destroy(&n->router);
+    if (n->wake_fd >= 0) close(n->wake_fd);
+    if (n->repo) lg_repo_free(n->repo);
+    free(n->peers);
+    free(n->hashes);
+    free(n->text);
+    free(n);
+}
+
+int lg_coord_net_start(lg_coord *c, const char *bind, lg_coord_net **out)
+{
+    *out = NULL;
+    lg_coord_net *n = calloc(1, sizeof(*n));
+    if (!n) return lg_error(LG_E_NOMEM, "coordinator: no memory for the transport");
+    n->c = c;
+    n->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    n->router = lg_proto_socket_new(ZMQ_ROUTER);
+    const lg_coord_config *cfg = lg_coord_get_config(c);
+    n->interval = cfg->heartbeat_interval_s > 0 ? cfg->heartbeat_interval_s : 1.0;
+    if (n->wake_fd < 0 || !n->router) {
+        net_free(n);
+        return lg_error(LG_E_IO, "coordinator: cannot create the ROUTER socket or its wakeup");
+    }
+    zsock_set_router_mandatory(n->router, 1);
+    zsock_set_router_handover(n->router, 1);
+    int rc = bind_router(n, bind);
+    if (rc != LG_OK) {
+        net_free(n);
+        return rc;
+    }
+    n->sock = zsock_resolve(n->router);
+    lg_coord_set_wakeup(c, wake, n);
+    if (pthread_create(&n->thread, NULL, run, n) != 0) {
+        lg_coord_set_wakeup(c, NULL, NULL);
+        net_free(n);
+        return lg_error(LG_E_RUNTIME, "coordinator: cannot start the transport thread");
+    }
+    *out = n;
+    return LG_OK;
+}
+
+const char *lg_coord_net_endpoint(const lg_coord_net *n)
+{
+    return n->endpoint;
+}
+
+void lg_coord_net_stop(lg_coord_net *n)
+{
+    if (!n) return;
+    lg_coord_set_wakeup(n->c, NULL, NULL);
+    atomic_store(&n->stop, true);
+    uint64_t one = 1;
+    ssize_t w = write(n->wake_fd, &one, sizeof(one));
+    (void)w;
+    pthread_join(n->thread, NULL);
+    net_free(n);
+}

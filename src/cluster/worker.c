@@ -1,0 +1,685 @@
+/*
+ * worker.c: a worker: one I/O thread owns the DEALER (stable routing id = worker id):
+ * it registers (HELLO), beats, notices a silent coordinator and reconnects with
+ * exponential backoff, queues received tasks and sends what the task threads report.
+ * max_tasks task threads run tasks on an lg_executor; a model missing here is fetched
+ * from the coordinator (MODEL_REQUEST) once, whichever thread needed it first. Task
+ * threads talk to the I/O thread through a locked outbox and an eventfd.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "base/error.h"
+#include "cluster/executor.h"
+#include "cluster/protocol.h"
+#include "cluster/worker.h"
+#include "legacygpu/system.h"
+
+#define BACKOFF_FIRST_S 0.25
+#define BACKOFF_CAP_S 5.0
+#define FETCH_WAIT_S 120.0
+
+typedef struct job {
+    struct job *next;
+    char id[LG_TASK_ID_LEN + 1];
+    char model[64];
+    lg_input_kind kind;
+    uint8_t *input;
+    size_t len;
+} job;
+
+/* A report from a task thread for the I/O thread to send. */
+typedef struct report {
+    struct report *next;
+    lg_msg_type type;        /* STARTED, RESULT, FAILURE, MODEL_REQUEST */
+    char id[64];             /* task id, or model name for MODEL_REQUEST */
+    char *text;              /* result body or failure reason (malloc'd), or NULL */
+    double service_s;
+} report;
+
+enum { FETCH_PENDING, FETCH_DONE, FETCH_FAILED };
+
+typedef struct fetch {
+    struct fetch *next;
+    char model[64];
+    int state;
+    int waiters;
+    char error[512];
+} fetch;
+
+struct lg_worker {
+    char id[64];
+    char coordinator[256];
+    char cache_dir[512];
+    bool own_cache;              /* a temp folder this worker made and removes */
+    lg_worker_config cfg;
+    char **tags;
+    lg_executor *ex;
+
+    pthread_mutex_t mu;
+    pthread_cond_t job_cv, fetch_cv, done_cv;
+    job *jobs, *jobs_tail;
+    report *out, *out_tail;
+    fetch *fetches;
+    int in_flight;               /* received and not yet reported */
+    int running;                 /* on a task thread now */
+    bool quitting;               /* task threads leave; waits end */
+    bool finished;               /* the I/O thread is done */
+
+    int wake_fd;
+    atomic_int wake_pending;
+    atomic_bool stop;
+    pthread_t io;
+    pthread_t *threads;
+    int n_threads;
+
+    /* I/O thread state */
+    zsock_t *dealer;
+    bool welcomed;
+    double backoff, hello_due, next_beat, last_heard, hello_sent, silence_s;
+};
+
+static void wake(lg_worker *w)
+{
+    if (!atomic_exchange(&w->wake_pending, 1)) {
+        uint64_t one = 1;
+        ssize_t r = write(w->wake_fd, &one, sizeof(one));
+        (void)r; /* a saturated counter still wakes */
+    }
+}
+
+/* ---- task threads -------------------------------------------------------------------- */
+
+static void post(lg_worker *w, lg_msg_type type, const char *id, char *text, double service_s)
+{
+    report *r = calloc(1, sizeof(*r));
+    if (!r) {
+        free(text);
+        return; /* the coordinator's timeout or requeue covers a lost report */
+    }
+    r->type = type;
+    snprintf(r->id, sizeof(r->id), "%s", id);
+    r->text = text;
+    r->service_s = service_s;
+    pthread_mutex_lock(&w->mu);
+    if (w->out_tail) w->out_tail->next = r;
+    else w->out = r;
+    w->out_tail = r;
+    pthread_mutex_unlock(&w->mu);
+    wake(w);
+}
+
+static bool have_model(lg_worker *w, const char *model)
+{
+    char names[LG_MAX_WORKER_MODELS][64];
+    int n = lg_executor_models(w->ex, names, LG_MAX_WORKER_MODELS);
+    for (int i = 0; i < n; i++)
+        if (strcmp(names[i], model) == 0) return true;
+    return false;
+}
+
+static fetch *fetch_find(lg_worker *w, const char *model)
+{
+    for (fetch *f = w->fetches; f; f = f->next)
+        if (strcmp(f->model, model) == 0) return f;
+    return NULL;
+}
+
+static void fetch_unlink(lg_worker *w, fetch *f)
+{
+    for (fetch **pp = &w->fetches; *pp; pp = &(*pp)->next)
+        if (*pp == f) {
+            *pp = f->next;
+            return;
+        }
+}
+
+static struct timespec abs_time(double s)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    double t = (double)ts.tv_sec + ts.tv_nsec * 1e-9 + s;
+    ts.tv_sec = (time_t)t;
+    ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
+    return ts;
+}
+
+/* Makes sure the executor has model, fetching it from the coordinator when missing.
+ * NULL when it is there; else why not (malloc'd). */
+static char *ensure_model(lg_worker *w, const char *model)
+{
+    if (have_model(w, model)) return NULL;
+    pthread_mutex_lock(&w->mu);
+    fetch *f = fetch_find(w, model);
+    if (!f) {
+        f = calloc(1, sizeof(*f));
+        if (!f) {
+            pthread_mutex_unlock(&w->mu);
+            return strdup("worker out of memory for a model fetch");
+        }
+        snprintf(f->model, sizeof(f->model), "%s", model);
+        f->next = w->fetches;
+        w->fetches = f;
+        pthread_mutex_unlock(&w->mu);
+        post(w, LG_MSG_MODEL_REQUEST, model, NULL, 0);
+        pthread_mutex_lock(&w->mu);
+    }
+    f->waiters++;
+    struct timespec until = abs_time(FETCH_WAIT_S);
+    int rc = 0;
+    while (f->state == FETCH_PENDING && !w->quitting && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&w->fetch_cv, &w->mu, &until);
+    char *why = NULL;
+    if (f->state == FETCH_FAILED) why = strdup(f->error);
+    else if (f->state == FETCH_PENDING)
+        why = strdup(w->quitting ? "worker stopping while fetching the model" : "model fetch timed out");
+    if (--f->waiters == 0 && f->state != FETCH_PENDING) {
+        fetch_unlink(w, f);
+        free(f);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return why;
+}
+
+static void run_job(lg_worker *w, job *j)
+{
+    post(w, LG_MSG_STARTED, j->id, NULL, 0);
+    double t0 = lg_now();
+    char *result = NULL, *error = ensure_model(w, j->model);
+    if (!error && lg_executor_run(w->ex, j->model, j->kind, j->input, j->len, &result, &error) != LG_OK && !error)
+        error = strdup(lg_last_error());
+    if (error) {
+        free(result);
+        char *reason = NULL;
+        if (asprintf(&reason, "worker '%s': %s", w->id, error) < 0) reason = NULL;
+        free(error);
+        post(w, LG_MSG_FAILURE, j->id, reason, 0);
+    } else {
+        post(w, LG_MSG_RESULT, j->id, result, lg_now() - t0);
+    }
+}
+
+static void *task_thread(void *arg)
+{
+    lg_worker *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->jobs && !w->quitting) pthread_cond_wait(&w->job_cv, &w->mu);
+        if (w->quitting) break;
+        job *j = w->jobs;
+        w->jobs = j->next;
+        if (!w->jobs) w->jobs_tail = NULL;
+        w->running++;
+        pthread_mutex_unlock(&w->mu);
+        run_job(w, j);
+        free(j->input);
+        free(j);
+        pthread_mutex_lock(&w->mu);
+        w->running--;
+        w->in_flight--;
+        pthread_cond_broadcast(&w->done_cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* ---- registration ---------------------------------------------------------------------- */
+
+static const char *vendor_of(const char *backend, const char *device)
+{
+    static const struct {
+        const char *needle, *vendor;
+    } vendors[] = { { "nvidia", "nvidia" }, { "geforce", "nvidia" }, { "amd", "amd" }, { "radeon", "amd" },
+                    { "intel", "intel" } };
+    if (strcmp(backend, "cpu") == 0) return "cpu";
+    for (size_t i = 0; i < sizeof(vendors) / sizeof(vendors[0]); i++)
+        if (strcasestr(device, vendors[i].needle)) return vendors[i].vendor;
+    return "";
+}
+
+static void fill_info(lg_worker *w, lg_worker_info *info)
+{
+    memset(info, 0, sizeof(*info));
+    snprintf(info->id, sizeof(info->id), "%s", w->id);
+    if (gethostname(info->host, sizeof(info->host)) != 0) snprintf(info->host, sizeof(info->host), "unknown");
+    info->host[sizeof(info->host) - 1] = 0;
+    lg_system_info si;
+    if (lg_system_info_get(&si) != LG_OK) memset(&si, 0, sizeof(si));
+    info->cpu_threads = si.num_cores;
+    info->capacity = w->cfg.max_tasks;
+    bool cpu_only = w->cfg.backend && strcmp(w->cfg.backend, "cpu") == 0;
+    for (int b = 0; b < lg_backend_count() && info->n_backends < 4; b++) {
+        const char *name = lg_backend_name(b);
+        if (cpu_only && strcmp(name, "cpu") != 0) continue;
+        snprintf(info->backends[info->n_backends++], sizeof(info->backends[0]), "%s", name);
+        for (int d = 0; d < lg_backend_device_count(b) && info->n_devices < LG_MAX_DEVICES; d++) {
+            lg_device_info *dev = &info->devices[info->n_devices++];
+            if (lg_backend_device_name(b, d, dev->name, sizeof(dev->name)) != LG_OK)
+                snprintf(dev->name, sizeof(dev->name), "%s device %d", name, d);
+            snprintf(dev->backend, sizeof(dev->backend), "%s", name);
+            snprintf(dev->vendor, sizeof(dev->vendor), "%s", vendor_of(name, dev->name));
+            if (strcmp(name, "cpu") == 0) dev->memory_mb = (int64_t)(si.mem_total >> 20);
+        }
+    }
+    info->n_models = lg_executor_models(w->ex, info->models, LG_MAX_WORKER_MODELS);
+    for (int i = 0; w->tags && w->tags[i] && info->n_tags < 8; i++)
+        snprintf(info->tags[info->n_tags++], sizeof(info->tags[0]), "%s", w->tags[i]);
+}
+
+static void send_hello(lg_worker *w, double now)
+{
+    lg_worker_info info;
+    fill_info(w, &info);
+    lg_proto_send(zsock_resolve(w->dealer), NULL, 0, LG_MSG_HELLO, lg_proto_worker_info_to_json(&info), 0, NULL);
+    w->welcomed = false;
+    w->hello_sent = now;
+    w->hello_due = now + w->backoff;
+}
+
+/* A fresh DEALER (dropping whatever the old one had queued), then HELLO. */
+static int reconnect(lg_worker *w, double now)
+{
+    zsock_destroy(&w->dealer);
+    w->dealer = lg_proto_socket_new(ZMQ_DEALER);
+    if (!w->dealer) return lg_error(LG_E_IO, "worker: cannot create the DEALER socket");
+    zsock_set_identity(w->dealer, w->id);
+    zsock_set_reconnect_ivl(w->dealer, 100);
+    if (zsock_connect(w->dealer, "%s", w->coordinator) != 0)
+        return lg_error(LG_E_INVALID_ARG, "worker: cannot connect to '%s': %s", w->coordinator,
+                        zmq_strerror(zmq_errno()));
+    w->last_heard = now;
+    send_hello(w, now);
+    return LG_OK;
+}
+
+/* ---- coordinator messages --------------------------------------------------------------- */
+
+typedef void (*handler_fn)(lg_worker *w, const lg_msg *m, double now);
+
+static void on_welcome(lg_worker *w, const lg_msg *m, double now)
+{
+    w->welcomed = true;
+    w->backoff = BACKOFF_FIRST_S;
+    double beat = lg_proto_num(m, "heartbeat_interval_s", w->cfg.heartbeat_interval_s);
+    double slowest = beat > w->cfg.heartbeat_interval_s ? beat : w->cfg.heartbeat_interval_s;
+    w->silence_s = slowest * w->cfg.heartbeat_misses;
+    w->next_beat = now;
+    /* Fetches asked on an earlier connection may have been lost with it. */
+    pthread_mutex_lock(&w->mu);
+    for (fetch *f = w->fetches; f; f = f->next)
+        if (f->state == FETCH_PENDING)
+            lg_proto_send(zsock_resolve(w->dealer), NULL, 0, LG_MSG_MODEL_REQUEST, json_pack("{s:s}", "name", f->model),
+                          0, NULL);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void on_task(lg_worker *w, const lg_msg *m, double now)
+{
+    job *j = calloc(1, sizeof(*j));
+    uint8_t *input = malloc(m->blob_len[0] ? m->blob_len[0] : 1);
+    int64_t kind = lg_proto_int(m, "input_kind", -1);
+    const char *id = lg_proto_str(m, "id");
+    if (!j || !input || kind < LG_INPUT_JSON || kind > LG_INPUT_PB) {
+        free(j);
+        free(input);
+        lg_proto_send(zsock_resolve(w->dealer), NULL, 0, LG_MSG_FAILURE,
+                      json_pack("{s:s, s:s}", "id", id, "reason",
+                                kind < LG_INPUT_JSON || kind > LG_INPUT_PB ? "unknown input kind" : "worker out of memory"),
+                      0, NULL);
+        return;
+    }
+    snprintf(j->id, sizeof(j->id), "%s", id);
+    snprintf(j->model, sizeof(j->model), "%s", lg_proto_str(m, "model"));
+    j->kind = (lg_input_kind)kind;
+    memcpy(input, m->blob[0], m->blob_len[0]);
+    j->input = input;
+    j->len = m->blob_len[0];
+    pthread_mutex_lock(&w->mu);
+    if (w->jobs_tail) w->jobs_tail->next = j;
+    else w->jobs = j;
+    w->jobs_tail = j;
+    w->in_flight++;
+    pthread_cond_signal(&w->job_cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* Ends the fetch of `model` in state st (the waiting task threads go on). */
+static void fetch_end(lg_worker *w, const char *model, int st, const char *error)
+{
+    pthread_mutex_lock(&w->mu);
+    fetch *f = fetch_find(w, model);
+    if (f && f->state == FETCH_PENDING) {
+        f->state = st;
+        snprintf(f->error, sizeof(f->error), "%s", error ? error : "");
+        pthread_cond_broadcast(&w->fetch_cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void on_model(lg_worker *w, const lg_msg *m, double now)
+{
+    const char *name = lg_proto_str(m, "name");
+    char *config = strndup((const char *)m->blob[1], m->blob_len[1]);
+    int rc = config ? lg_executor_add_model(w->ex, name, lg_proto_str(m, "sha256"), m->blob[0], m->blob_len[0],
+                                            m->blob_len[1] ? config : NULL)
+                    : lg_error(LG_E_NOMEM, "no memory for the config of model '%s'", name);
+    free(config);
+    char why[600];
+    snprintf(why, sizeof(why), "fetched model '%s' not usable: %s", name, lg_last_error());
+    fetch_end(w, name, rc == LG_OK ? FETCH_DONE : FETCH_FAILED, why);
+}
+
+static void on_model_error(lg_worker *w, const lg_msg *m, double now)
+{
+    char why[600];
+    snprintf(why, sizeof(why), "model '%s' is not here and the coordinator cannot send it: %s",
+             lg_proto_str(m, "name"), lg_proto_str(m, "message"));
+    fetch_end(w, lg_proto_str(m, "name"), FETCH_FAILED, why);
+}
+
+static void on_error(lg_worker *w, const lg_msg *m, double now)
+{
+    const char *code = lg_proto_str(m, "code");
+    if (strcmp(code, LG_PROTO_ERR_UNKNOWN) == 0) {
+        /* The coordinator restarted or gave up on us: register again (once per beat). */
+        if (w->welcomed || now - w->hello_sent > 0.5 * w->cfg.heartbeat_interval_s) send_hello(w, now);
+        return;
+    }
+    fprintf(stderr, "legacygpu worker %s: coordinator refused a message: %s: %s\n", w->id, code,
+            lg_proto_str(m, "message"));
+    if (strcmp(code, LG_PROTO_ERR_VERSION) == 0 || strcmp(code, LG_PROTO_ERR_REFUSED) == 0) w->welcomed = false;
+}
+
+static void on_heartbeat(lg_worker *w, const lg_msg *m, double now)
+{
+    /* receive_all already noted that the coordinator is alive */
+}
+
+/* What the coordinator may send; NULL: not a coordinator's message. */
+static const handler_fn handlers[LG_MSG_COUNT] = {
+    [LG_MSG_WELCOME] = on_welcome, [LG_MSG_HEARTBEAT] = on_heartbeat,     [LG_MSG_TASK] = on_task,
+    [LG_MSG_MODEL] = on_model,     [LG_MSG_MODEL_ERROR] = on_model_error, [LG_MSG_ERROR] = on_error,
+};
+
+static void receive_all(lg_worker *w, double now)
+{
+    void *sock = zsock_resolve(w->dealer);
+    lg_rx rx;
+    for (int i = 0; i < 1024 && lg_proto_recv(sock, &rx) == LG_OK; i++) {
+        lg_msg m;
+        w->last_heard = now;
+        int rc = lg_rx_decode(&rx, 0, &m);
+        if (rc != LG_OK) {
+            fprintf(stderr, "legacygpu worker %s: refused a message: %s\n", w->id, lg_last_error());
+            lg_proto_send_error(sock, NULL, 0, rc == LG_E_UNSUPPORTED ? LG_PROTO_ERR_VERSION : LG_PROTO_ERR_MALFORMED,
+                                lg_last_error());
+        } else if (!handlers[m.type]) {
+            lg_proto_send_error(sock, NULL, 0, LG_PROTO_ERR_MALFORMED, "not a message a coordinator sends");
+        } else {
+            handlers[m.type](w, &m, now);
+        }
+        lg_msg_clear(&m);
+        lg_rx_close(&rx);
+    }
+}
+
+/* Sends the task threads' reports. */
+static void send_reports(lg_worker *w)
+{
+    pthread_mutex_lock(&w->mu);
+    report *r = w->out;
+    w->out = w->out_tail = NULL;
+    pthread_mutex_unlock(&w->mu);
+    void *sock = zsock_resolve(w->dealer);
+    while (r) {
+        report *next = r->next;
+        json_t *meta = r->type == LG_MSG_MODEL_REQUEST ? json_pack("{s:s}", "name", r->id)
+                       : r->type == LG_MSG_FAILURE     ? json_pack("{s:s, s:s}", "id", r->id, "reason",
+                                                                   r->text ? r->text : "worker out of memory")
+                       : r->type == LG_MSG_RESULT      ? json_pack("{s:s, s:f}", "id", r->id, "service_s", r->service_s)
+                                                       : json_pack("{s:s}", "id", r->id);
+        lg_frame body = { r->text, r->text ? strlen(r->text) : 0 };
+        lg_proto_send(sock, NULL, 0, r->type, meta, r->type == LG_MSG_RESULT, &body);
+        free(r->text);
+        free(r);
+        r = next;
+    }
+}
+
+/* ---- the I/O thread ----------------------------------------------------------------------- */
+
+static void timers(lg_worker *w, double now)
+{
+    if (w->welcomed && now - w->last_heard > w->silence_s) {
+        fprintf(stderr, "legacygpu worker %s: coordinator silent for %.1f s, reconnecting\n", w->id,
+                now - w->last_heard);
+        w->backoff = BACKOFF_FIRST_S;
+        reconnect(w, now);
+    } else if (!w->welcomed && now >= w->hello_due) {
+        w->backoff = fmin(w->backoff * 2, BACKOFF_CAP_S);
+        reconnect(w, now);
+    }
+    if (w->welcomed && now >= w->next_beat) {
+        pthread_mutex_lock(&w->mu);
+        int in_flight = w->in_flight;
+        pthread_mutex_unlock(&w->mu);
+        lg_proto_send(zsock_resolve(w->dealer), NULL, 0, LG_MSG_HEARTBEAT, json_pack("{s:i}", "in_flight", in_flight),
+                      0, NULL);
+        w->next_beat = now + w->cfg.heartbeat_interval_s;
+    }
+}
+
+static bool poll_once(lg_worker *w, double due)
+{
+    long ms = (long)ceil((due - lg_now()) * 1000.0);
+    zmq_pollitem_t items[2] = { { zsock_resolve(w->dealer), 0, ZMQ_POLLIN, 0 }, { NULL, w->wake_fd, ZMQ_POLLIN, 0 } };
+    if (zmq_poll(items, 2, ms < 0 ? 0 : ms) < 0 && zmq_errno() != EINTR) return false;
+    if (items[1].revents & ZMQ_POLLIN) {
+        uint64_t v;
+        ssize_t r = read(w->wake_fd, &v, sizeof(v));
+        (void)r;
+        atomic_store(&w->wake_pending, 0);
+    }
+    double now = lg_now();
+    receive_all(w, now);
+    send_reports(w);
+    return true;
+}
+
+/* Stop: queued tasks are dropped (BYE hands them back), running ones finish and report,
+ * then BYE goes out. */
+static void finish(lg_worker *w)
+{
+    pthread_mutex_lock(&w->mu);
+    w->quitting = true;
+    while (w->jobs) {
+        job *j = w->jobs;
+        w->jobs = j->next;
+        w->in_flight--;
+        free(j->input);
+        free(j);
+    }
+    w->jobs_tail = NULL;
+    pthread_cond_broadcast(&w->job_cv);
+    pthread_cond_broadcast(&w->fetch_cv);
+    pthread_mutex_unlock(&w->mu);
+    for (int i = 0; i < w->n_threads; i++) pthread_join(w->threads[i], NULL);
+    send_reports(w);
+    lg_proto_send(zsock_resolve(w->dealer), NULL, 0, LG_MSG_BYE, NULL, 0, NULL);
+    zsock_set_linger(w->dealer, 1000);
+    zsock_destroy(&w->dealer);
+}
+
+static void *io_thread(void *arg)
+{
+    lg_worker *w = arg;
+    while (!atomic_load(&w->stop)) {
+        double now = lg_now();
+        timers(w, now);
+        double due = w->welcomed ? fmin(w->next_beat, w->last_heard + w->silence_s) : w->hello_due;
+        if (!poll_once(w, due)) break;
+    }
+    finish(w);
+    pthread_mutex_lock(&w->mu);
+    w->finished = true;
+    pthread_cond_broadcast(&w->done_cv);
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* ---- life cycle --------------------------------------------------------------------------- */
+
+void lg_worker_config_defaults(lg_worker_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->backend = "auto";
+    cfg->max_tasks = 1;
+    cfg->heartbeat_interval_s = 1.0;
+    cfg->heartbeat_misses = 3;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    remove(path);
+    return 0;
+}
+
+static void worker_free(lg_worker *w)
+{
+    if (w->ex) lg_executor_close(w->ex);
+    if (w->own_cache) nftw(w->cache_dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    for (int i = 0; w->tags && w->tags[i]; i++) free(w->tags[i]);
+    free(w->tags);
+    free(w->threads);
+    if (w->wake_fd >= 0) close(w->wake_fd);
+    zsock_destroy(&w->dealer);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->job_cv);
+    pthread_cond_destroy(&w->fetch_cv);
+    pthread_cond_destroy(&w->done_cv);
+    free(w);
+}
+
+static int copy_config(lg_worker *w, const lg_worker_config *cfg)
+{
+    w->cfg = *cfg;
+    if (!cfg->coordinator || strncmp(cfg->coordinator, "tcp://", 6) != 0)
+        return lg_error(LG_E_INVALID_ARG, "worker: coordinator '%s' is not tcp://HOST:PORT",
+                        cfg->coordinator ? cfg->coordinator : "(none)");
+    snprintf(w->coordinator, sizeof(w->coordinator), "%s", cfg->coordinator);
+    if (w->cfg.max_tasks < 1) w->cfg.max_tasks = 1;
+    if (w->cfg.heartbeat_interval_s <= 0) w->cfg.heartbeat_interval_s = 1.0;
+    if (w->cfg.heartbeat_misses < 1) w->cfg.heartbeat_misses = 3;
+    if (cfg->worker_id) {
+        if (!cfg->worker_id[0] || strlen(cfg->worker_id) >= sizeof(w->id))
+            return lg_error(LG_E_INVALID_ARG, "worker: id '%s' must have 1 to %zu characters", cfg->worker_id,
+                            sizeof(w->id) - 1);
+        snprintf(w->id, sizeof(w->id), "%s", cfg->worker_id);
+    } else {
+        char host[48] = "worker";
+        gethostname(host, sizeof(host) - 1);
+        char uuid[LG_TASK_ID_LEN + 1];
+        lg_uuid4(uuid);
+        snprintf(w->id, sizeof(w->id), "%.40s-%d-%.8s", host, (int)getpid(), uuid);
+    }
+    int n_tags = 0;
+    while (cfg->tags && cfg->tags[n_tags]) n_tags++;
+    w->tags = calloc((size_t)n_tags + 1, sizeof(char *));
+    if (!w->tags) return lg_error(LG_E_NOMEM, "worker: no memory for tags");
+    for (int i = 0; i < n_tags; i++)
+        if (!(w->tags[i] = strdup(cfg->tags[i]))) return lg_error(LG_E_NOMEM, "worker: no memory for tags");
+    w->cfg.tags = NULL;
+    w->cfg.coordinator = w->coordinator;
+    w->cfg.worker_id = w->id;
+    w->cfg.models_dir = w->cfg.cache_dir = NULL; /* used only while starting */
+    if (cfg->cache_dir) {
+        snprintf(w->cache_dir, sizeof(w->cache_dir), "%s", cfg->cache_dir);
+    } else {
+        snprintf(w->cache_dir, sizeof(w->cache_dir), "/tmp/legacygpu-cache-XXXXXX");
+        if (!mkdtemp(w->cache_dir)) return lg_error(LG_E_IO, "worker: cannot create a cache folder: %s", strerror(errno));
+        w->own_cache = true;
+    }
+    return LG_OK;
+}
+
+int lg_worker_start(const lg_worker_config *cfg, lg_worker **out)
+{
+    *out = NULL;
+    lg_worker *w = calloc(1, sizeof(*w));
+    if (!w) return lg_error(LG_E_NOMEM, "worker: no memory");
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->job_cv, NULL);
+    pthread_cond_init(&w->fetch_cv, NULL);
+    pthread_cond_init(&w->done_cv, NULL);
+    w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    int rc = w->wake_fd < 0 ? lg_error(LG_E_IO, "worker: eventfd: %s", strerror(errno)) : copy_config(w, cfg);
+    if (rc == LG_OK) {
+        int threads = cfg->threads;
+        if (threads <= 0) {
+            lg_system_info si;
+            threads = lg_system_info_get(&si) == LG_OK ? si.num_cores / w->cfg.max_tasks : 1;
+            if (threads < 1) threads = 1;
+        }
+        rc = lg_executor_open(cfg->models_dir, w->cache_dir, cfg->backend ? cfg->backend : "auto", threads, &w->ex);
+    }
+    w->backoff = BACKOFF_FIRST_S;
+    w->silence_s = w->cfg.heartbeat_interval_s * w->cfg.heartbeat_misses;
+    if (rc == LG_OK) rc = reconnect(w, lg_now());
+    if (rc == LG_OK && !(w->threads = calloc((size_t)w->cfg.max_tasks, sizeof(pthread_t))))
+        rc = lg_error(LG_E_NOMEM, "worker: no memory for threads");
+    for (int i = 0; rc == LG_OK && i < w->cfg.max_tasks; i++) {
+        if (pthread_create(&w->threads[i], NULL, task_thread, w) != 0)
+            rc = lg_error(LG_E_RUNTIME, "worker: cannot start task thread %d", i);
+        else
+            w->n_threads++;
+    }
+    if (rc == LG_OK && pthread_create(&w->io, NULL, io_thread, w) != 0)
+        rc = lg_error(LG_E_RUNTIME, "worker: cannot start its I/O thread");
+    if (rc != LG_OK) {
+        pthread_mutex_lock(&w->mu);
+        w->quitting = true;
+        pthread_cond_broadcast(&w->job_cv);
+        pthread_mutex_unlock(&w->mu);
+        for (int i = 0; i < w->n_threads; i++) pthread_join(w->threads[i], NULL);
+        worker_free(w);
+        return rc;
+    }
+    *out = w;
+    return LG_OK;
+}
+
+const char *lg_worker_id(const lg_worker *w)
+{
+    return w->id;
+}
+
+void lg_worker_request_stop(lg_worker *w)
+{
+    atomic_store(&w->stop, true);
+    uint64_t one = 1;
+    ssize_t r = write(w->wake_fd, &one, sizeof(one)); /* async-signal-safe */
+    (void)r;
+}
+
+void lg_worker_wait(lg_worker *w)
+{
+    pthread_mutex_lock(&w->mu);
+    while (!w->finished) pthread_cond_wait(&w->done_cv, &w->mu);
+    pthread_mutex_unlock(&w->mu);
+}
+
+void lg_worker_stop(lg_worker *w)
+{
+    if (!w) return;
+    lg_worker_request_stop(w);
+    pthread_join(w->io, NULL);
+    worker_free(w);
+}
