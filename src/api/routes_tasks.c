@@ -116,6 +116,11 @@ static bool parse_json_submit(const lg_http_req *hreq, lg_http_reply *rep, json_
         }
         *requirements = json_dumps(reqs, JSON_COMPACT);
         req->requirements_json = *requirements;
+        lg_requirements parsed;
+        if (lg_requirements_parse_json(*requirements, &parsed) != LG_OK) {
+            lg_reply_error(rep, 400, "field 'requirements': %s", lg_last_error());
+            return false;
+        }
     }
     json_t *timeout = json_object_get(body, "timeout");
     if (timeout && !json_is_null(timeout)) {
@@ -251,10 +256,15 @@ void lg_h_task_result(lg_http_req *req, lg_http_reply *rep)
     } else if (!final) {
         lg_reply_json(rep, 202, json_pack("{s:s,s:s}", "task_id", t.id, "status", state));
     } else if (t.state == LG_TASK_COMPLETED) {
+        /* The result body's fields (model_name, outputs, postprocessed) at the top, as
+         * the seed's clients read them, and the whole of it under "result". */
         json_t *result = t.result ? json_loads(t.result, 0, NULL) : NULL;
-        lg_reply_json(rep, 200,
-                      json_pack("{s:s,s:s,s:o,s:o}", "task_id", t.id, "status", state, "result",
-                                result ? result : json_null(), "finished_at", lg_json_time(t.finished_at)));
+        json_t *j = json_is_object(result) ? json_deep_copy(result) : json_object();
+        json_object_set_new(j, "task_id", json_string(t.id));
+        json_object_set_new(j, "status", json_string(state));
+        json_object_set_new(j, "finished_at", lg_json_time(t.finished_at));
+        json_object_set_new(j, "result", result ? result : json_null());
+        lg_reply_json(rep, 200, j);
     } else {
         lg_reply_json(rep, 200,
                       json_pack("{s:s,s:s,s:s?,s:i,s:o}", "task_id", t.id, "status", state, "error", t.error,
