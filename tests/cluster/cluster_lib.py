@@ -357,8 +357,9 @@ def flat_data(d):
 
 
 def check_digit_outputs(body, k, what):
-    """body carries the output tensors of the digits model for digit k."""
-    outs = body.get("outputs")
+    """body (a result body, its "result" or a KServe answer) carries the output tensors of
+    the digits model for digit k."""
+    outs = body.get("outputs", (body.get("result") or {}).get("outputs"))
     expect(isinstance(outs, list) and outs, f"{what}: no outputs", json.dumps(body)[:600])
     o = outs[0]
     for key in ("name", "shape", "datatype", "data"):
@@ -451,13 +452,6 @@ def numbers(obj, prefix=""):
         for i, v in enumerate(obj):
             out.update(numbers(v, f"{prefix}[{i}]"))
     return out
-
-
-def strings(obj):
-    if isinstance(obj, str):
-        return [obj]
-    vals = obj.values() if isinstance(obj, dict) else obj if isinstance(obj, list) else []
-    return [s for v in vals for s in strings(v)]
 
 
 def run_threads(n, fn):
