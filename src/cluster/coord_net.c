@@ -394,7 +394,15 @@ static int bind_router(lg_coord_net *n, const char *bind)
     memcpy(host, bind + 6, (size_t)hlen);
     host[hlen] = 0;
     bool any_port = strcmp(colon + 1, "0") == 0 || strcmp(colon + 1, "*") == 0;
-    int port = any_port ? zsock_bind(n->router, "tcp://%s:*", host) : zsock_bind(n->router, "%s", bind);
+    /* A coordinator restarted in the same process finds its old listener closing for a
+     * moment: retry a busy port for up to 2 s. */
+    double until = lg_now() + 2.0;
+    int port;
+    for (;;) {
+        port = any_port ? zsock_bind(n->router, "tcp://%s:*", host) : zsock_bind(n->router, "%s", bind);
+        if (port >= 0 || zmq_errno() != EADDRINUSE || lg_now() > until) break;
+        zmq_poll(NULL, 0, 20);
+    }
     if (port < 0)
         return lg_error(LG_E_IO, "coordinator: cannot bind %s: %s", bind, zmq_strerror(zmq_errno()));
     if (!any_port) port = atoi(colon + 1);
