@@ -59,6 +59,9 @@ struct lg_api {
     char url[96];
     bool auth;                   /* a tokens file was given */
     atomic_bool stopping;        /* lg_api_stop began: long-polls return */
+    pthread_mutex_t waits_lock;  /* counts the threads of waiting requests */
+    pthread_cond_t waits_done;
+    int n_waits;
     lg_tokens tokens;
     /* The coordinator's model repository (NULL without models_dir) and the metadata
      * built from it, under lock. */
@@ -129,6 +132,7 @@ typedef struct lg_route {
     const char *query;           /* query parameters, "status,limit,cursor", or NULL */
     const char *body_types;      /* request media types, "application/json,image/png", or NULL */
     const char *responses;       /* status codes answered, "200,404" */
+    bool waits;                  /* may block (long-poll): runs on a thread of its own */
 } lg_route;
 
 extern const lg_route lg_api_routes[];

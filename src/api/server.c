@@ -1,8 +1,9 @@
 /*
  * server.c: the libmicrohttpd side of the REST API: starting and stopping the daemon,
  * and taking each request through route lookup, authentication and the body limit
- * before its handler runs. One thread serves each connection (keep-alive connections
- * keep theirs), so a long-poll never holds up another client.
+ * before its handler runs. A pool of epoll threads (lg_api_config.threads) serves
+ * every connection; a route that may block (a long-poll, KServe inference) runs on a
+ * thread of its own while its connection is suspended, so it holds up no one else.
  *
  * A request is admitted on libmicrohttpd's first call, before any body is read: an
  * unknown path (404), a wrong method (405), a missing or bad token (401), a role too
@@ -23,11 +24,14 @@
 #include "base/error.h"
 
 typedef struct conn_state {
+    lg_api *api;
     const lg_route *route;
     lg_http_req req;
     char *body;
     size_t len, cap;
     bool too_large;
+    bool ready;                  /* a waiting handler finished: rep holds its answer */
+    lg_http_reply rep;
 } conn_state;
 
 static enum MHD_Result send_reply(struct MHD_Connection *conn, lg_http_reply *rep)
@@ -125,6 +129,55 @@ static void take_upload(lg_api *a, conn_state *st, const char *data, size_t n)
     st->body[st->len] = '\0';
 }
 
+static void waits_end(lg_api *a)
+{
+    pthread_mutex_lock(&a->waits_lock);
+    if (--a->n_waits == 0) pthread_cond_broadcast(&a->waits_done);
+    pthread_mutex_unlock(&a->waits_lock);
+}
+
+static void *wait_thread(void *arg)
+{
+    conn_state *st = arg;
+    lg_api *a = st->api;
+    run_handler(st->route, &st->req, &st->rep);
+    st->ready = true;
+    MHD_resume_connection(st->req.conn); /* st belongs to the connection's thread again */
+    waits_end(a);
+    return NULL;
+}
+
+/* Runs a handler that may block on a thread of its own while the connection is
+ * suspended, so the server's threads keep serving everyone else. */
+static enum MHD_Result start_wait(lg_api *a, struct MHD_Connection *conn, conn_state *st)
+{
+    pthread_mutex_lock(&a->waits_lock);
+    bool stopping = atomic_load(&a->stopping);
+    if (!stopping) a->n_waits++;
+    pthread_mutex_unlock(&a->waits_lock);
+    if (stopping) {
+        lg_reply_error(&st->rep, 503, "the API is stopping");
+        enum MHD_Result ret = send_reply(conn, &st->rep);
+        st->rep.body = NULL;
+        return ret;
+    }
+    st->req.conn = conn;
+    MHD_suspend_connection(conn);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 512 << 10);
+    pthread_t th;
+    if (pthread_create(&th, &attr, wait_thread, st) != 0) {
+        lg_reply_error(&st->rep, 503, "the API is out of threads for waiting requests");
+        st->ready = true;
+        MHD_resume_connection(conn);
+        waits_end(a);
+    }
+    pthread_attr_destroy(&attr);
+    return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
@@ -136,16 +189,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         lg_http_req req = {.api = a, .conn = conn, .method = method, .path = url};
         const lg_route *r = admit(a, &req, &rep);
         if (!r) return send_reply(conn, &rep);
-        if (!has_body(&req)) {
+        bool body = has_body(&req);
+        if (!body && !r->waits) {
             run_handler(r, &req, &rep);
             return send_reply(conn, &rep);
         }
         st = calloc(1, sizeof *st);
         if (!st) return MHD_NO;
+        st->api = a;
         st->route = r;
         st->req = req;
         *con_cls = st;
-        return MHD_YES;
+        return body ? MHD_YES : start_wait(a, conn, st);
+    }
+    if (st->ready) {
+        st->ready = false;
+        enum MHD_Result ret = send_reply(conn, &st->rep);
+        st->rep.body = NULL;
+        return ret;
     }
     if (*upload_data_size) {
         take_upload(a, st, upload_data, *upload_data_size);
@@ -159,6 +220,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     st->req.conn = conn;
     st->req.body = st->body;
     st->req.body_len = st->len;
+    if (st->route->waits) return start_wait(a, conn, st);
     run_handler(st->route, &st->req, &rep);
     return send_reply(conn, &rep);
 }
@@ -168,6 +230,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     conn_state *st = *con_cls;
     if (!st) return;
     free(st->body);
+    free(st->rep.body);
     free(st);
     *con_cls = NULL;
 }
@@ -201,7 +264,7 @@ int lg_api_task_wait(lg_api *a, const char *id, double timeout_s, lg_task *out, 
 /* Starts libmicrohttpd on the configured address. */
 static int start_daemon(lg_api *a)
 {
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME;
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
     const char *host = strcmp(a->bind_host, "localhost") == 0 ? "127.0.0.1" : a->bind_host;
@@ -219,7 +282,9 @@ static int start_daemon(lg_api *a)
     }
     a->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, a, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, a, MHD_OPTION_CONNECTION_TIMEOUT,
-                                 (unsigned)120, MHD_OPTION_CONNECTION_LIMIT, (unsigned)2048, MHD_OPTION_END);
+                                 (unsigned)120, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
+                                 MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(a->cfg.threads > 0 ? a->cfg.threads : 4),
+                                 MHD_OPTION_END);
     if (!a->daemon)
         return lg_error(LG_E_IO, "cannot listen on %s port %d (in use, or not an address of this machine)",
                         a->bind_host, a->cfg.port);
@@ -239,6 +304,8 @@ int lg_api_start(lg_coord *c, const lg_api_config *cfg, lg_api **out)
     snprintf(a->bind_host, sizeof a->bind_host, "%s", cfg->bind_host ? cfg->bind_host : "127.0.0.1");
     if (a->cfg.max_body_bytes <= 0) a->cfg.max_body_bytes = 64ll << 20;
     pthread_mutex_init(&a->models_lock, NULL);
+    pthread_mutex_init(&a->waits_lock, NULL);
+    pthread_cond_init(&a->waits_done, NULL);
     int rc = LG_OK;
     if (cfg->tokens_file) {
         rc = lg_tokens_load(cfg->tokens_file, &a->tokens);
@@ -275,11 +342,16 @@ int lg_api_port(const lg_api *a)
 void lg_api_stop(lg_api *a)
 {
     if (!a) return;
+    pthread_mutex_lock(&a->waits_lock);
     atomic_store(&a->stopping, true);
+    while (a->n_waits > 0) pthread_cond_wait(&a->waits_done, &a->waits_lock);
+    pthread_mutex_unlock(&a->waits_lock);
     if (a->daemon) MHD_stop_daemon(a->daemon);
     lg_tokens_free(&a->tokens);
     lg_api_models_free(a);
     if (a->repo) lg_repo_free(a->repo);
     pthread_mutex_destroy(&a->models_lock);
+    pthread_mutex_destroy(&a->waits_lock);
+    pthread_cond_destroy(&a->waits_done);
     free(a);
 }
