@@ -43,7 +43,7 @@ typedef struct task_opts {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: legacygpu task submit --model NAME --input FILE... [options]\n"
+    fprintf(f, "usage: legacygpu task submit --model NAME --input FILE [FILE...] [options]\n"
                "       legacygpu task list [--status S] [--limit N] [--cursor C]\n"
                "       legacygpu task status ID\n"
                "       legacygpu task result ID [--timeout S]\n"
@@ -169,7 +169,9 @@ static int parse_args(int argc, char **argv, task_opts *o)
         int rc = parse_option(o, opt, optarg);
         if (rc != LG_EXIT_OK) return rc;
     }
-    if (optind < argc) o->id = argv[optind++];
+    if (optind < argc && !o->model) o->id = argv[optind++];
+    /* submit: files after the options are inputs too (--input digit_*.png). */
+    while (optind < argc && o->model && o->n_inputs < MAX_INPUTS) o->inputs[o->n_inputs++] = argv[optind++];
     if (optind < argc) {
         fprintf(stderr, "legacygpu: unexpected argument '%s'\n", argv[optind]);
         return LG_EXIT_USAGE;

@@ -17,6 +17,7 @@ struct lg_http {
     CURL *curl;
     char base[512];
     char auth[600]; /* "Authorization: Bearer ..." or "" */
+    CURLcode last;  /* outcome of the last request */
 };
 
 typedef struct buffer {
@@ -130,6 +131,7 @@ int lg_http_request(lg_http *h, const char *method, const char *path, const char
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
     }
     CURLcode cc = curl_easy_perform(c);
+    h->last = cc;
     curl_slist_free_all(headers);
     if (cc != CURLE_OK) {
         free(b.data);
@@ -171,6 +173,11 @@ void lg_http_query_add(char *buf, size_t n, const char *name, const char *value)
         }
     }
     buf[len] = '\0';
+}
+
+bool lg_http_closed_early(const lg_http *h)
+{
+    return h->last == CURLE_GOT_NOTHING || h->last == CURLE_RECV_ERROR || h->last == CURLE_PARTIAL_FILE;
 }
 
 int lg_http_unreachable(const lg_http *h, const char *context)

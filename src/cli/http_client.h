@@ -14,6 +14,7 @@
 #ifndef LG_CLI_HTTP_CLIENT_H
 #define LG_CLI_HTTP_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define LG_DEFAULT_API "http://127.0.0.1:8000"
@@ -44,6 +45,10 @@ void lg_http_response_clear(lg_http_response *r);
 
 /* "path?name=value" with value percent-encoded, appended to buf (size n). */
 void lg_http_query_add(char *buf, size_t n, const char *name, const char *value);
+
+/* True when the last request reached the server but the connection closed before a
+ * complete answer (e.g. a server that shut down while answering). */
+bool lg_http_closed_early(const lg_http *h);
 
 /* Prints "legacygpu: <context>: cannot reach the API at URL: ..." and returns 3. */
 int lg_http_unreachable(const lg_http *h, const char *context);
