@@ -250,8 +250,15 @@ static void on_started(lg_coord_net *n, peer *p, const lg_msg *m)
     lg_coord_task_started(n->c, p->worker_id, lg_proto_str(m, "id"));
 }
 
+/* A quick task's STARTED travels folded into its RESULT or FAILURE. */
+static void folded_start(lg_coord_net *n, peer *p, const lg_msg *m)
+{
+    if (json_is_true(json_object_get(m->meta, "started"))) on_started(n, p, m);
+}
+
 static void on_result(lg_coord_net *n, peer *p, const lg_msg *m)
 {
+    folded_start(n, p, m);
     const char *text = payload_text(n, m, 0);
     if (!text) {
         lg_coord_task_failed(n->c, p->worker_id, lg_proto_str(m, "id"), "coordinator out of memory for the result");
@@ -262,6 +269,7 @@ static void on_result(lg_coord_net *n, peer *p, const lg_msg *m)
 
 static void on_failure(lg_coord_net *n, peer *p, const lg_msg *m)
 {
+    folded_start(n, p, m);
     lg_coord_task_failed(n->c, p->worker_id, lg_proto_str(m, "id"), lg_proto_str(m, "reason"));
 }
 
@@ -339,6 +347,7 @@ static void handle(lg_coord_net *n, lg_rx *rx)
 static void wake(void *arg)
 {
     lg_coord_net *n = arg;
+    if (pthread_equal(pthread_self(), n->thread)) return; /* the loop dispatches before it waits */
     if (!atomic_exchange(&n->wake_pending, 1)) {
         uint64_t one = 1;
         ssize_t w = write(n->wake_fd, &one, sizeof(one));

@@ -26,6 +26,8 @@
 #define BACKOFF_FIRST_S 0.25
 #define BACKOFF_CAP_S 5.0
 #define FETCH_WAIT_S 120.0
+/* STARTED waits this long for its RESULT, so a quick task sends one message, not two. */
+#define STARTED_DELAY_S 0.002
 
 typedef struct job {
     struct job *next;
@@ -43,6 +45,7 @@ typedef struct report {
     char id[64];             /* task id, or model name for MODEL_REQUEST */
     char *text;              /* result body or failure reason (malloc'd), or NULL */
     double service_s;
+    bool started;            /* RESULT/FAILURE that stands for its STARTED too */
 } report;
 
 enum { FETCH_PENDING, FETCH_DONE, FETCH_FAILED };
@@ -85,6 +88,7 @@ struct lg_worker {
     zsock_t *dealer;
     bool welcomed;
     double backoff, hello_due, next_beat, last_heard, hello_sent, silence_s;
+    double started_due;          /* when held-back STARTED reports go out; 0: none */
 };
 
 static void wake(lg_worker *w)
@@ -98,6 +102,8 @@ static void wake(lg_worker *w)
 
 /* ---- task threads -------------------------------------------------------------------- */
 
+/* Queues a report; STARTED does not wake the I/O thread (it goes out with the RESULT, or
+ * at started_due). */
 static void post(lg_worker *w, lg_msg_type type, const char *id, char *text, double service_s)
 {
     report *r = calloc(1, sizeof(*r));
@@ -114,7 +120,7 @@ static void post(lg_worker *w, lg_msg_type type, const char *id, char *text, dou
     else w->out = r;
     w->out_tail = r;
     pthread_mutex_unlock(&w->mu);
-    wake(w);
+    if (type != LG_MSG_STARTED) wake(w);
 }
 
 static bool have_model(lg_worker *w, const char *model)
@@ -347,6 +353,7 @@ static void on_task(lg_worker *w, const lg_msg *m, double now)
     else w->jobs = j;
     w->jobs_tail = j;
     w->in_flight++;
+    if (w->started_due == 0) w->started_due = now + STARTED_DELAY_S;
     pthread_cond_signal(&w->job_cv);
     pthread_mutex_unlock(&w->mu);
 }
@@ -431,7 +438,16 @@ static void receive_all(lg_worker *w, double now)
     }
 }
 
-/* Sends the task threads' reports. */
+/* The RESULT or FAILURE of task id later in the list from r, or NULL. */
+static report *outcome_of(report *r, const char *id)
+{
+    for (; r; r = r->next)
+        if ((r->type == LG_MSG_RESULT || r->type == LG_MSG_FAILURE) && strcmp(r->id, id) == 0) return r;
+    return NULL;
+}
+
+/* Sends the task threads' reports; a STARTED whose outcome is in the same batch is
+ * folded into it ("started": true). */
 static void send_reports(lg_worker *w)
 {
     pthread_mutex_lock(&w->mu);
@@ -440,14 +456,20 @@ static void send_reports(lg_worker *w)
     pthread_mutex_unlock(&w->mu);
     void *sock = zsock_resolve(w->dealer);
     while (r) {
-        report *next = r->next;
-        json_t *meta = r->type == LG_MSG_MODEL_REQUEST ? json_pack("{s:s}", "name", r->id)
-                       : r->type == LG_MSG_FAILURE     ? json_pack("{s:s, s:s}", "id", r->id, "reason",
-                                                                   r->text ? r->text : "worker out of memory")
-                       : r->type == LG_MSG_RESULT      ? json_pack("{s:s, s:f}", "id", r->id, "service_s", r->service_s)
-                                                       : json_pack("{s:s}", "id", r->id);
-        lg_frame body = { r->text, r->text ? strlen(r->text) : 0 };
-        lg_proto_send(sock, NULL, 0, r->type, meta, r->type == LG_MSG_RESULT, &body);
+        report *next = r->next, *outcome = r->type == LG_MSG_STARTED ? outcome_of(next, r->id) : NULL;
+        if (outcome) {
+            outcome->started = true;
+        } else {
+            json_t *meta = r->type == LG_MSG_MODEL_REQUEST ? json_pack("{s:s}", "name", r->id)
+                           : r->type == LG_MSG_FAILURE
+                               ? json_pack("{s:s, s:s, s:b}", "id", r->id, "reason",
+                                           r->text ? r->text : "worker out of memory", "started", r->started)
+                           : r->type == LG_MSG_RESULT
+                               ? json_pack("{s:s, s:f, s:b}", "id", r->id, "service_s", r->service_s, "started", r->started)
+                               : json_pack("{s:s}", "id", r->id);
+            lg_frame body = { r->text, r->text ? strlen(r->text) : 0 };
+            lg_proto_send(sock, NULL, 0, r->type, meta, r->type == LG_MSG_RESULT, &body);
+        }
         free(r->text);
         free(r);
         r = next;
@@ -491,6 +513,7 @@ static bool poll_once(lg_worker *w, double due)
     double now = lg_now();
     receive_all(w, now);
     send_reports(w);
+    if (w->started_due && now >= w->started_due) w->started_due = 0;
     return true;
 }
 
@@ -525,6 +548,7 @@ static void *io_thread(void *arg)
         double now = lg_now();
         timers(w, now);
         double due = w->welcomed ? fmin(w->next_beat, w->last_heard + w->silence_s) : w->hello_due;
+        if (w->started_due) due = fmin(due, w->started_due);
         if (!poll_once(w, due)) break;
     }
     finish(w);
