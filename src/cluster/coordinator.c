@@ -4,15 +4,21 @@
  * behind one mutex.
  *
  * Tasks that are not final live in memory as entries (a hash by id) as well as in the
- * store; every state change is written through. A final task leaves memory (the store
- * keeps it until its TTL), except while someone waits on it: then the last waiter frees
- * the entry. The wakeup callback is always called with the mutex released; strategy
- * code runs under it (it never calls back into the coordinator).
+ * store; every state change is written through at once. Commits are grouped: writes go
+ * into an open transaction, and a submit (or a read that could show a final state)
+ * makes them durable before it returns, sharing one commit with the threads queued on
+ * the mutex at that moment (group commit); lg_coord_tick commits whatever is left. So
+ * an accepted task is durable before submit returns, and a result is durable before
+ * anyone can see it. A final task leaves memory (the store keeps it until its TTL),
+ * except while someone waits on it: then the last waiter frees the entry. The wakeup
+ * callback is always called with the mutex released; strategy code runs under it (it
+ * never calls back into the coordinator).
  */
 #include "cluster/coordinator.h"
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +32,7 @@
 #include "cluster/strategy.h"
 
 #define MAX_MODEL_NAME 255
+#define MAX_GROUP 512 /* writes in one transaction before a commit is forced */
 
 /* Histogram bucket upper bounds (seconds). */
 static const double bucket_le[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
@@ -53,6 +60,12 @@ struct lg_coord {
     lg_coord_config cfg;
     char *data_dir, *models_dir;
     pthread_mutex_t mu;
+    atomic_int n_waiting;        /* threads blocked in lock() */
+    bool tx_open;
+    int pending;                 /* writes in the open transaction */
+    uint64_t gen, durable_gen, failed_gen; /* transaction generations */
+    int sync_waiters;            /* threads waiting for durable_gen to reach theirs */
+    pthread_cond_t durable_cv;
     lg_store *store;
     lg_queue *queue;
     lg_wreg *reg;
@@ -180,6 +193,68 @@ static void add_reason(lg_task *t, const char *reason)
     t->error = s;
 }
 
+/* ---- locking and group commit ---------------------------------------------------------- */
+
+static void lock(lg_coord *c)
+{
+    atomic_fetch_add(&c->n_waiting, 1);
+    pthread_mutex_lock(&c->mu);
+    atomic_fetch_sub(&c->n_waiting, 1);
+}
+
+/* Mutex held: commits the open transaction and wakes those waiting for it. */
+static int tx_commit(lg_coord *c)
+{
+    if (!c->tx_open) return LG_OK;
+    int rc = lg_store_commit(c->store);
+    if (rc != LG_OK) {
+        lg_store_rollback(c->store);
+        c->failed_gen = c->gen;
+    }
+    c->tx_open = false;
+    c->pending = 0;
+    c->durable_gen = c->gen++;
+    if (c->sync_waiters > 0) pthread_cond_broadcast(&c->durable_cv);
+    return rc;
+}
+
+/* Mutex held, about to be released: if threads wait for a commit and nobody queued on
+ * the mutex will make it, commit now. */
+static void flush_for_waiters(lg_coord *c)
+{
+    if (c->sync_waiters > 0 && atomic_load(&c->n_waiting) == 0) tx_commit(c);
+}
+
+static void unlock(lg_coord *c)
+{
+    flush_for_waiters(c);
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* Mutex held, before a write: opens the transaction if needed. */
+static int tx_write(lg_coord *c)
+{
+    if (!c->tx_open) {
+        LG_CHECK(lg_store_begin(c->store));
+        c->tx_open = true;
+    }
+    c->pending++;
+    return LG_OK;
+}
+
+/* Mutex held: everything written so far is durable when this returns. With threads
+ * queued on the mutex, the last of them commits for all (one commit for the group). */
+static int make_durable(lg_coord *c)
+{
+    if (!c->tx_open) return LG_OK;
+    uint64_t mine = c->gen;
+    if (atomic_load(&c->n_waiting) == 0 || c->pending >= MAX_GROUP) return tx_commit(c);
+    c->sync_waiters++;
+    while (c->durable_gen < mine) pthread_cond_wait(&c->durable_cv, &c->mu);
+    c->sync_waiters--;
+    return c->failed_gen == mine ? lg_error(LG_E_IO, "store: a commit failed (disk full or failing?)") : LG_OK;
+}
+
 /* ---- state changes (mutex held) ------------------------------------------------------ */
 
 static void set_state(lg_coord *c, entry *e, lg_task_state s, double now)
@@ -194,6 +269,7 @@ static void set_state(lg_coord *c, entry *e, lg_task_state s, double now)
  * memory stays authoritative until the next write of the same task. */
 static int persist(lg_coord *c, entry *e)
 {
+    LG_CHECK(tx_write(c));
     return lg_store_update(c->store, &e->t);
 }
 
@@ -378,6 +454,8 @@ int lg_coord_open(const lg_coord_config *cfg, lg_coord **out)
     c->strategy = cfg->strategy;
     c->opened_mono = mono_now();
     pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->durable_cv, NULL);
+    c->gen = 1;
     c->n_buckets = 1024;
     c->buckets = calloc(c->n_buckets, sizeof *c->buckets);
     c->queue = lg_queue_create(cfg->ageing_s);
@@ -385,10 +463,9 @@ int lg_coord_open(const lg_coord_config *cfg, lg_coord **out)
     int rc = c->buckets && c->queue && c->reg ? LG_OK : lg_error(LG_E_NOMEM, "coordinator: no memory");
     if (rc == LG_OK) rc = strategy_make(c, c->strategy);
     if (rc == LG_OK) rc = lg_store_open(cfg->data_dir, &c->store);
-    if (rc == LG_OK) rc = lg_store_begin(c->store);
     if (rc == LG_OK) {
         rc = lg_store_unfinished(c->store, reload, c);
-        int crc = lg_store_commit(c->store);
+        int crc = tx_commit(c);
         if (rc == LG_OK) rc = crc;
     }
     if (rc == LG_OK) rc = lg_store_count(c->store, c->by_state);
@@ -403,6 +480,7 @@ int lg_coord_open(const lg_coord_config *cfg, lg_coord **out)
 void lg_coord_close(lg_coord *c)
 {
     if (!c) return;
+    if (c->store) tx_commit(c);
     for (size_t i = 0; c->buckets && i < c->n_buckets; i++)
         for (entry *e = c->buckets[i], *next; e; e = next) {
             next = e->hnext;
@@ -417,6 +495,7 @@ void lg_coord_close(lg_coord *c)
     lg_queue_destroy(c->queue);
     lg_wreg_destroy(c->reg);
     pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->durable_cv);
     free(c->buckets);
     free(c->cand);
     free(c->elig);
@@ -427,19 +506,19 @@ void lg_coord_close(lg_coord *c)
 
 static void wake(lg_coord *c)
 {
-    pthread_mutex_lock(&c->mu);
+    lock(c);
     void (*fn)(void *) = c->wake;
     void *arg = c->wake_arg;
-    pthread_mutex_unlock(&c->mu);
+    unlock(c);
     if (fn) fn(arg);
 }
 
 void lg_coord_set_wakeup(lg_coord *c, void (*fn)(void *arg), void *arg)
 {
-    pthread_mutex_lock(&c->mu);
+    lock(c);
     c->wake = fn;
     c->wake_arg = arg;
-    pthread_mutex_unlock(&c->mu);
+    unlock(c);
 }
 
 /* ---- the API side -------------------------------------------------------------------- */
@@ -525,13 +604,14 @@ int lg_coord_submit(lg_coord *c, const lg_submit_request *req, lg_submit_result 
     LG_CHECK(validate_submit(c, req));
     entry *e = NULL;
     LG_CHECK(new_entry(c, req, &e));
-    pthread_mutex_lock(&c->mu);
+    lock(c);
     int rc = LG_OK;
     bool found = false;
     if (c->draining) rc = lg_error(LG_E_LIMIT, "the coordinator is draining: no new tasks");
     if (rc == LG_OK && req->idempotency_key) rc = idempotent_match(c, req, res, &found);
     if (rc == LG_OK && !found) {
-        rc = lg_store_insert(c->store, &e->t, &e->seq);
+        rc = tx_write(c);
+        if (rc == LG_OK) rc = lg_store_insert(c->store, &e->t, &e->seq);
         if (rc == LG_OK) rc = table_add(c, e);
         if (rc == LG_OK) {
             c->by_state[LG_TASK_QUEUED]++;
@@ -543,7 +623,8 @@ int lg_coord_submit(lg_coord *c, const lg_submit_request *req, lg_submit_result 
             e = NULL;
         }
     }
-    pthread_mutex_unlock(&c->mu);
+    if (rc == LG_OK) rc = make_durable(c);
+    unlock(c);
     if (e) entry_free(e);
     else wake(c);
     return rc;
@@ -552,10 +633,11 @@ int lg_coord_submit(lg_coord *c, const lg_submit_request *req, lg_submit_result 
 int lg_coord_task_get(lg_coord *c, const char *id, lg_task *out)
 {
     memset(out, 0, sizeof *out);
-    pthread_mutex_lock(&c->mu);
+    lock(c);
     entry *e = find(c, id);
-    int rc = e ? task_copy(out, &e->t, true) : lg_store_get(c->store, id, out);
-    pthread_mutex_unlock(&c->mu);
+    int rc = e ? task_copy(out, &e->t, true) : make_durable(c);
+    if (!e && rc == LG_OK) rc = lg_store_get(c->store, id, out);
+    unlock(c);
     return rc;
 }
 
@@ -577,11 +659,12 @@ int lg_coord_task_wait(lg_coord *c, const char *id, double timeout_s, lg_task *o
 {
     memset(out, 0, sizeof *out);
     *final = false;
-    pthread_mutex_lock(&c->mu);
+    lock(c);
     entry *e = find(c, id);
     if (!e) {
-        int rc = lg_store_get(c->store, id, out);
-        pthread_mutex_unlock(&c->mu);
+        int rc = make_durable(c);
+        if (rc == LG_OK) rc = lg_store_get(c->store, id, out);
+        unlock(c);
         if (rc == LG_OK) *final = lg_task_state_final(out->state);
         return rc;
     }
@@ -596,20 +679,22 @@ int lg_coord_task_wait(lg_coord *c, const char *id, double timeout_s, lg_task *o
         }
         struct timespec until = deadline_in(timeout_s > 1e6 ? 1e6 : timeout_s);
         e->waiters++;
+        flush_for_waiters(c);
         while (!lg_task_state_final(e->t.state))
             if (pthread_cond_timedwait(&e->cond, &c->mu, &until) != 0 && !lg_task_state_final(e->t.state)) break;
         e->waiters--;
     }
     *final = lg_task_state_final(e->t.state);
-    int rc = task_copy(out, &e->t, true);
+    int rc = *final ? make_durable(c) : LG_OK;
+    if (rc == LG_OK) rc = task_copy(out, &e->t, true);
     if (e->detached && e->waiters == 0) entry_free(e);
-    pthread_mutex_unlock(&c->mu);
+    unlock(c);
     return rc;
 }
 
 int lg_coord_task_cancel(lg_coord *c, const char *id)
 {
-    pthread_mutex_lock(&c->mu);
+    lock(c);
     entry *e = find(c, id);
     int rc;
     bool freed = false;
@@ -617,6 +702,7 @@ int lg_coord_task_cancel(lg_coord *c, const char *id)
         freed = e->holder != NULL;
         add_reason(&e->t, "cancelled");
         rc = finish(c, e, LG_TASK_CANCELLED, lg_now());
+        if (rc == LG_OK) rc = make_durable(c);
     } else {
         lg_task t;
         rc = lg_store_get(c->store, id, &t);
@@ -624,7 +710,7 @@ int lg_coord_task_cancel(lg_coord *c, const char *id)
             rc = lg_error(LG_E_INVALID_ARG, "task %s is already %s", id, lg_task_state_name(t.state));
         lg_task_clear(&t);
     }
-    pthread_mutex_unlock(&c->mu);
+    unlock(c);
     if (freed) wake(c);
     return rc;
 }
@@ -660,9 +746,10 @@ int lg_coord_task_list(lg_coord *c, int state_filter, int limit, const char *cur
     }
     list_acc acc = { calloc((size_t)limit, sizeof(lg_task)), 0, 0 };
     if (!acc.v) return lg_error(LG_E_NOMEM, "coordinator: no memory to list %d tasks", limit);
-    pthread_mutex_lock(&c->mu);
-    int rc = lg_store_list(c->store, state_filter < 0 ? -1 : state_filter, before, limit, list_take, &acc, NULL);
-    pthread_mutex_unlock(&c->mu);
+    lock(c);
+    int rc = make_durable(c);
+    if (rc == LG_OK) rc = lg_store_list(c->store, state_filter < 0 ? -1 : state_filter, before, limit, list_take, &acc, NULL);
+    unlock(c);
     for (int i = 0; i < acc.n; i++) {
         if (rc == LG_OK) visit(arg, &acc.v[i]);
         lg_task_clear(&acc.v[i]);
@@ -675,14 +762,14 @@ int lg_coord_task_list(lg_coord *c, int state_filter, int limit, const char *cur
 
 int lg_coord_workers(lg_coord *c, int status_filter, lg_worker_visit visit, void *arg)
 {
-    pthread_mutex_lock(&c->mu);
+    lock(c);
     int n = lg_wreg_count(c->reg), k = 0;
     lg_worker_view *v = malloc((size_t)(n ? n : 1) * sizeof *v);
     for (int i = 0; v && i < n; i++) {
         const lg_reg_worker *w = lg_wreg_at(c->reg, i);
         if (status_filter < 0 || (int)w->v.status == status_filter) v[k++] = w->v;
     }
-    pthread_mutex_unlock(&c->mu);
+    unlock(c);
     if (!v) return lg_error(LG_E_NOMEM, "coordinator: no memory to list %d workers", n);
     for (int i = 0; i < k; i++) visit(arg, &v[i]);
     free(v);
@@ -691,28 +778,28 @@ int lg_coord_workers(lg_coord *c, int status_filter, lg_worker_visit visit, void
 
 int lg_coord_worker_get(lg_coord *c, const char *id, lg_worker_view *out)
 {
-    pthread_mutex_lock(&c->mu);
+    lock(c);
     lg_reg_worker *w = lg_wreg_find(c->reg, id);
     if (w) *out = w->v;
-    pthread_mutex_unlock(&c->mu);
+    unlock(c);
     return w ? LG_OK : lg_error(LG_E_NOT_FOUND, "no worker '%s'", id);
 }
 
 int lg_coord_set_strategy(lg_coord *c, lg_strategy_kind k)
 {
     if ((unsigned)k >= LG_STRATEGY_COUNT) return lg_error(LG_E_INVALID_ARG, "unknown strategy %d", (int)k);
-    pthread_mutex_lock(&c->mu);
+    lock(c);
     int rc = strategy_make(c, k);
     if (rc == LG_OK) c->strategy = c->cfg.strategy = k;
-    pthread_mutex_unlock(&c->mu);
+    unlock(c);
     return rc;
 }
 
 lg_strategy_kind lg_coord_strategy(lg_coord *c)
 {
-    pthread_mutex_lock(&c->mu);
+    lock(c);
     lg_strategy_kind k = c->strategy;
-    pthread_mutex_unlock(&c->mu);
+    unlock(c);
     return k;
 }
 
@@ -736,7 +823,7 @@ int lg_coord_stats_get(lg_coord *c, lg_coord_stats *out)
     memset(out, 0, sizeof *out);
     out->n_buckets = N_BUCKETS;
     memcpy(out->bucket_le, bucket_le, sizeof bucket_le);
-    pthread_mutex_lock(&c->mu);
+    lock(c);
     memcpy(out->tasks_by_state, c->by_state, sizeof c->by_state);
     for (int p = 0; p < LG_PRIO_COUNT; p++) out->queued_by_priority[p] = (int64_t)lg_queue_depth(c->queue, p);
     for (int i = 0; i < lg_wreg_count(c->reg); i++) out->workers_by_status[lg_wreg_at(c->reg, i)->v.status]++;
@@ -748,23 +835,23 @@ int lg_coord_stats_get(lg_coord *c, lg_coord_stats *out)
     hist_out(&c->task_hist, out->task_duration_count, &out->task_duration_sum);
     hist_out(&c->queue_hist, out->queue_duration_count, &out->queue_duration_sum);
     out->draining = c->draining;
-    pthread_mutex_unlock(&c->mu);
+    unlock(c);
     out->uptime_s = mono_now() - c->opened_mono;
     return LG_OK;
 }
 
 void lg_coord_drain(lg_coord *c)
 {
-    pthread_mutex_lock(&c->mu);
+    lock(c);
     c->draining = true;
-    pthread_mutex_unlock(&c->mu);
+    unlock(c);
 }
 
 bool lg_coord_draining(lg_coord *c)
 {
-    pthread_mutex_lock(&c->mu);
+    lock(c);
     bool d = c->draining;
-    pthread_mutex_unlock(&c->mu);
+    unlock(c);
     return d;
 }
 
@@ -772,11 +859,11 @@ bool lg_coord_draining(lg_coord *c)
 
 int lg_coord_worker_hello(lg_coord *c, const lg_worker_info *info)
 {
-    pthread_mutex_lock(&c->mu);
+    lock(c);
     lg_reg_worker *w;
     bool known;
     int rc = lg_wreg_hello(c->reg, info, lg_now(), mono_now(), &w, &known);
-    pthread_mutex_unlock(&c->mu);
+    unlock(c);
     if (rc == LG_OK) wake(c);
     return rc;
 }
@@ -784,14 +871,14 @@ int lg_coord_worker_hello(lg_coord *c, const lg_worker_info *info)
 int lg_coord_worker_heartbeat(lg_coord *c, const char *worker_id, int in_flight)
 {
     (void)in_flight; /* the coordinator's own count is the one dispatch trusts */
-    pthread_mutex_lock(&c->mu);
+    lock(c);
     lg_reg_worker *w = lg_wreg_find(c->reg, worker_id);
     bool alive = w && !w->dead;
     if (alive) {
         w->v.last_seen = lg_now();
         w->last_mono = mono_now();
     }
-    pthread_mutex_unlock(&c->mu);
+    unlock(c);
     if (!alive)
         return lg_error(LG_E_NOT_FOUND, "heartbeat from worker '%s', unknown or declared dead: it must register again",
                         worker_id);
@@ -800,7 +887,7 @@ int lg_coord_worker_heartbeat(lg_coord *c, const char *worker_id, int in_flight)
 
 int lg_coord_worker_bye(lg_coord *c, const char *worker_id)
 {
-    pthread_mutex_lock(&c->mu);
+    lock(c);
     lg_reg_worker *w = lg_wreg_find(c->reg, worker_id);
     int moved = 0;
     if (w) {
@@ -808,7 +895,7 @@ int lg_coord_worker_bye(lg_coord *c, const char *worker_id)
         w->dead = true;
         lg_wreg_refresh(w);
     }
-    pthread_mutex_unlock(&c->mu);
+    unlock(c);
     if (moved) wake(c);
     return w ? LG_OK : lg_error(LG_E_NOT_FOUND, "goodbye from unknown worker '%s'", worker_id);
 }
@@ -832,7 +919,7 @@ static int expire_timeouts(lg_coord *c, double now)
 
 int lg_coord_tick(lg_coord *c)
 {
-    pthread_mutex_lock(&c->mu);
+    lock(c);
     double now = lg_now(), mono = mono_now();
     double silence = c->cfg.heartbeat_interval_s * c->cfg.heartbeat_misses;
     int dead = 0, moved = 0;
@@ -847,10 +934,11 @@ int lg_coord_tick(lg_coord *c)
     moved += expire_timeouts(c, now);
     if (c->cfg.result_ttl_s > 0) {
         int64_t removed[LG_TASK_STATE_COUNT] = { 0 };
-        lg_store_purge(c->store, now - c->cfg.result_ttl_s, removed);
+        if (tx_write(c) == LG_OK) lg_store_purge(c->store, now - c->cfg.result_ttl_s, removed);
         for (int s = 0; s < LG_TASK_STATE_COUNT; s++) c->by_state[s] -= removed[s];
     }
-    pthread_mutex_unlock(&c->mu);
+    tx_commit(c); /* what no submit or read has made durable yet */
+    unlock(c);
     if (moved) wake(c);
     return dead;
 }
@@ -919,7 +1007,7 @@ static int assign(lg_coord *c, entry *e, runnable_ctx *rc_ctx, double now)
 int lg_coord_next_dispatch(lg_coord *c, lg_task *task, char *worker_id, int worker_id_len)
 {
     memset(task, 0, sizeof *task);
-    pthread_mutex_lock(&c->mu);
+    lock(c);
     double now = lg_now();
     int rc = gather_eligible(c);
     runnable_ctx ctx = { c->elig, rc };
@@ -932,7 +1020,7 @@ int lg_coord_next_dispatch(lg_coord *c, lg_task *task, char *worker_id, int work
         if (rc == LG_OK) snprintf(worker_id, (size_t)worker_id_len, "%s", e->t.worker_id);
         else requeue(c, e, now);
     }
-    pthread_mutex_unlock(&c->mu);
+    unlock(c);
     return rc;
 }
 
@@ -948,14 +1036,14 @@ static entry *held_by(lg_coord *c, const char *worker_id, const char *task_id)
 
 int lg_coord_task_started(lg_coord *c, const char *worker_id, const char *task_id)
 {
-    pthread_mutex_lock(&c->mu);
+    lock(c);
     entry *e = held_by(c, worker_id, task_id);
     int rc = e ? LG_OK : LG_E_NOT_FOUND;
     if (e && e->t.state == LG_TASK_DISPATCHED) {
         set_state(c, e, LG_TASK_RUNNING, lg_now());
         rc = persist(c, e);
     }
-    pthread_mutex_unlock(&c->mu);
+    unlock(c);
     return rc;
 }
 
@@ -964,7 +1052,7 @@ int lg_coord_task_completed(lg_coord *c, const char *worker_id, const char *task
 {
     char *result = dup_or_null(result_json);
     if (result_json && !result) return lg_error(LG_E_NOMEM, "coordinator: no memory for a result");
-    pthread_mutex_lock(&c->mu);
+    lock(c);
     entry *e = held_by(c, worker_id, task_id);
     int rc = LG_E_NOT_FOUND;
     if (e) {
@@ -978,7 +1066,7 @@ int lg_coord_task_completed(lg_coord *c, const char *worker_id, const char *task
         c->completed++;
         rc = finish(c, e, LG_TASK_COMPLETED, lg_now());
     }
-    pthread_mutex_unlock(&c->mu);
+    unlock(c);
     free(result);
     if (e) wake(c);
     return rc;
@@ -986,7 +1074,7 @@ int lg_coord_task_completed(lg_coord *c, const char *worker_id, const char *task
 
 int lg_coord_task_failed(lg_coord *c, const char *worker_id, const char *task_id, const char *reason)
 {
-    pthread_mutex_lock(&c->mu);
+    lock(c);
     entry *e = held_by(c, worker_id, task_id);
     int rc = LG_E_NOT_FOUND;
     if (e) {
@@ -997,7 +1085,7 @@ int lg_coord_task_failed(lg_coord *c, const char *worker_id, const char *task_id
                  reason && *reason ? reason : "failed");
         rc = attempt_failed(c, e, line, lg_now());
     }
-    pthread_mutex_unlock(&c->mu);
+    unlock(c);
     if (e) wake(c);
     return rc;
 }

@@ -16,6 +16,7 @@
 /* Statements prepared once at open. */
 enum {
     ST_INSERT,
+    ST_INSERT_INPUT,
     ST_UPDATE,
     ST_GET,
     ST_FIND_KEY,
@@ -26,6 +27,7 @@ enum {
     ST_PURGE,
     ST_BEGIN,
     ST_COMMIT,
+    ST_ROLLBACK,
     ST__N
 };
 
@@ -46,13 +48,16 @@ static const char schema_v1[] =
     " timeout_s REAL NOT NULL,"
     " attempts INTEGER NOT NULL,"
     " max_attempts INTEGER NOT NULL,"
-    " idempotency_key TEXT UNIQUE,"
+    " idempotency_key TEXT,"
     " body_hash TEXT,"
     " created_at REAL, updated_at REAL, started_at REAL, finished_at REAL,"
-    " worker_id TEXT, result TEXT, error TEXT,"
-    " input BLOB);"
+    " worker_id TEXT, result TEXT, error TEXT);"
+    /* Inputs apart, so that state changes never rewrite them. */
+    "CREATE TABLE inputs(seq INTEGER PRIMARY KEY, data BLOB NOT NULL);"
+    "CREATE UNIQUE INDEX tasks_key ON tasks(idempotency_key) WHERE idempotency_key IS NOT NULL;"
     "CREATE INDEX tasks_state ON tasks(state, seq);"
-    "CREATE INDEX tasks_finished ON tasks(finished_at) WHERE finished_at > 0;";
+    "CREATE INDEX tasks_finished ON tasks(finished_at) WHERE finished_at > 0;"
+    "CREATE TRIGGER tasks_delete AFTER DELETE ON tasks BEGIN DELETE FROM inputs WHERE seq = old.seq; END;";
 
 /* Migrations by the version they lead to; index 0 unused. */
 static const char *const migrations[] = { NULL, schema_v1 };
@@ -61,23 +66,27 @@ static const char *const migrations[] = { NULL, schema_v1 };
 #define COLS \
     "seq, id, model, priority, state, requirements, input_kind, timeout_s, attempts, max_attempts, " \
     "idempotency_key, body_hash, created_at, updated_at, started_at, finished_at, worker_id, result, error, "
+#define INPUT "(SELECT data FROM inputs WHERE inputs.seq = tasks.seq)"
+#define INPUT_LEN "(SELECT length(data) FROM inputs WHERE inputs.seq = tasks.seq)"
 
 static const char *const sql[ST__N] = {
     [ST_INSERT] = "INSERT INTO tasks(id, model, priority, state, requirements, input_kind, timeout_s, attempts, "
                   "max_attempts, idempotency_key, body_hash, created_at, updated_at, started_at, finished_at, "
-                  "worker_id, result, error, input) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,"
-                  "?16,?17,?18,?19)",
+                  "worker_id, result, error) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,"
+                  "?16,?17,?18)",
+    [ST_INSERT_INPUT] = "INSERT INTO inputs(seq, data) VALUES(?1, ?2)",
     [ST_UPDATE] = "UPDATE tasks SET state=?2, attempts=?3, worker_id=?4, updated_at=?5, started_at=?6, "
                   "finished_at=?7, result=?8, error=?9 WHERE id=?1",
-    [ST_GET] = "SELECT " COLS "input FROM tasks WHERE id=?1",
+    [ST_GET] = "SELECT " COLS INPUT " FROM tasks WHERE id=?1",
     [ST_FIND_KEY] = "SELECT " COLS "NULL FROM tasks WHERE idempotency_key=?1",
-    [ST_LIST_ALL] = "SELECT " COLS "length(input) FROM tasks WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2",
-    [ST_LIST_STATE] = "SELECT " COLS "length(input) FROM tasks WHERE state=?3 AND seq < ?1 ORDER BY seq DESC "
+    [ST_LIST_ALL] = "SELECT " COLS INPUT_LEN " FROM tasks WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2",
+    [ST_LIST_STATE] = "SELECT " COLS INPUT_LEN " FROM tasks WHERE state=?3 AND seq < ?1 ORDER BY seq DESC "
                       "LIMIT ?2",
-    [ST_UNFINISHED] = "SELECT " COLS "input FROM tasks WHERE state IN (0, 1, 2) ORDER BY seq",
+    [ST_UNFINISHED] = "SELECT " COLS INPUT " FROM tasks WHERE state IN (0, 1, 2) ORDER BY seq",
     [ST_COUNT] = "SELECT state, count(*) FROM tasks GROUP BY state",
     [ST_PURGE] = "DELETE FROM tasks WHERE state=?1 AND finished_at > 0 AND finished_at < ?2",
     [ST_BEGIN] = "BEGIN",
+    [ST_ROLLBACK] = "ROLLBACK",
     [ST_COMMIT] = "COMMIT",
 };
 
@@ -174,7 +183,7 @@ int lg_store_open(const char *data_dir, lg_store **out)
         return rc;
     }
     sqlite3_busy_timeout(s->db, 5000);
-    rc = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL");
+    rc = exec(s, "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL");
     if (rc == LG_OK) rc = migrate(s);
     for (int i = 0; rc == LG_OK && i < ST__N; i++)
         if (sqlite3_prepare_v3(s->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK)
@@ -204,6 +213,11 @@ int lg_store_begin(lg_store *s)
 int lg_store_commit(lg_store *s)
 {
     return step_done(s, s->st[ST_COMMIT], "commit");
+}
+
+int lg_store_rollback(lg_store *s)
+{
+    return step_done(s, s->st[ST_ROLLBACK], "rollback");
 }
 
 /* ---- rows ---------------------------------------------------------------------------- */
@@ -237,11 +251,14 @@ int lg_store_insert(lg_store *s, const lg_task *t, int64_t *seq)
     bind_text(st, 16, t->worker_id);
     bind_text(st, 17, t->result);
     bind_text(st, 18, t->error);
-    sqlite3_bind_blob64(st, 19, t->input ? (const void *)t->input : "", t->input_len, SQLITE_STATIC);
     int rc = step_done(s, st, "inserting a task");
     free(req);
-    if (rc == LG_OK) *seq = sqlite3_last_insert_rowid(s->db);
-    return rc;
+    if (rc != LG_OK) return rc;
+    *seq = sqlite3_last_insert_rowid(s->db);
+    st = s->st[ST_INSERT_INPUT];
+    sqlite3_bind_int64(st, 1, *seq);
+    sqlite3_bind_blob64(st, 2, t->input ? (const void *)t->input : "", t->input_len, SQLITE_STATIC);
+    return step_done(s, st, "inserting a task's input");
 }
 
 int lg_store_update(lg_store *s, const lg_task *t)

@@ -1,7 +1,8 @@
 /*
  * store.h: the durable task table in SQLite (WAL, synchronous=NORMAL: every commit
  * survives kill -9 of the process). One row per task with every lg_task field and the
- * input as a BLOB; the idempotency key is a unique column. Each call is its own
+ * input as a BLOB in a table of its own (state changes never rewrite it); the
+ * idempotency key is unique. Each call is its own
  * transaction (autocommit) unless the caller brackets several with begin/commit. Not
  * thread-safe: the coordinator serialises calls. Schema version in PRAGMA user_version.
  *
@@ -27,8 +28,10 @@ void lg_store_close(lg_store *s);
 
 int lg_store_begin(lg_store *s);
 int lg_store_commit(lg_store *s);
+int lg_store_rollback(lg_store *s);
 
-/* Inserts a new task; *seq receives its row number (acceptance order). */
+/* Inserts a new task (two rows: bracket it in a transaction); *seq receives its row
+ * number (acceptance order). */
 int lg_store_insert(lg_store *s, const lg_task *t, int64_t *seq);
 /* Writes the mutable fields: state, attempts, worker_id, the four times, result, error. */
 int lg_store_update(lg_store *s, const lg_task *t);
