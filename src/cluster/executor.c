@@ -4,6 +4,9 @@
  * its config on first use, and lends its sessions to one thread at a time from a small
  * pool. Decodes task inputs by kind, runs them, and encodes the result body.
  *
+ * Every session gets its own lg_model: creating a session pre-packs the weights and
+ * frees the originals in the model it was given, so sessions cannot share one.
+ *
  * Locking: e->lock guards the name -> entry map, the repository and the cached-model
  * list; each entry's lock guards its loading and its session pool. An entry is freed
  * when the map and every run holding it have let go (refs).
@@ -38,6 +41,12 @@ typedef struct image_plan {
     char error[512];
 } image_plan;
 
+/* A session with the model it alone runs. */
+typedef struct pooled_session {
+    lg_session *session;
+    lg_model *model;
+} pooled_session;
+
 typedef struct model_entry {
     char name[NAME_MAX_LEN + 1];
     char hash[65];                /* sha-256 of model.onnx; "" until computed */
@@ -47,10 +56,10 @@ typedef struct model_entry {
     pthread_mutex_t lock;
     pthread_cond_t freed;
     bool loaded;
-    lg_model *model;
+    lg_model *model;              /* inputs and outputs described; never given a session */
     lg_model_config *config;      /* NULL: no config.json, no postprocessing */
     image_plan image;
-    lg_session *idle[MAX_SESSIONS];
+    pooled_session idle[MAX_SESSIONS];
     int n_idle, n_sessions;
 } model_entry;
 
@@ -120,7 +129,10 @@ static char *error_text(const char *fmt, ...)
 
 static void entry_free(model_entry *m)
 {
-    for (int i = 0; i < m->n_idle; i++) lg_session_free(m->idle[i]);
+    for (int i = 0; i < m->n_idle; i++) {
+        lg_session_free(m->idle[i].session);
+        lg_model_free(m->idle[i].model);
+    }
     lg_model_config_free(m->config);
     lg_model_free(m->model);
     pthread_mutex_destroy(&m->lock);
@@ -324,7 +336,7 @@ static int load_locked(model_entry *m)
     return LG_OK;
 }
 
-static int take_session(lg_executor *e, model_entry *m, lg_session **out)
+static int take_session(lg_executor *e, model_entry *m, pooled_session *out)
 {
     pthread_mutex_lock(&m->lock);
     while (m->n_idle == 0 && m->n_sessions >= MAX_SESSIONS) pthread_cond_wait(&m->freed, &m->lock);
@@ -336,7 +348,8 @@ static int take_session(lg_executor *e, model_entry *m, lg_session **out)
     m->n_sessions++;
     pthread_mutex_unlock(&m->lock);
     lg_session_options so = { .num_threads = e->threads, .backend = e->backend };
-    int rc = lg_session_create(m->model, &so, out);
+    int rc = lg_model_load(m->model_path, &out->model);
+    if (rc == LG_OK && (rc = lg_session_create(out->model, &so, &out->session)) != LG_OK) lg_model_free(out->model);
     if (rc != LG_OK) {
         pthread_mutex_lock(&m->lock);
         m->n_sessions--;
@@ -346,7 +359,7 @@ static int take_session(lg_executor *e, model_entry *m, lg_session **out)
     return rc;
 }
 
-static void give_session(model_entry *m, lg_session *s)
+static void give_session(model_entry *m, pooled_session s)
 {
     pthread_mutex_lock(&m->lock);
     m->idle[m->n_idle++] = s;
@@ -532,7 +545,7 @@ static int run_model(lg_executor *e, model_entry *m, run_inputs *in, char **resu
     int n_out = in->req.n_outputs ? in->req.n_outputs : lg_model_num_outputs(m->model);
     lg_tensor **outs = calloc((size_t)(n_out ? n_out : 1), sizeof(*outs));
     const char **out_names = calloc((size_t)(n_out ? n_out : 1), sizeof(*out_names));
-    lg_session *s = NULL;
+    pooled_session s;
     int rc = outs && out_names ? LG_OK : lg_error(LG_E_NOMEM, "out of memory");
     for (int i = 0; rc == LG_OK && i < n_out; i++) {
         lg_value_info info;
@@ -541,7 +554,7 @@ static int run_model(lg_executor *e, model_entry *m, run_inputs *in, char **resu
     }
     if (rc == LG_OK) rc = take_session(e, m, &s);
     if (rc == LG_OK) {
-        rc = lg_session_run(s, in->n, in->names, in->tensors, n_out, in->req.n_outputs ? out_names : NULL, outs);
+        rc = lg_session_run(s.session, in->n, in->names, in->tensors, n_out, in->req.n_outputs ? out_names : NULL, outs);
         give_session(m, s);
     }
     if (rc != LG_OK) *error = error_text("model '%s' could not run the input", m->name);
