@@ -448,11 +448,11 @@ static void print_task_body(const char *label, const char *body)
     if (!model) model = json_string_value(json_object_get(root, "model"));
     if (model) printf("  %s", lg_out_dim(model));
     putchar('\n');
-    json_t *attempts = json_object_get(root, "attempts");
-    if (json_is_integer(attempts)) {
+    const char *prio = json_string_value(json_object_get(root, "priority"));
+    if (prio && json_is_integer(json_object_get(root, "max_attempts"))) { /* a status body */
         const char *worker = json_string_value(json_object_get(root, "worker_id"));
-        printf("   priority %s, attempts %" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT "%s%s\n",
-               json_string_value(json_object_get(root, "priority")) ?: "?", json_integer_value(attempts),
+        printf("   priority %s, attempts %" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT "%s%s\n", prio,
+               json_integer_value(json_object_get(root, "attempts")),
                json_integer_value(json_object_get(root, "max_attempts")), worker ? ", worker " : "",
                worker ? worker : "");
     }
