@@ -178,6 +178,10 @@ static enum MHD_Result start_wait(lg_api *a, struct MHD_Connection *conn, conn_s
     return MHD_YES;
 }
 
+/* A request without a body is handled on libmicrohttpd's second call: answering on the
+ * first one would close the keep-alive connection. This marks it in between. */
+static char no_body;
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
@@ -185,11 +189,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     lg_api *a = cls;
     conn_state *st = *con_cls;
     lg_http_reply rep = {0};
-    if (!st) {
-        lg_http_req req = {.api = a, .conn = conn, .method = method, .path = url};
+    lg_http_req req = {.api = a, .conn = conn, .method = method, .path = url};
+    if (!st && !has_body(&req)) {
+        *con_cls = &no_body;
+        return MHD_YES;
+    }
+    if (!st || *con_cls == &no_body) {
+        bool body = *con_cls != &no_body;
         const lg_route *r = admit(a, &req, &rep);
-        if (!r) return send_reply(conn, &rep);
-        bool body = has_body(&req);
+        if (!r) return send_reply(conn, &rep); /* with a body pending: answered before it */
         if (!body && !r->waits) {
             run_handler(r, &req, &rep);
             return send_reply(conn, &rep);
@@ -228,7 +236,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode tc)
 {
     conn_state *st = *con_cls;
-    if (!st) return;
+    if (!st || *con_cls == &no_body) return;
     free(st->body);
     free(st->rep.body);
     free(st);
