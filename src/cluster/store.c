@@ -183,7 +183,8 @@ int lg_store_open(const char *data_dir, lg_store **out)
         return rc;
     }
     sqlite3_busy_timeout(s->db, 5000);
-    rc = exec(s, "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL");
+    rc = exec(s, "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                     "PRAGMA wal_autocheckpoint=8192");
     if (rc == LG_OK) rc = migrate(s);
     for (int i = 0; rc == LG_OK && i < ST__N; i++)
         if (sqlite3_prepare_v3(s->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK)
