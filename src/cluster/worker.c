@@ -205,7 +205,8 @@ static void run_job(lg_worker *w, job *j)
     if (error) {
         free(result);
         char *reason = NULL;
-        if (asprintf(&reason, "worker '%s': %s", w->id, error) < 0) reason = NULL;
+        /* FAILURE reasons are capped by the protocol (64 KiB); keep well under it. */
+        if (asprintf(&reason, "worker '%s': %.4000s", w->id, error) < 0) reason = NULL;
         free(error);
         post(w, LG_MSG_FAILURE, j->id, reason, 0);
     } else {
