@@ -10,7 +10,7 @@
 #include "base/error.h"
 #include "cluster/protocol.h"
 
-typedef enum field_kind { F_STR, F_INT, F_NUM, F_ARR } field_kind;
+typedef enum field_kind { F_STR, F_INT, F_NUM } field_kind;
 
 typedef struct field_def {
     const char *key;
@@ -53,8 +53,7 @@ static const msg_def defs[LG_MSG_COUNT] = {
     [LG_MSG_ERROR] = { "ERROR", 0, 0, 0, { { "code", F_STR, 64 }, { "message", F_STR, TEXT_MAX } } },
 };
 
-static const char *kind_names[] = { [F_STR] = "a string", [F_INT] = "an integer", [F_NUM] = "a number",
-                                    [F_ARR] = "an array" };
+static const char *kind_names[] = { [F_STR] = "a string", [F_INT] = "an integer", [F_NUM] = "a number" };
 
 const char *lg_msg_type_name(lg_msg_type t)
 {
@@ -79,7 +78,6 @@ static bool field_ok(const json_t *v, field_kind k)
     case F_STR: return json_is_string(v);
     case F_INT: return json_is_integer(v);
     case F_NUM: return json_is_number(v);
-    case F_ARR: return json_is_array(v);
     }
     return false;
 }
