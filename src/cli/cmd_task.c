@@ -462,8 +462,13 @@ static void print_task_body(const char *label, const char *body)
     if (json_is_object(post) && json_object_get(post, "top_k")) print_top_k(post);
     else if (json_is_array(json_object_get(res, "outputs"))) print_outputs(json_object_get(res, "outputs"));
     json_t *err = json_object_get(root, "error");
-    if (json_is_string(err)) printf("   error: %s\n", json_string_value(err));
-    else if (json_is_object(err)) printf("   error: %s\n", json_string_value(json_object_get(err, "message")));
+    const char *why = json_is_object(err) ? json_string_value(json_object_get(err, "message")) : json_string_value(err);
+    /* One line per reason (a failed task lists every attempt). */
+    for (const char *line = why; line && *line;) {
+        size_t n = strcspn(line, "\n");
+        printf("   %s %.*s\n", line == why ? "error:" : "      ", (int)n, line);
+        line += n + (line[n] == '\n');
+    }
     json_decref(root);
 }
 
