@@ -318,7 +318,7 @@ static int finish(lg_coord *c, entry *e, lg_task_state s, double now)
     table_remove(c, e);
     if (e->waiters > 0) {
         e->detached = true;
-        pthread_cond_broadcast(&e->cond);
+        if (e->cond_ready) pthread_cond_broadcast(&e->cond);
     } else {
         entry_free(e);
     }
@@ -668,6 +668,7 @@ int lg_coord_task_wait(lg_coord *c, const char *id, double timeout_s, lg_task *o
         if (rc == LG_OK) *final = lg_task_state_final(out->state);
         return rc;
     }
+    e->waiters++; /* keeps e alive while the mutex is released below */
     if (timeout_s > 0) {
         if (!e->cond_ready) {
             pthread_condattr_t attr;
@@ -678,15 +679,14 @@ int lg_coord_task_wait(lg_coord *c, const char *id, double timeout_s, lg_task *o
             e->cond_ready = true;
         }
         struct timespec until = deadline_in(timeout_s > 1e6 ? 1e6 : timeout_s);
-        e->waiters++;
         flush_for_waiters(c);
         while (!lg_task_state_final(e->t.state))
             if (pthread_cond_timedwait(&e->cond, &c->mu, &until) != 0 && !lg_task_state_final(e->t.state)) break;
-        e->waiters--;
     }
     *final = lg_task_state_final(e->t.state);
     int rc = *final ? make_durable(c) : LG_OK;
     if (rc == LG_OK) rc = task_copy(out, &e->t, true);
+    e->waiters--;
     if (e->detached && e->waiters == 0) entry_free(e);
     unlock(c);
     return rc;
