@@ -3,7 +3,8 @@
  *
  * A model (lg_model) is the parsed, checked graph with its weights, held once.
  * A session (lg_session) binds a model to backends and threads and runs it; a session
- * is used by one thread at a time, several sessions may share one model.
+ * is used by one thread at a time, several sessions may share one model (unless one of
+ * them was created with release_weights).
  *
  *   lg_model *model;
  *   lg_session *sess;
@@ -74,6 +75,10 @@ typedef struct lg_session_options {
     int num_threads;       /* 0: one per core */
     const char *backend;   /* "cpu" (default) or "auto"; NULL = "cpu" */
     int no_optimize;       /* 1: skip graph optimisation passes (fusions) */
+    int release_weights;   /* 1: this session is the model's only user: weights it packs
+                              into its own layout are freed from the model (lower peak
+                              memory); other sessions on the model then fail to create.
+                              0 (default): the model stays intact for any number of sessions */
 } lg_session_options;
 
 int lg_session_create(lg_model *m, const lg_session_options *opts, lg_session **out);

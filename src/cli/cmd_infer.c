@@ -556,7 +556,7 @@ int lg_cmd_infer(int argc, char **argv)
         goto done;
     }
     if (plan_preprocessing(&a, m, &plan) != LG_EXIT_OK || load_images(&a, images) != LG_EXIT_OK) goto done;
-    lg_session_options so = { .num_threads = a.threads };
+    lg_session_options so = { .num_threads = a.threads, .release_weights = 1 };
     if ((rc = lg_session_create(m, &so, &s)) != LG_OK) {
         lg_cli_fail(rc, plan.model_path);
         goto done;

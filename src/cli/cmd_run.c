@@ -100,7 +100,7 @@ int lg_cmd_run(int argc, char **argv)
     double t0 = now_ms();
     if ((rc = lg_model_load(model_path, &m)) != LG_OK) return lg_cli_fail(rc, NULL);
     double t1 = now_ms();
-    lg_session_options so = { .num_threads = threads };
+    lg_session_options so = { .num_threads = threads, .release_weights = 1 };
     if ((rc = lg_session_create(m, &so, &s)) != LG_OK) {
         lg_cli_fail(rc, model_path);
         goto done;

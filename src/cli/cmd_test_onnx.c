@@ -183,7 +183,7 @@ static case_result run_case(const char *dir, const test_opts *o, char *why, size
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = lg_model_load(path, &m);
     if (rc == LG_OK) {
-        lg_session_options so = { .num_threads = o->threads, .backend = o->backend };
+        lg_session_options so = { .num_threads = o->threads, .backend = o->backend, .release_weights = 1 };
         rc = lg_session_create(m, &so, &s);
     }
     if (rc != LG_OK) {

@@ -347,7 +347,7 @@ static int take_session(lg_executor *e, model_entry *m, pooled_session *out)
     }
     m->n_sessions++;
     pthread_mutex_unlock(&m->lock);
-    lg_session_options so = { .num_threads = e->threads, .backend = e->backend };
+    lg_session_options so = { .num_threads = e->threads, .backend = e->backend, .release_weights = 1 };
     int rc = lg_model_load(m->model_path, &out->model);
     if (rc == LG_OK && (rc = lg_session_create(out->model, &so, &out->session)) != LG_OK) lg_model_free(out->model);
     if (rc != LG_OK) {

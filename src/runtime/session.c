@@ -398,8 +398,9 @@ static int prepare_node(lg_session *s, lg_plan *p, int i, int *consumed)
     }
     for (int k = 0; k < n->n_inputs; k++)
         if (in[k] && !in[k]->data && lg_tensor_numel_(in[k]) > 0)
-            return node_error(lg_error(LG_E_INVALID_ARG, "weights '%s' were handed to another session of this model; "
-                                       "load the model again for a second session", g->values[n->inputs[k]].name), n);
+            return node_error(lg_error(LG_E_INVALID_ARG, "weights '%s' were released by another session of this model "
+                                       "(release_weights); load the model again for a second session",
+                                       g->values[n->inputs[k]].name), n);
     lg_kctx c = { .node = n, .opset = n->opset, .n_inputs = n->n_inputs, .inputs = in, .n_outputs = 0,
                   .outputs = NULL, .pool = s->pool };
     int rc = p->ops[i]->prepare(&c, &p->states[i]);
@@ -485,7 +486,7 @@ static int plan_graph(lg_session *s, const lg_graph *g, bool fold)
     int rc = LG_OK;
     for (int i = 0; i < nn && rc == LG_OK; i++)
         if (!p->skip[i] && p->ops[i]->prepare) rc = prepare_node(s, p, i, consumed);
-    if (rc == LG_OK) release_consumed(p, consumed);
+    if (rc == LG_OK && s->opts.release_weights) release_consumed(p, consumed);
     free(consumed);
     if (rc == LG_OK && fold && !s->opts.no_optimize) lg_plan_fuse(p);
     return rc;
