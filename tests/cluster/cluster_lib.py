@@ -413,7 +413,9 @@ def wait_result(api, tid, timeout=30.0):
         left = deadline - time.monotonic()
         if left <= 0:
             st = api.get(f"/cluster/tasks/{tid}/status")
-            raise Failure(f"task {tid} not final after {timeout:g} s; status: {st}")
+            wid = st.json().get("worker_id") if st.status == 200 else None
+            holder = api.get(f"/cluster/workers/{wid}") if wid else "none"
+            raise Failure(f"task {tid} not final after {timeout:g} s; status: {st}\n  its worker: {holder}")
         r = api.get(f"/cluster/tasks/{tid}/result?wait={min(left, 5.0):.2f}")
         if r.status == 408:
             continue
