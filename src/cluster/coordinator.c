@@ -48,6 +48,7 @@ typedef struct entry {
     struct entry *hnext;         /* hash chain */
     int waiters;
     bool cond_ready, detached;
+    bool reloaded;               /* requeued at open, to be written after the scan */
     pthread_cond_t cond;
 } entry;
 
@@ -404,7 +405,8 @@ void lg_coord_config_defaults(lg_coord_config *cfg)
     cfg->max_body_bytes = (int64_t)64 << 20;
 }
 
-/* Loads an unfinished task of the store back into memory and the queue. */
+/* Loads an unfinished task of the store back into memory and the queue (QUEUED; it is
+ * written back by write_reloaded once the scan is over). */
 static int reload(void *arg, lg_task *t, int64_t seq)
 {
     lg_coord *c = arg;
@@ -417,16 +419,27 @@ static int reload(void *arg, lg_task *t, int64_t seq)
     if (e->t.state != LG_TASK_QUEUED) {
         e->t.state = LG_TASK_QUEUED;
         e->t.updated_at = lg_now();
+        e->reloaded = true;
         c->requeued++;
     }
     int rc = table_add(c, e);
-    if (rc == LG_OK) rc = persist(c, e);
     if (rc == LG_OK) rc = enqueue(c, e);
     if (rc != LG_OK) {
         if (find(c, e->t.id) == e) table_remove(c, e);
         entry_free(e);
     }
     return rc;
+}
+
+static int write_reloaded(lg_coord *c)
+{
+    for (size_t i = 0; i < c->n_buckets; i++)
+        for (entry *e = c->buckets[i]; e; e = e->hnext)
+            if (e->reloaded) {
+                LG_CHECK(persist(c, e));
+                e->reloaded = false;
+            }
+    return LG_OK;
 }
 
 static int validate_config(const lg_coord_config *cfg)
@@ -465,6 +478,7 @@ int lg_coord_open(const lg_coord_config *cfg, lg_coord **out)
     if (rc == LG_OK) rc = lg_store_open(cfg->data_dir, &c->store);
     if (rc == LG_OK) {
         rc = lg_store_unfinished(c->store, reload, c);
+        if (rc == LG_OK) rc = write_reloaded(c);
         int crc = tx_commit(c);
         if (rc == LG_OK) rc = crc;
     }
