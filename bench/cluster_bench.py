@@ -187,7 +187,12 @@ def main():
     b = ap.parse_args()
     b.models = os.path.abspath(b.models)
     root = b.keep or tempfile.mkdtemp(prefix="lg-cluster-bench-")
-    b.scratch = lambda name: os.path.join(root, name)
+
+    def scratch(name):
+        path = os.path.join(root, name)
+        shutil.rmtree(path, ignore_errors=True)  # a fresh store for every run
+        return path
+    b.scratch = scratch
     results = {}
     for name in b.only.split(","):
         print(f"== {name}", file=sys.stderr, flush=True)
