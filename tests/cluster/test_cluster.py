@@ -577,8 +577,12 @@ def test_error_codes(t):  # timeout: 90
     expect_completed(user, [(tid, 1), (first, 1)])  # the queue is empty: the next task goes to w
     w.p.send_signal(signal.SIGSTOP)
     stuck = submit(user, t.body(2))
-    wait_until(lambda: user.get(f"/cluster/tasks/{stuck}/status").json().get("status") in ("DISPATCHED", "RUNNING"),
-               5, "the task dispatched to the frozen worker")
+    try:
+        wait_until(lambda: user.get(f"/cluster/tasks/{stuck}/status").json().get("status") in ("DISPATCHED", "RUNNING"),
+                   10, "the task dispatched to the frozen worker")
+    except Failure as e:
+        raise Failure(f"{e}\n  task: {user.get(f'/cluster/tasks/{stuck}/status')}\n"
+                      f"  worker: {user.get('/cluster/workers/w-frozen')}")
     r = admin.post("/cluster/shutdown")
     expect(r.status in (200, 202), "admin shutdown", r)
     expect_error(user.post("/cluster/tasks", t.body(1)), 503, "503 while draining")
