@@ -109,6 +109,7 @@ static int step_done(lg_store *s, sqlite3_stmt *st, const char *what)
 static int mkdir_p(const char *dir)
 {
     char path[4096];
+    if (!dir[0]) return lg_error(LG_E_INVALID_ARG, "store: empty data folder path");
     if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path)
         return lg_error(LG_E_INVALID_ARG, "store: data folder path too long");
     for (char *p = path + 1;; p++) {

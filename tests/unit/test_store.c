@@ -148,6 +148,7 @@ static void test_round_trip(void **state)
     assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=99", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     assert_error(lg_store_open(dir, &s), LG_E_UNSUPPORTED, "newer");
+    assert_error(lg_store_open("", &s), LG_E_INVALID_ARG, "empty");
     remove_dir(dir);
 }
 
