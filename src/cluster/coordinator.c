@@ -32,7 +32,8 @@
 #include "cluster/strategy.h"
 
 #define MAX_MODEL_NAME 255
-#define MAX_GROUP 512 /* writes in one transaction before a commit is forced */
+#define MAX_GROUP 256       /* writes in one transaction before a commit is forced */
+#define MAX_SYNC_WAITERS 16 /* threads waiting for one commit before it is forced */
 
 /* Histogram bucket upper bounds (seconds). */
 static const double bucket_le[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
@@ -249,7 +250,8 @@ static int make_durable(lg_coord *c)
 {
     if (!c->tx_open) return LG_OK;
     uint64_t mine = c->gen;
-    if (atomic_load(&c->n_waiting) == 0 || c->pending >= MAX_GROUP) return tx_commit(c);
+    if (atomic_load(&c->n_waiting) == 0 || c->pending >= MAX_GROUP || c->sync_waiters >= MAX_SYNC_WAITERS)
+        return tx_commit(c);
     c->sync_waiters++;
     while (c->durable_gen < mine) pthread_cond_wait(&c->durable_cv, &c->mu);
     c->sync_waiters--;
