@@ -297,11 +297,31 @@ static const handler_fn handlers[LG_MSG_COUNT] = {
     [LG_MSG_BYE] = on_bye,                 [LG_MSG_ERROR] = on_error,
 };
 
+/* The HELLO's "tasks" (ids the worker still holds): anything else given to it was lost
+ * with its previous connection and goes back to the queue. */
+static int reconcile(lg_coord_net *n, const lg_worker_info *info, json_t *meta)
+{
+    json_t *tasks = json_object_get(meta, "tasks");
+    size_t count = json_is_array(tasks) ? json_array_size(tasks) : 0;
+    if (count > 4096) return lg_error(LG_E_PARSE, "protocol: HELLO lists %zu tasks (at most 4096)", count);
+    const char **ids = calloc(count + 1, sizeof(char *));
+    if (!ids) return lg_error(LG_E_NOMEM, "out of memory");
+    int n_ids = 0;
+    for (size_t i = 0; i < count; i++) {
+        const char *id = json_string_value(json_array_get(tasks, i));
+        if (id) ids[n_ids++] = id;
+    }
+    int rc = lg_coord_worker_reconcile(n->c, info->id, ids, n_ids);
+    free(ids);
+    return rc;
+}
+
 static void on_hello(lg_coord_net *n, const void *rid, size_t rid_len, const lg_msg *m)
 {
     lg_worker_info info;
     int rc = lg_proto_worker_info_from_json(m->meta, &info);
     if (rc == LG_OK) rc = lg_coord_worker_hello(n->c, &info);
+    if (rc == LG_OK) rc = reconcile(n, &info, m->meta);
     if (rc == LG_OK) rc = peer_add(n, info.id, rid, rid_len);
     if (rc != LG_OK) {
         lg_proto_send_error(n->sock, rid, rid_len, LG_PROTO_ERR_REFUSED, lg_last_error());

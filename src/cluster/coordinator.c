@@ -901,6 +901,25 @@ int lg_coord_worker_heartbeat(lg_coord *c, const char *worker_id, int in_flight)
     return LG_OK;
 }
 
+int lg_coord_worker_reconcile(lg_coord *c, const char *worker_id, const char *const *held, int n_held)
+{
+    lock(c);
+    lg_reg_worker *w = lg_wreg_find(c->reg, worker_id);
+    int moved = 0;
+    double now = lg_now();
+    for (entry *e = w ? w->held : NULL, *next; e; e = next) {
+        next = e->wnext;
+        bool listed = false;
+        for (int i = 0; i < n_held && !listed; i++) listed = strcmp(held[i], e->t.id) == 0;
+        if (listed) continue;
+        requeue(c, e, now); /* a handback: the worker never got it */
+        moved++;
+    }
+    unlock(c);
+    if (moved) wake(c);
+    return w ? LG_OK : lg_error(LG_E_NOT_FOUND, "reconcile for unknown worker '%s'", worker_id);
+}
+
 int lg_coord_worker_bye(lg_coord *c, const char *worker_id)
 {
     lock(c);

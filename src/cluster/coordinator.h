@@ -189,6 +189,10 @@ bool lg_coord_draining(lg_coord *c);
 /* A worker (re)registers or sends a heartbeat with its current info. */
 int lg_coord_worker_hello(lg_coord *c, const lg_worker_info *info);
 int lg_coord_worker_heartbeat(lg_coord *c, const char *worker_id, int in_flight);
+/* After a (re)registration: held lists the ids of every task the worker still has
+ * (queued, running, or with a report not yet sent). Tasks the coordinator gave it that it
+ * does not list were lost with an earlier connection: they go back to the queue. */
+int lg_coord_worker_reconcile(lg_coord *c, const char *worker_id, const char *const *held, int n_held);
 /* The worker says goodbye (graceful): its tasks are requeued. */
 int lg_coord_worker_bye(lg_coord *c, const char *worker_id);
 /* Marks workers whose last beat is older than misses * interval dead and requeues their

@@ -23,7 +23,7 @@
 #include "cluster/worker.h"
 #include "legacygpu/system.h"
 
-#define BACKOFF_FIRST_S 0.25
+#define BACKOFF_FIRST_S 1.0
 #define BACKOFF_CAP_S 5.0
 #define FETCH_WAIT_S 120.0
 /* STARTED waits this long for its RESULT, so a quick task sends one message, not two. */
@@ -70,6 +70,7 @@ struct lg_worker {
     pthread_mutex_t mu;
     pthread_cond_t job_cv, fetch_cv, done_cv;
     job *jobs, *jobs_tail;
+    job *active;                 /* jobs on a task thread now */
     report *out, *out_tail;
     fetch *fetches;
     int in_flight;               /* received and not yet reported */
@@ -224,12 +225,19 @@ static void *task_thread(void *arg)
         job *j = w->jobs;
         w->jobs = j->next;
         if (!w->jobs) w->jobs_tail = NULL;
+        j->next = w->active;
+        w->active = j;
         w->running++;
         pthread_mutex_unlock(&w->mu);
         run_job(w, j);
+        pthread_mutex_lock(&w->mu);
+        for (job **p = &w->active; *p; p = &(*p)->next)
+            if (*p == j) {
+                *p = j->next;
+                break;
+            }
         free(j->input);
         free(j);
-        pthread_mutex_lock(&w->mu);
         w->running--;
         w->in_flight--;
         pthread_cond_broadcast(&w->done_cv);
@@ -281,11 +289,27 @@ static void fill_info(lg_worker *w, lg_worker_info *info)
         snprintf(info->tags[info->n_tags++], sizeof(info->tags[0]), "%s", w->tags[i]);
 }
 
+/* Ids of every task this worker still holds: queued, running, or with a result or failure
+ * report not yet sent. The coordinator requeues whatever else it gave this worker. */
+static json_t *held_tasks(lg_worker *w)
+{
+    json_t *ids = json_array();
+    pthread_mutex_lock(&w->mu);
+    for (job *j = w->jobs; j; j = j->next) json_array_append_new(ids, json_string(j->id));
+    for (job *j = w->active; j; j = j->next) json_array_append_new(ids, json_string(j->id));
+    for (report *r = w->out; r; r = r->next)
+        if (r->type == LG_MSG_RESULT || r->type == LG_MSG_FAILURE) json_array_append_new(ids, json_string(r->id));
+    pthread_mutex_unlock(&w->mu);
+    return ids;
+}
+
 static void send_hello(lg_worker *w, double now)
 {
     lg_worker_info info;
     fill_info(w, &info);
-    lg_proto_send(zsock_resolve(w->dealer), NULL, 0, LG_MSG_HELLO, lg_proto_worker_info_to_json(&info), 0, NULL);
+    json_t *meta = lg_proto_worker_info_to_json(&info);
+    json_object_set_new(meta, "tasks", held_tasks(w));
+    lg_proto_send(zsock_resolve(w->dealer), NULL, 0, LG_MSG_HELLO, meta, 0, NULL);
     w->welcomed = false;
     w->hello_sent = now;
     w->hello_due = now + w->backoff;

@@ -321,6 +321,31 @@ static void test_bye_requeues(void **state)
     lg_coord_close(c);
 }
 
+/* A worker that reconnects lists what it still holds; the rest was lost with its old
+ * connection and is requeued, while a held task's result is still accepted. */
+static void test_reconcile_after_reconnect(void **state)
+{
+    (void)state;
+    lg_coord *c = open_mem(NULL);
+    char a[40], b[40], got_a[40], got_b[40], w[64];
+    submit(c, LG_PRIO_NORMAL, NULL, a);
+    submit(c, LG_PRIO_NORMAL, NULL, b);
+    hello(c, "w1", 2, "cpu", 0);
+    dispatch(c, got_a, w);
+    dispatch(c, got_b, w);
+    hello(c, "w1", 2, "cpu", 0); /* the same worker, on a new connection */
+    const char *held[] = { got_a };
+    assert_int_equal(lg_coord_worker_reconcile(c, "w1", held, 1), LG_OK);
+    assert_int_equal(state_of(c, got_a), LG_TASK_DISPATCHED);
+    assert_int_equal(state_of(c, got_b), LG_TASK_QUEUED);
+    assert_int_equal(lg_coord_task_completed(c, "w1", got_a, "{}", 0.001), LG_OK);
+    char again[40];
+    dispatch(c, again, w); /* the lost one goes out again */
+    assert_string_equal(again, got_b);
+    assert_int_equal(lg_coord_worker_reconcile(c, "nobody", NULL, 0), LG_E_NOT_FOUND);
+    lg_coord_close(c);
+}
+
 static void test_cancel(void **state)
 {
     (void)state;
@@ -742,6 +767,7 @@ int main(void)
         cmocka_unit_test(test_wait_wakes_many),
         cmocka_unit_test(test_set_strategy),
         cmocka_unit_test(test_wakeup),
+        cmocka_unit_test(test_reconcile_after_reconnect),
         cmocka_unit_test(test_concurrent_clients),
         cmocka_unit_test(test_throughput),
     };
