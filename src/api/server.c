@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include <strings.h>
 
 #include <microhttpd.h>
@@ -354,7 +356,22 @@ void lg_api_stop(lg_api *a)
     atomic_store(&a->stopping, true);
     while (a->n_waits > 0) pthread_cond_wait(&a->waits_done, &a->waits_lock);
     pthread_mutex_unlock(&a->waits_lock);
-    if (a->daemon) MHD_stop_daemon(a->daemon);
+    if (a->daemon) {
+        /* Accept nothing new, give replies under way (the shutdown request's own) up to a
+         * second to go out, then stop. */
+        MHD_socket listen_fd = MHD_quiesce_daemon(a->daemon);
+        struct timespec t0, t, pause = { 0, 5 * 1000 * 1000 };
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (;;) {
+            const union MHD_DaemonInfo *info = MHD_get_daemon_info(a->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+            clock_gettime(CLOCK_MONOTONIC, &t);
+            double waited = (double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9;
+            if (!info || info->num_connections == 0 || waited > 1.0) break;
+            nanosleep(&pause, NULL);
+        }
+        MHD_stop_daemon(a->daemon);
+        if (listen_fd != MHD_INVALID_SOCKET) close(listen_fd);
+    }
     lg_tokens_free(&a->tokens);
     lg_api_models_free(a);
     if (a->repo) lg_repo_free(a->repo);
