@@ -41,6 +41,7 @@ typedef struct serve_opts {
     lg_strategy_kind strategy;
     int port, workers, max_tasks, max_attempts, heartbeat_misses;
     double heartbeat_s, drain_timeout_s;
+    int64_t max_body_bytes;
     bool daemon;
 } serve_opts;
 
@@ -82,7 +83,8 @@ static void usage(FILE *f, bool coordinator_only)
                "  --max-attempts N    tries per task before it fails (default 3)\n"
                "  --heartbeat S       heartbeat interval in seconds (default 1)\n"
                "  --heartbeat-misses N  missed beats before a worker is dead (default 3)\n"
-               "  --drain-timeout S   on shutdown, wait this long for running tasks (default 30)\n");
+               "  --drain-timeout S   on shutdown, wait this long for running tasks (default 30)\n"
+               "  --max-body-bytes N  largest request body the API accepts (default 64 MiB)\n");
 }
 
 /* ---- options --------------------------------------------------------------------- */
@@ -122,7 +124,7 @@ static const char *default_models_dir(void)
 enum {
     OPT_MODELS = 1, OPT_WORKERS, OPT_PORT, OPT_BIND, OPT_DATA, OPT_TOKENS, OPT_STRATEGY, OPT_API_HOST,
     OPT_BACKEND, OPT_MAX_TASKS, OPT_MAX_ATTEMPTS, OPT_HEARTBEAT, OPT_MISSES, OPT_DRAIN, OPT_DAEMON, OPT_PID,
-    OPT_LOG, OPT_HELP,
+    OPT_LOG, OPT_MAX_BODY, OPT_HELP,
 };
 
 static int parse_option(serve_opts *o, int opt, const char *arg)
@@ -154,6 +156,16 @@ static int parse_option(serve_opts *o, int opt, const char *arg)
     case OPT_DAEMON: o->daemon = true; return LG_EXIT_OK;
     case OPT_PID: o->pid_file = arg; return LG_EXIT_OK;
     case OPT_LOG: o->log_file = arg; return LG_EXIT_OK;
+    case OPT_MAX_BODY: {
+        char *end;
+        long long v = strtoll(arg, &end, 10);
+        if (*arg && !*end && v >= 1024) {
+            o->max_body_bytes = v;
+            return LG_EXIT_OK;
+        }
+        fprintf(stderr, "legacygpu: --max-body-bytes expects a byte count of at least 1024, got '%s'\n", arg);
+        return LG_EXIT_USAGE;
+    }
     default: return LG_EXIT_USAGE;
     }
 }
@@ -179,6 +191,7 @@ static int parse_args(int argc, char **argv, serve_opts *o)
         { "daemon", no_argument, 0, OPT_DAEMON },
         { "pid-file", required_argument, 0, OPT_PID },
         { "log", required_argument, 0, OPT_LOG },
+        { "max-body-bytes", required_argument, 0, OPT_MAX_BODY },
         { "help", no_argument, 0, OPT_HELP },
         { 0, 0, 0, 0 },
     };
@@ -197,6 +210,7 @@ static int parse_args(int argc, char **argv, serve_opts *o)
     o->heartbeat_s = defaults.heartbeat_interval_s;
     o->heartbeat_misses = defaults.heartbeat_misses;
     o->drain_timeout_s = 30.0;
+    o->max_body_bytes = defaults.max_body_bytes;
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -260,6 +274,7 @@ static int start_all(const serve_opts *o, serve_state *s)
     cc.max_attempts = o->max_attempts;
     cc.heartbeat_interval_s = o->heartbeat_s;
     cc.heartbeat_misses = o->heartbeat_misses;
+    cc.max_body_bytes = o->max_body_bytes;
     int rc = lg_coord_open(&cc, &s->coord);
     if (rc != LG_OK) return lg_error_prefix(rc, "coordinator (store in '%s')", o->data_dir);
     rc = lg_coord_net_start(s->coord, o->bind, &s->net);
@@ -271,6 +286,7 @@ static int start_all(const serve_opts *o, serve_state *s)
     ac.bind_host = o->api_host;
     ac.port = o->port;
     ac.tokens_file = o->tokens_file;
+    ac.max_body_bytes = o->max_body_bytes;
     ac.on_shutdown = on_api_shutdown;
     rc = lg_api_start(s->coord, &ac, &s->api);
     if (rc != LG_OK) return lg_error_prefix(rc, "REST API on %s:%d", o->api_host, o->port);
