@@ -61,7 +61,11 @@ struct lg_api {
     atomic_bool stopping;        /* lg_api_stop began: long-polls return */
     pthread_mutex_t waits_lock;  /* counts the threads of waiting requests */
     pthread_cond_t waits_done;
-    int n_waits;
+    int n_waits;                 /* requests waiting (queued or on a waiter thread) */
+    pthread_cond_t waiter_cv;    /* idle waiter threads sleep here */
+    struct conn_state *wait_queue; /* suspended requests not yet taken by a waiter */
+    int n_queued;                /* length of wait_queue */
+    int n_waiters, idle_waiters; /* waiter threads alive / idle */
     lg_tokens tokens;
     /* The coordinator's model repository (NULL without models_dir) and the metadata
      * built from it, under lock. */

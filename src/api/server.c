@@ -12,6 +12,7 @@
  * answered 413 at its end.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@ typedef struct conn_state {
     bool too_large;
     bool ready;                  /* a waiting handler finished: rep holds its answer */
     lg_http_reply rep;
+    struct conn_state *next_wait; /* queue of requests waiting for a waiter thread */
 } conn_state;
 
 static enum MHD_Result send_reply(struct MHD_Connection *conn, lg_http_reply *rep)
@@ -138,15 +140,71 @@ static void waits_end(lg_api *a)
     pthread_mutex_unlock(&a->waits_lock);
 }
 
-static void *wait_thread(void *arg)
+/* Waiter threads: each takes suspended requests from the queue and runs their (blocking)
+ * handlers. Threads are kept for WAITER_IDLE_S after their last request, so a steady
+ * stream of long-polls costs no thread starts; more start when every one is busy. */
+#define WAITER_IDLE_S 10
+
+static void *waiter_thread(void *arg)
 {
-    conn_state *st = arg;
-    lg_api *a = st->api;
-    run_handler(st->route, &st->req, &st->rep);
-    st->ready = true;
-    MHD_resume_connection(st->req.conn); /* st belongs to the connection's thread again */
-    waits_end(a);
+    lg_api *a = arg;
+    pthread_mutex_lock(&a->waits_lock);
+    for (;;) {
+        while (!a->wait_queue && !atomic_load(&a->stopping)) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += WAITER_IDLE_S;
+            a->idle_waiters++;
+            int rc = pthread_cond_timedwait(&a->waiter_cv, &a->waits_lock, &until);
+            a->idle_waiters--;
+            if (rc == ETIMEDOUT && !a->wait_queue) break;
+        }
+        conn_state *st = a->wait_queue;
+        if (!st) break; /* idle too long, or stopping with nothing queued */
+        a->wait_queue = st->next_wait;
+        a->n_queued--;
+        pthread_mutex_unlock(&a->waits_lock);
+        run_handler(st->route, &st->req, &st->rep);
+        st->ready = true;
+        MHD_resume_connection(st->req.conn); /* st belongs to the connection's thread again */
+        waits_end(a);
+        pthread_mutex_lock(&a->waits_lock);
+    }
+    if (--a->n_waiters == 0) pthread_cond_broadcast(&a->waits_done);
+    pthread_mutex_unlock(&a->waits_lock);
     return NULL;
+}
+
+/* Queues a suspended request for a waiter thread, starting one if none is idle. */
+static int queue_wait(lg_api *a, conn_state *st)
+{
+    pthread_mutex_lock(&a->waits_lock);
+    st->next_wait = NULL;
+    conn_state **tail = &a->wait_queue;
+    while (*tail) tail = &(*tail)->next_wait;
+    *tail = st;
+    a->n_queued++;
+    int rc = 0;
+    /* Every queued request needs a thread of its own: a long-poll may block for long. */
+    if (a->n_queued <= a->idle_waiters) {
+        pthread_cond_signal(&a->waiter_cv);
+    } else {
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        pthread_attr_setstacksize(&attr, 512 << 10);
+        pthread_t th;
+        rc = pthread_create(&th, &attr, waiter_thread, a);
+        pthread_attr_destroy(&attr);
+        if (rc == 0) {
+            a->n_waiters++;
+        } else {
+            *tail = NULL;
+            a->n_queued--;
+        }
+    }
+    pthread_mutex_unlock(&a->waits_lock);
+    return rc;
 }
 
 /* Runs a handler that may block on a thread of its own while the connection is
@@ -165,18 +223,12 @@ static enum MHD_Result start_wait(lg_api *a, struct MHD_Connection *conn, conn_s
     }
     st->req.conn = conn;
     MHD_suspend_connection(conn);
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, 512 << 10);
-    pthread_t th;
-    if (pthread_create(&th, &attr, wait_thread, st) != 0) {
+    if (queue_wait(a, st) != 0) {
         lg_reply_error(&st->rep, 503, "the API is out of threads for waiting requests");
         st->ready = true;
         MHD_resume_connection(conn);
         waits_end(a);
     }
-    pthread_attr_destroy(&attr);
     return MHD_YES;
 }
 
@@ -316,6 +368,7 @@ int lg_api_start(lg_coord *c, const lg_api_config *cfg, lg_api **out)
     pthread_mutex_init(&a->models_lock, NULL);
     pthread_mutex_init(&a->waits_lock, NULL);
     pthread_cond_init(&a->waits_done, NULL);
+    pthread_cond_init(&a->waiter_cv, NULL);
     int rc = LG_OK;
     if (cfg->tokens_file) {
         rc = lg_tokens_load(cfg->tokens_file, &a->tokens);
@@ -354,7 +407,8 @@ void lg_api_stop(lg_api *a)
     if (!a) return;
     pthread_mutex_lock(&a->waits_lock);
     atomic_store(&a->stopping, true);
-    while (a->n_waits > 0) pthread_cond_wait(&a->waits_done, &a->waits_lock);
+    pthread_cond_broadcast(&a->waiter_cv);
+    while (a->n_waits > 0 || a->n_waiters > 0) pthread_cond_wait(&a->waits_done, &a->waits_lock);
     pthread_mutex_unlock(&a->waits_lock);
     if (a->daemon) {
         /* Accept nothing new, give replies under way (the shutdown request's own) up to a
@@ -378,5 +432,6 @@ void lg_api_stop(lg_api *a)
     pthread_mutex_destroy(&a->models_lock);
     pthread_mutex_destroy(&a->waits_lock);
     pthread_cond_destroy(&a->waits_done);
+    pthread_cond_destroy(&a->waiter_cv);
     free(a);
 }

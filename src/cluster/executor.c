@@ -601,6 +601,23 @@ int lg_executor_run(lg_executor *e, const char *model, lg_input_kind kind, const
 
 static int by_name(const void *a, const void *b) { return strcmp(a, b); }
 
+static bool known_locked(lg_executor *e, const char *model)
+{
+    for (int i = 0; i < e->n_cached; i++)
+        if (!strcmp(e->cached[i].name, model)) return true;
+    return e->repo && lg_repo_find(e->repo, model, NULL, NULL) == LG_OK;
+}
+
+bool lg_executor_has_model(lg_executor *e, const char *model)
+{
+    pthread_mutex_lock(&e->lock);
+    bool known = known_locked(e, model);
+    if (!known && e->repo && lg_repo_rescan(e->repo) == LG_OK) known = known_locked(e, model);
+    pthread_mutex_unlock(&e->lock);
+    lg_error_clear();
+    return known;
+}
+
 int lg_executor_models(lg_executor *e, char names[][64], int max)
 {
     int n = 0;

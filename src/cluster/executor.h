@@ -20,6 +20,7 @@
 #ifndef LG_CLUSTER_EXECUTOR_H
 #define LG_CLUSTER_EXECUTOR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +40,9 @@ void lg_executor_close(lg_executor *e);
 int lg_executor_run(lg_executor *e, const char *model, lg_input_kind kind, const uint8_t *input, size_t len,
                     char **result, char **error);
 
+/* True when model can run here without a fetch (the repository is rescanned only when
+ * the name is not known yet): the per-task check. */
+bool lg_executor_has_model(lg_executor *e, const char *model);
 /* Models this executor can run now (repository and cache), as names. */
 int lg_executor_models(lg_executor *e, char names[][64], int max);
 /* sha-256 (hex) of a model's model.onnx, for fetching it from the coordinator by hash. */

@@ -124,15 +124,6 @@ static void post(lg_worker *w, lg_msg_type type, const char *id, char *text, dou
     if (type != LG_MSG_STARTED) wake(w);
 }
 
-static bool have_model(lg_worker *w, const char *model)
-{
-    char names[LG_MAX_WORKER_MODELS][64];
-    int n = lg_executor_models(w->ex, names, LG_MAX_WORKER_MODELS);
-    for (int i = 0; i < n; i++)
-        if (strcmp(names[i], model) == 0) return true;
-    return false;
-}
-
 static fetch *fetch_find(lg_worker *w, const char *model)
 {
     for (fetch *f = w->fetches; f; f = f->next)
@@ -163,7 +154,7 @@ static struct timespec abs_time(double s)
  * NULL when it is there; else why not (malloc'd). */
 static char *ensure_model(lg_worker *w, const char *model)
 {
-    if (have_model(w, model)) return NULL;
+    if (lg_executor_has_model(w->ex, model)) return NULL;
     pthread_mutex_lock(&w->mu);
     fetch *f = fetch_find(w, model);
     if (!f) {
