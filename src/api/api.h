@@ -27,7 +27,7 @@ typedef struct lg_api_config {
     int port;                    /* 0: pick a free port */
     const char *tokens_file;     /* "TOKEN ROLE" lines (role user|admin), or NULL */
     int64_t max_body_bytes;      /* default 64 MiB */
-    int threads;                 /* HTTP threads; default 4 */
+    int threads;                 /* HTTP threads; default one per core (2..8) */
     /* Called by POST /cluster/shutdown (admin) after the coordinator starts draining. */
     void (*on_shutdown)(void *arg);
     void *on_shutdown_arg;

@@ -303,7 +303,8 @@ void lg_api_config_defaults(lg_api_config *cfg)
     cfg->bind_host = "127.0.0.1";
     cfg->port = 8000;
     cfg->max_body_bytes = 64ll << 20;
-    cfg->threads = 4;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN); /* one HTTP thread per core: fewer switches */
+    cfg->threads = cores < 2 ? 2 : cores > 8 ? 8 : (int)cores;
 }
 
 static bool loopback(const char *host)
