@@ -299,7 +299,7 @@ static int start_all(const serve_opts *o, serve_state *s)
         snprintf(id, sizeof(id), "local-%d", i + 1);
         lg_worker_config wc;
         lg_worker_config_defaults(&wc);
-        wc.coordinator = s->endpoint;
+        wc.coordinator = lg_coord_net_local_endpoint(s->net); /* in memory: same process */
         wc.worker_id = id;
         wc.models_dir = o->models_dir;
         wc.backend = o->backend;

@@ -42,6 +42,7 @@ struct lg_coord_net {
     zsock_t *router;
     void *sock;               /* zsock_resolve(router) */
     char endpoint[300];
+    char local[96];                 /* inproc endpoint for workers in this process */
     int wake_fd;
     atomic_int wake_pending;
     atomic_bool stop;
@@ -472,6 +473,10 @@ int lg_coord_net_start(lg_coord *c, const char *bind, lg_coord_net **out)
     zsock_set_router_mandatory(n->router, 1);
     zsock_set_router_handover(n->router, 1);
     int rc = bind_router(n, bind);
+    /* Workers in this process (serve) connect in memory: no TCP, no I/O thread hops. */
+    snprintf(n->local, sizeof(n->local), "inproc://legacygpu-coordinator-%p", (void *)n);
+    if (rc == LG_OK && zsock_bind(n->router, "%s", n->local) < 0)
+        rc = lg_error(LG_E_IO, "coordinator: cannot bind %s: %s", n->local, zmq_strerror(zmq_errno()));
     if (rc != LG_OK) {
         net_free(n);
         return rc;
@@ -490,6 +495,11 @@ int lg_coord_net_start(lg_coord *c, const char *bind, lg_coord_net **out)
 const char *lg_coord_net_endpoint(const lg_coord_net *n)
 {
     return n->endpoint;
+}
+
+const char *lg_coord_net_local_endpoint(const lg_coord_net *n)
+{
+    return n->local;
 }
 
 void lg_coord_net_stop(lg_coord_net *n)

@@ -21,6 +21,8 @@ typedef struct lg_coord_net lg_coord_net;
 int lg_coord_net_start(lg_coord *c, const char *bind, lg_coord_net **out);
 /* The endpoint workers should connect to, with the real port. */
 const char *lg_coord_net_endpoint(const lg_coord_net *n);
+/* An inproc:// endpoint for workers in the same process (lg_worker_start there). */
+const char *lg_coord_net_local_endpoint(const lg_coord_net *n);
 void lg_coord_net_stop(lg_coord_net *n);
 
 #endif

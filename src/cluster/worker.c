@@ -611,8 +611,9 @@ static void worker_free(lg_worker *w)
 static int copy_config(lg_worker *w, const lg_worker_config *cfg)
 {
     w->cfg = *cfg;
-    if (!cfg->coordinator || strncmp(cfg->coordinator, "tcp://", 6) != 0)
-        return lg_error(LG_E_INVALID_ARG, "worker: coordinator '%s' is not tcp://HOST:PORT",
+    if (!cfg->coordinator ||
+        (strncmp(cfg->coordinator, "tcp://", 6) != 0 && strncmp(cfg->coordinator, "inproc://", 9) != 0))
+        return lg_error(LG_E_INVALID_ARG, "worker: coordinator '%s' is not tcp://HOST:PORT (or inproc:// in-process)",
                         cfg->coordinator ? cfg->coordinator : "(none)");
     snprintf(w->coordinator, sizeof(w->coordinator), "%s", cfg->coordinator);
     if (w->cfg.max_tasks < 1) w->cfg.max_tasks = 1;
