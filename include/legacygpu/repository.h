@@ -29,6 +29,7 @@
 #define LEGACYGPU_REPOSITORY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "image.h"
 #include "status.h"
@@ -71,6 +72,18 @@ typedef struct lg_postprocess {
     int top_k;
     int softmax; /* LG_SOFTMAX_*: auto applies it unless the output already is a distribution */
 } lg_postprocess;
+
+/* One class of a classification, best first in lg_classify's output. */
+typedef struct lg_class_score {
+    int index;
+    double probability;
+} lg_class_score;
+
+/* The top classes of n scores (one batch item's output): softmax as pp->softmax says
+ * (auto: unless the scores already are a distribution), then the min(k, n) best, highest
+ * probability first, ties to the lower index. Returns how many were written to out, or a
+ * negative status. */
+int lg_classify(const double *scores, int64_t n, const lg_postprocess *pp, int k, lg_class_score *out);
 
 /* An empty config: sets nothing, has no labels. */
 int lg_model_config_new(lg_model_config **out);

@@ -30,6 +30,10 @@ int lg_cmd_api(int argc, char **argv);
 int lg_cmd_worker(int argc, char **argv);
 int lg_cmd_task(int argc, char **argv);
 
+/* Numeric option values: LG_EXIT_OK, or LG_EXIT_USAGE after printing what was expected. */
+int lg_cli_int(const char *flag, const char *s, int lo, int hi, int *out);
+int lg_cli_number(const char *flag, const char *s, double lo, double hi, double *out);
+
 /* Prints "legacygpu: <context>: <lg_last_error()>" to stderr for status rc; returns 1. */
 int lg_cli_fail(int rc, const char *context);
 

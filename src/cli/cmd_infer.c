@@ -82,18 +82,6 @@ static void usage(FILE *f)
 
 /* ---- arguments ------------------------------------------------------------------- */
 
-static int parse_int_arg(const char *flag, const char *s, int lo, int hi, int *out)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end || v < lo || v > hi) {
-        fprintf(stderr, "legacygpu: %s expects an integer in %d..%d, got '%s'\n", flag, lo, hi, s);
-        return LG_EXIT_USAGE;
-    }
-    *out = (int)v;
-    return LG_EXIT_OK;
-}
-
 /* "N" or "WxH". */
 static int parse_size_arg(const char *s, lg_image_preprocess *p)
 {
@@ -103,7 +91,7 @@ static int parse_size_arg(const char *s, lg_image_preprocess *p)
         p->height = h;
         return LG_EXIT_OK;
     }
-    if (parse_int_arg("--size", s, 1, MAX_SIDE, &w) != LG_EXIT_OK) return LG_EXIT_USAGE;
+    if (lg_cli_int("--size", s, 1, MAX_SIDE, &w) != LG_EXIT_OK) return LG_EXIT_USAGE;
     p->width = p->height = w;
     return LG_EXIT_OK;
 }
@@ -164,17 +152,17 @@ static int parse_option(infer_args *a, int opt, const char *arg)
     case OPT_CONFIG: a->config_path = arg; return LG_EXIT_OK;
     case OPT_NO_CONFIG: a->no_config = true; return LG_EXIT_OK;
     case OPT_LABELS: a->labels_path = arg; return LG_EXIT_OK;
-    case OPT_TOP: return parse_int_arg("--top", arg, 1, 1 << 30, &a->top_k);
+    case OPT_TOP: return lg_cli_int("--top", arg, 1, 1 << 30, &a->top_k);
     case OPT_SOFTMAX: a->softmax = LG_SOFTMAX_ON; return LG_EXIT_OK;
     case OPT_NO_SOFTMAX: a->softmax = LG_SOFTMAX_OFF; return LG_EXIT_OK;
     case OPT_RAW: a->raw = true; return LG_EXIT_OK;
     case OPT_JSON: a->json = true; return LG_EXIT_OK;
-    case OPT_THREADS: return parse_int_arg("--threads", arg, 0, 4096, &a->threads);
+    case OPT_THREADS: return lg_cli_int("--threads", arg, 0, 4096, &a->threads);
     case OPT_INPUT: a->input_name = arg; return LG_EXIT_OK;
     case OPT_SIZE: a->pre_set |= FLAG_SIZE; return parse_size_arg(arg, &a->pre);
     case OPT_RESIZE_SHORTER:
         a->pre_set |= FLAG_RESIZE_SHORTER;
-        return parse_int_arg("--resize-shorter", arg, 1, MAX_SIDE, &a->pre.resize_shorter);
+        return lg_cli_int("--resize-shorter", arg, 1, MAX_SIDE, &a->pre.resize_shorter);
     case OPT_NO_CROP: case OPT_CROP: a->pre_set |= FLAG_CROP; a->pre.crop = opt == OPT_CROP; return LG_EXIT_OK;
     case OPT_RESIZE:
         a->pre_set |= FLAG_RESIZE;
@@ -396,57 +384,24 @@ static int plan_preprocessing(const infer_args *a, const lg_model *m, infer_plan
 
 /* ---- results --------------------------------------------------------------------- */
 
-typedef struct scored {
-    double p;
-    int index;
-} scored;
-
-static int by_score_desc(const void *a, const void *b)
-{
-    const scored *x = a, *y = b;
-    if (x->p != y->p) return x->p < y->p ? 1 : -1;
-    return x->index - y->index;
-}
-
-static bool is_distribution(const double *v, int64_t n)
-{
-    double sum = 0.0;
-    for (int64_t i = 0; i < n; i++) {
-        if (!(v[i] >= 0.0 && v[i] <= 1.0)) return false;
-        sum += v[i];
-    }
-    return fabs(sum - 1.0) < 1e-3;
-}
-
-static void softmax(double *v, int64_t n)
-{
-    double mx = -INFINITY, sum = 0.0;
-    for (int64_t i = 0; i < n; i++) mx = v[i] > mx ? v[i] : mx;
-    for (int64_t i = 0; i < n; i++) sum += v[i] = exp(v[i] - mx);
-    for (int64_t i = 0; i < n; i++) v[i] /= sum;
-}
-
 /* The top-k classes of one image's output values, as JSON (also printed as text). */
-static json_t *classify(const infer_plan *plan, const char *image, double *v, int64_t n, bool as_json)
+static json_t *classify(const infer_plan *plan, const char *image, const double *v, int64_t n, bool as_json)
 {
-    int softmax_mode = plan->post.softmax;
-    if (softmax_mode == LG_SOFTMAX_ON || (softmax_mode == LG_SOFTMAX_AUTO && !is_distribution(v, n))) softmax(v, n);
-    scored *s = malloc((size_t)(n ? n : 1) * sizeof(*s));
-    if (!s) return NULL;
-    for (int64_t i = 0; i < n; i++) s[i] = (scored){ v[i], (int)i };
-    qsort(s, (size_t)n, sizeof(*s), by_score_desc);
-    int64_t k = plan->post.top_k < n ? plan->post.top_k : n;
+    int k = plan->post.top_k;
+    lg_class_score *top_k = malloc((size_t)(k > 0 ? k : 1) * sizeof(*top_k));
+    if (!top_k) return NULL;
+    int m = lg_classify(v, n, &plan->post, k, top_k);
     json_t *top = json_array();
     if (!as_json) printf("%s\n", image);
-    for (int64_t i = 0; i < k; i++) {
-        const char *label = lg_model_config_label(plan->config, s[i].index);
-        json_array_append_new(top, json_pack("{s:i, s:s?, s:f}", "class", s[i].index, "label", label,
-                                             "probability", s[i].p));
+    for (int i = 0; i < m; i++) {
+        const char *label = lg_model_config_label(plan->config, top_k[i].index);
+        json_array_append_new(top, json_pack("{s:i, s:s?, s:f}", "class", top_k[i].index, "label", label,
+                                             "probability", top_k[i].probability));
         if (as_json) continue;
-        if (label) printf("  %.4f  %s\n", s[i].p, label);
-        else printf("  %.4f  class %d\n", s[i].p, s[i].index);
+        if (label) printf("  %.4f  %s\n", top_k[i].probability, label);
+        else printf("  %.4f  class %d\n", top_k[i].probability, top_k[i].index);
     }
-    free(s);
+    free(top_k);
     return json_pack("{s:s, s:o}", "image", image, "top", top);
 }
 

@@ -89,30 +89,6 @@ static void usage(FILE *f, bool coordinator_only)
 
 /* ---- options --------------------------------------------------------------------- */
 
-static int parse_int(const char *flag, const char *s, int lo, int hi, int *out)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end || v < lo || v > hi) {
-        fprintf(stderr, "legacygpu: %s expects an integer in %d..%d, got '%s'\n", flag, lo, hi, s);
-        return LG_EXIT_USAGE;
-    }
-    *out = (int)v;
-    return LG_EXIT_OK;
-}
-
-static int parse_seconds(const char *flag, const char *s, double *out)
-{
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || *end || !(v > 0) || v > 1e6) {
-        fprintf(stderr, "legacygpu: %s expects a positive number of seconds, got '%s'\n", flag, s);
-        return LG_EXIT_USAGE;
-    }
-    *out = v;
-    return LG_EXIT_OK;
-}
-
 static const char *default_models_dir(void)
 {
     const char *env = getenv("LEGACYGPU_MODELS");
@@ -131,8 +107,8 @@ static int parse_option(serve_opts *o, int opt, const char *arg)
 {
     switch (opt) {
     case OPT_MODELS: o->models_dir = arg; return LG_EXIT_OK;
-    case OPT_WORKERS: return parse_int("--workers", arg, 0, MAX_LOCAL_WORKERS, &o->workers);
-    case OPT_PORT: return parse_int("--port", arg, 0, 65535, &o->port);
+    case OPT_WORKERS: return lg_cli_int("--workers", arg, 0, MAX_LOCAL_WORKERS, &o->workers);
+    case OPT_PORT: return lg_cli_int("--port", arg, 0, 65535, &o->port);
     case OPT_BIND: o->bind = arg; return LG_EXIT_OK;
     case OPT_DATA: o->data_dir = arg; return LG_EXIT_OK;
     case OPT_TOKENS: o->tokens_file = arg; return LG_EXIT_OK;
@@ -148,11 +124,11 @@ static int parse_option(serve_opts *o, int opt, const char *arg)
         }
         fprintf(stderr, "legacygpu: --backend expects cpu or auto, got '%s'\n", arg);
         return LG_EXIT_USAGE;
-    case OPT_MAX_TASKS: return parse_int("--max-tasks", arg, 1, 1024, &o->max_tasks);
-    case OPT_MAX_ATTEMPTS: return parse_int("--max-attempts", arg, 1, 100, &o->max_attempts);
-    case OPT_HEARTBEAT: return parse_seconds("--heartbeat", arg, &o->heartbeat_s);
-    case OPT_MISSES: return parse_int("--heartbeat-misses", arg, 1, 1000, &o->heartbeat_misses);
-    case OPT_DRAIN: return parse_seconds("--drain-timeout", arg, &o->drain_timeout_s);
+    case OPT_MAX_TASKS: return lg_cli_int("--max-tasks", arg, 1, 1024, &o->max_tasks);
+    case OPT_MAX_ATTEMPTS: return lg_cli_int("--max-attempts", arg, 1, 100, &o->max_attempts);
+    case OPT_HEARTBEAT: return lg_cli_number("--heartbeat", arg, 0.001, 1e6, &o->heartbeat_s);
+    case OPT_MISSES: return lg_cli_int("--heartbeat-misses", arg, 1, 1000, &o->heartbeat_misses);
+    case OPT_DRAIN: return lg_cli_number("--drain-timeout", arg, 0.001, 1e6, &o->drain_timeout_s);
     case OPT_DAEMON: o->daemon = true; return LG_EXIT_OK;
     case OPT_PID: o->pid_file = arg; return LG_EXIT_OK;
     case OPT_LOG: o->log_file = arg; return LG_EXIT_OK;

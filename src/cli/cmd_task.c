@@ -73,18 +73,6 @@ enum {
     OPT_WAIT_TIMEOUT, OPT_STATUS, OPT_LIMIT, OPT_CURSOR, OPT_HELP,
 };
 
-static int parse_seconds(const char *flag, const char *s, double *out)
-{
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || *end || !(v >= 0) || v > 1e7) {
-        fprintf(stderr, "legacygpu: %s expects seconds (a number >= 0), got '%s'\n", flag, s);
-        return LG_EXIT_USAGE;
-    }
-    *out = v;
-    return LG_EXIT_OK;
-}
-
 static int parse_option(task_opts *o, int opt, const char *arg)
 {
     char *end;
@@ -107,10 +95,10 @@ static int parse_option(task_opts *o, int opt, const char *arg)
         }
         o->require[o->n_require++] = arg;
         return LG_EXIT_OK;
-    case OPT_TIMEOUT: return parse_seconds("--timeout", arg, &o->timeout_s);
+    case OPT_TIMEOUT: return lg_cli_number("--timeout", arg, 0, 1e7, &o->timeout_s);
     case OPT_KEY: o->idempotency_key = arg; return LG_EXIT_OK;
     case OPT_WAIT: o->wait = true; return LG_EXIT_OK;
-    case OPT_WAIT_TIMEOUT: return parse_seconds("--wait-timeout", arg, &o->wait_s);
+    case OPT_WAIT_TIMEOUT: return lg_cli_number("--wait-timeout", arg, 0, 1e7, &o->wait_s);
     case OPT_STATUS: {
         lg_task_state st;
         if (lg_task_state_parse(arg, &st) == LG_OK) {

@@ -37,18 +37,6 @@ enum {
     OPT_MISSES, OPT_HELP,
 };
 
-static int parse_number(const char *flag, const char *s, double lo, double hi, double *out)
-{
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || *end || !(v >= lo && v <= hi)) {
-        fprintf(stderr, "legacygpu: %s expects a number in %g..%g, got '%s'\n", flag, lo, hi, s);
-        return LG_EXIT_USAGE;
-    }
-    *out = v;
-    return LG_EXIT_OK;
-}
-
 static int parse_option(lg_worker_config *wc, const char **tags, int *n_tags, int opt, const char *arg)
 {
     double v;
@@ -56,11 +44,11 @@ static int parse_option(lg_worker_config *wc, const char **tags, int *n_tags, in
     case OPT_COORD: wc->coordinator = arg; return LG_EXIT_OK;
     case OPT_ID: wc->worker_id = arg; return LG_EXIT_OK;
     case OPT_MAX_TASKS:
-        if (parse_number("--max-tasks", arg, 1, 1024, &v) != LG_EXIT_OK) return LG_EXIT_USAGE;
+        if (lg_cli_number("--max-tasks", arg, 1, 1024, &v) != LG_EXIT_OK) return LG_EXIT_USAGE;
         wc->max_tasks = (int)v;
         return LG_EXIT_OK;
     case OPT_THREADS:
-        if (parse_number("--threads", arg, 0, 1024, &v) != LG_EXIT_OK) return LG_EXIT_USAGE;
+        if (lg_cli_number("--threads", arg, 0, 1024, &v) != LG_EXIT_OK) return LG_EXIT_USAGE;
         wc->threads = (int)v;
         return LG_EXIT_OK;
     case OPT_BACKEND:
@@ -80,9 +68,9 @@ static int parse_option(lg_worker_config *wc, const char **tags, int *n_tags, in
         }
         tags[(*n_tags)++] = arg;
         return LG_EXIT_OK;
-    case OPT_HEARTBEAT: return parse_number("--heartbeat", arg, 0.01, 3600, &wc->heartbeat_interval_s);
+    case OPT_HEARTBEAT: return lg_cli_number("--heartbeat", arg, 0.01, 3600, &wc->heartbeat_interval_s);
     case OPT_MISSES:
-        if (parse_number("--heartbeat-misses", arg, 1, 1000, &v) != LG_EXIT_OK) return LG_EXIT_USAGE;
+        if (lg_cli_number("--heartbeat-misses", arg, 1, 1000, &v) != LG_EXIT_OK) return LG_EXIT_USAGE;
         wc->heartbeat_misses = (int)v;
         return LG_EXIT_OK;
     default: usage(stderr); return LG_EXIT_USAGE;

@@ -12,49 +12,17 @@
 #include "cluster/payload_kserve.h"
 #include "cluster/payload_result.h"
 
-typedef struct scored {
-    double p;
-    int index;
-} scored;
-
-static int by_score_desc(const void *a, const void *b)
-{
-    const scored *x = a, *y = b;
-    if (x->p != y->p) return x->p < y->p ? 1 : -1;
-    return x->index - y->index;
-}
-
-static bool is_distribution(const scored *s, int64_t n)
-{
-    double sum = 0.0;
-    for (int64_t i = 0; i < n; i++) {
-        if (!(s[i].p >= 0.0 && s[i].p <= 1.0)) return false;
-        sum += s[i].p;
-    }
-    return fabs(sum - 1.0) < 1e-3;
-}
-
-static void softmax(scored *s, int64_t n)
-{
-    double mx = -INFINITY, sum = 0.0;
-    for (int64_t i = 0; i < n; i++) mx = s[i].p > mx ? s[i].p : mx;
-    for (int64_t i = 0; i < n; i++) sum += s[i].p = exp(s[i].p - mx);
-    for (int64_t i = 0; i < n; i++) s[i].p /= sum;
-}
-
-/* The top-k classes of values [first, first + n) of out. */
+/* The top-k classes of values [first, first + n) of out; v is scratch for n values. */
 static json_t *top_classes(const lg_tensor *out, int64_t first, int64_t n, const lg_postprocess *pp,
-                           const lg_model_config *config, scored *s)
+                           const lg_model_config *config, double *v, lg_class_score *top_k)
 {
-    for (int64_t i = 0; i < n; i++) s[i] = (scored){ lg_tensor_get_f64(out, first + i), (int)i };
-    if (pp->softmax == LG_SOFTMAX_ON || (pp->softmax == LG_SOFTMAX_AUTO && !is_distribution(s, n))) softmax(s, n);
-    qsort(s, (size_t)n, sizeof(*s), by_score_desc);
-    int64_t k = pp->top_k < n ? pp->top_k : n;
-    json_t *top = json_array();
-    for (int64_t i = 0; top && i < k; i++) {
-        double p = isfinite(s[i].p) ? s[i].p : 0.0;
-        if (json_array_append_new(top, json_pack("{s:i, s:s?, s:f}", "index", s[i].index, "label",
-                                                 lg_model_config_label(config, s[i].index), "probability", p))) {
+    for (int64_t i = 0; i < n; i++) v[i] = lg_tensor_get_f64(out, first + i);
+    int m = lg_classify(v, n, pp, pp->top_k, top_k);
+    json_t *top = m >= 0 ? json_array() : NULL;
+    for (int i = 0; top && i < m; i++) {
+        double p = isfinite(top_k[i].probability) ? top_k[i].probability : 0.0;
+        if (json_array_append_new(top, json_pack("{s:i, s:s?, s:f}", "index", top_k[i].index, "label",
+                                                 lg_model_config_label(config, top_k[i].index), "probability", p))) {
             json_decref(top);
             return NULL;
         }
@@ -73,16 +41,22 @@ static json_t *postprocessed(const lg_tensor *out, const lg_model_config *config
         out->dtype == LG_STRING || lg_dtype_size(out->dtype) == 0 || pp.top_k < 1)
         return json_null();
     int64_t batch = out->dims[0], per_item = numel / batch;
-    scored *s = malloc((size_t)per_item * sizeof(*s));
+    double *v = malloc((size_t)per_item * sizeof(*v));
+    lg_class_score *top_k = malloc((size_t)pp.top_k * sizeof(*top_k));
     json_t *items = json_array();
-    for (int64_t b = 0; s && items && b < batch; b++) {
-        json_t *top = top_classes(out, b * per_item, per_item, &pp, config, s);
+    for (int64_t b = 0; v && top_k && items && b < batch; b++) {
+        json_t *top = top_classes(out, b * per_item, per_item, &pp, config, v, top_k);
         if (!top || json_array_append_new(items, top)) {
             json_decref(items);
             items = NULL;
         }
     }
-    free(s);
+    if (!v || !top_k) {
+        json_decref(items);
+        items = NULL;
+    }
+    free(v);
+    free(top_k);
     return items ? json_pack("{s:s, s:o}", "type", "classify", "top_k", items) : NULL;
 }
 
