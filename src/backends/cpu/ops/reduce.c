@@ -14,18 +14,9 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "backends/cpu/ops/reduce_avx2.h"
 #include "base/cpu.h"
 #include "runtime/kernel.h"
-
-/* reduce_avx2.c */
-float lg_reduce_sum_f32_avx2(const float *x, int64_t n);
-float lg_reduce_sumsq_f32_avx2(const float *x, int64_t n);
-float lg_reduce_sumabs_f32_avx2(const float *x, int64_t n);
-float lg_reduce_max_f32_avx2(const float *x, int64_t n);
-float lg_reduce_min_f32_avx2(const float *x, int64_t n);
-float lg_reduce_expsum_f32_avx2(const float *x, float *y, int64_t n, float m);
-void lg_reduce_cols_f32_avx2(const float *x, int64_t n, int64_t stride, float *acc, int64_t bi, int op);
-void lg_reduce_expacc_f32_avx2(const float *x, const float *m, float *y, float *sum, int64_t n);
 
 /* ---- work types ---------------------------------------------------------------- */
 

@@ -2,20 +2,13 @@
  * reduce_avx2.c: AVX2+FMA kernels for the float32 reductions and softmax of reduce.c:
  * sum, sum of squares, sum of absolute values, max and min along a contiguous row or
  * down the columns of a strided block, and exp(x - m) with its sum. reduce.c picks
- * them at run time when lg_cpu() has AVX2 and FMA, and declares their prototypes.
+ * them at run time when lg_cpu() has AVX2 and FMA (reduce_avx2.h).
  */
 #include <immintrin.h>
 #include <math.h>
 #include <stdint.h>
 
-float lg_reduce_sum_f32_avx2(const float *x, int64_t n);
-float lg_reduce_sumsq_f32_avx2(const float *x, int64_t n);
-float lg_reduce_sumabs_f32_avx2(const float *x, int64_t n);
-float lg_reduce_max_f32_avx2(const float *x, int64_t n);
-float lg_reduce_min_f32_avx2(const float *x, int64_t n);
-float lg_reduce_expsum_f32_avx2(const float *x, float *y, int64_t n, float m);
-void lg_reduce_cols_f32_avx2(const float *x, int64_t n, int64_t stride, float *acc, int64_t bi, int op);
-void lg_reduce_expacc_f32_avx2(const float *x, const float *m, float *y, float *sum, int64_t n);
+#include "backends/cpu/ops/reduce_avx2.h"
 
 static inline float hsum(__m256 v)
 {
