@@ -6,7 +6,6 @@
  * work to dispatch, so a submit goes out at once, not at the next beat.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -14,8 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/error.h"
@@ -29,13 +26,6 @@ typedef struct peer {
     uint8_t rid[256];
     size_t rid_len;
 } peer;
-
-/* sha-256 of a served model file, kept while the file is unchanged. */
-typedef struct model_hash {
-    char name[64];
-    int64_t size, mtime_ns;
-    char hex[65];
-} model_hash;
 
 struct lg_coord_net {
     lg_coord *c;
@@ -51,8 +41,6 @@ struct lg_coord_net {
     peer *peers;
     int n_peers, cap_peers;
     lg_repo *repo;            /* models_dir, opened at the first fetch */
-    model_hash *hashes;
-    int n_hashes;
     char *text;               /* reused buffer for NUL-terminated payload text */
     size_t text_cap;
 };
@@ -157,49 +145,6 @@ static const char *payload_text(lg_coord_net *n, const lg_msg *m, int i)
 
 /* ---- model fetches ---------------------------------------------------------------------- */
 
-/* Maps a whole file read-only (len 0: *data NULL). */
-static int map_file(const char *path, const uint8_t **data, size_t *len, struct stat *st)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || fstat(fd, st) != 0) {
-        if (fd >= 0) close(fd);
-        return lg_error(LG_E_IO, "cannot read '%s': %s", path, strerror(errno));
-    }
-    *len = (size_t)st->st_size;
-    *data = NULL;
-    if (*len) {
-        void *p = mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (p == MAP_FAILED) {
-            close(fd);
-            return lg_error(LG_E_IO, "cannot map '%s': %s", path, strerror(errno));
-        }
-        *data = p;
-    }
-    close(fd);
-    return LG_OK;
-}
-
-static const char *model_hash_of(lg_coord_net *n, const char *name, const uint8_t *data, size_t len,
-                                 const struct stat *st)
-{
-    int64_t mtime = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
-    model_hash *h = NULL;
-    for (int i = 0; i < n->n_hashes; i++)
-        if (strcmp(n->hashes[i].name, name) == 0) h = &n->hashes[i];
-    if (h && h->size == (int64_t)len && h->mtime_ns == mtime) return h->hex;
-    if (!h) {
-        model_hash *nh = realloc(n->hashes, (size_t)(n->n_hashes + 1) * sizeof(*nh));
-        if (!nh) return NULL;
-        n->hashes = nh;
-        h = &n->hashes[n->n_hashes++];
-        snprintf(h->name, sizeof(h->name), "%s", name);
-    }
-    h->size = (int64_t)len;
-    h->mtime_ns = mtime;
-    lg_sha256_hex(data, len, h->hex);
-    return h->hex;
-}
-
 /* Finds model name in the repository (rescanning once for models added since). */
 static int find_model(lg_coord_net *n, const char *name, const char **model_path, const char **config_path)
 {
@@ -211,26 +156,25 @@ static int find_model(lg_coord_net *n, const char *name, const char **model_path
     return lg_repo_find(n->repo, name, model_path, config_path);
 }
 
+/* MODEL: the model's bytes, their sha-256 and its config.json with the labels written
+ * into it (lg_model_package), so labels travel with a fetched model. */
 static void serve_model(lg_coord_net *n, peer *p, const char *name)
 {
     const char *model_path, *config_path;
-    const uint8_t *onnx = NULL, *config = NULL;
-    size_t onnx_len = 0, config_len = 0;
-    struct stat st, cst;
+    uint8_t *onnx = NULL;
+    size_t onnx_len = 0;
+    char *config = NULL, hex[65];
     int rc = find_model(n, name, &model_path, &config_path);
-    if (rc == LG_OK) rc = map_file(model_path, &onnx, &onnx_len, &st);
-    if (rc == LG_OK && config_path) rc = map_file(config_path, &config, &config_len, &cst);
-    const char *hex = rc == LG_OK ? model_hash_of(n, name, onnx, onnx_len, &st) : NULL;
-    if (rc == LG_OK && !hex) rc = lg_error(LG_E_NOMEM, "no memory to hash model '%s'", name);
+    if (rc == LG_OK) rc = lg_model_package(lg_coord_get_config(n->c)->models_dir, name, &onnx, &onnx_len, &config, hex);
     if (rc == LG_OK) {
-        lg_frame parts[2] = { { onnx, onnx_len }, { config, config_len } };
+        lg_frame parts[2] = { { onnx, onnx_len }, { config, config ? strlen(config) : 0 } };
         send_to(n, p, LG_MSG_MODEL, json_pack("{s:s, s:s}", "name", name, "sha256", hex), 2, parts);
     } else {
         send_to(n, p, LG_MSG_MODEL_ERROR, json_pack("{s:s, s:s}", "name", name, "message", lg_last_error()), 0,
                 NULL);
     }
-    if (onnx) munmap((void *)onnx, onnx_len);
-    if (config) munmap((void *)config, config_len);
+    free(onnx);
+    free(config);
 }
 
 /* ---- message handlers ----------------------------------------------------------------- */
@@ -451,7 +395,6 @@ static void net_free(lg_coord_net *n)
     if (n->wake_fd >= 0) close(n->wake_fd);
     if (n->repo) lg_repo_free(n->repo);
     free(n->peers);
-    free(n->hashes);
     free(n->text);
     free(n);
 }

@@ -190,6 +190,11 @@ static void test_model_fetch(void **state)
     char ids[8][LG_TASK_ID_LEN + 1];
     for (int i = 0; i < 8; i++) submit(cl.c, "digits", ids[i]);
     for (int i = 0; i < 8; i++) expect_completed(cl.c, ids[i]);
+    /* The labels travelled with the fetched model: results name the classes. */
+    lg_task done;
+    assert_int_equal(lg_coord_task_get(cl.c, ids[0], &done), LG_OK);
+    if (!done.result || !strstr(done.result, "\"label\":\"")) fail_msg("result without labels: %s", done.result);
+    lg_task_clear(&done);
 
     /* A model neither side has: the attempts fail with the coordinator's reason. */
     char bad[LG_TASK_ID_LEN + 1];
