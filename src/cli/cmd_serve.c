@@ -40,7 +40,7 @@ typedef struct serve_opts {
     const char *models_dir, *data_dir, *tokens_file, *bind, *api_host, *backend, *pid_file, *log_file;
     lg_strategy_kind strategy;
     int port, workers, max_tasks, max_attempts, heartbeat_misses;
-    double heartbeat_s, drain_timeout_s;
+    double heartbeat_s, drain_timeout_s, result_ttl_s, ageing_s;
     int64_t max_body_bytes;
     bool daemon;
 } serve_opts;
@@ -84,7 +84,9 @@ static void usage(FILE *f, bool coordinator_only)
                "  --heartbeat S       heartbeat interval in seconds (default 1)\n"
                "  --heartbeat-misses N  missed beats before a worker is dead (default 3)\n"
                "  --drain-timeout S   on shutdown, wait this long for running tasks (default 30)\n"
-               "  --max-body-bytes N  largest request body the API accepts (default 64 MiB)\n");
+               "  --max-body-bytes N  largest request body the API accepts (default 64 MiB)\n"
+               "  --result-ttl S      keep finished tasks and results this long (default 86400)\n"
+               "  --ageing S          a queued task gains a priority level every S seconds (default 10)\n");
 }
 
 /* ---- options --------------------------------------------------------------------- */
@@ -100,7 +102,7 @@ static const char *default_models_dir(void)
 enum {
     OPT_MODELS = 1, OPT_WORKERS, OPT_PORT, OPT_BIND, OPT_DATA, OPT_TOKENS, OPT_STRATEGY, OPT_API_HOST,
     OPT_BACKEND, OPT_MAX_TASKS, OPT_MAX_ATTEMPTS, OPT_HEARTBEAT, OPT_MISSES, OPT_DRAIN, OPT_DAEMON, OPT_PID,
-    OPT_LOG, OPT_MAX_BODY, OPT_HELP,
+    OPT_LOG, OPT_MAX_BODY, OPT_TTL, OPT_AGEING, OPT_HELP,
 };
 
 static int parse_option(serve_opts *o, int opt, const char *arg)
@@ -132,6 +134,8 @@ static int parse_option(serve_opts *o, int opt, const char *arg)
     case OPT_DAEMON: o->daemon = true; return LG_EXIT_OK;
     case OPT_PID: o->pid_file = arg; return LG_EXIT_OK;
     case OPT_LOG: o->log_file = arg; return LG_EXIT_OK;
+    case OPT_TTL: return lg_cli_number("--result-ttl", arg, 1, 1e9, &o->result_ttl_s);
+    case OPT_AGEING: return lg_cli_number("--ageing", arg, 0.001, 1e6, &o->ageing_s);
     case OPT_MAX_BODY: {
         char *end;
         long long v = strtoll(arg, &end, 10);
@@ -168,6 +172,8 @@ static int parse_args(int argc, char **argv, serve_opts *o)
         { "pid-file", required_argument, 0, OPT_PID },
         { "log", required_argument, 0, OPT_LOG },
         { "max-body-bytes", required_argument, 0, OPT_MAX_BODY },
+        { "result-ttl", required_argument, 0, OPT_TTL },
+        { "ageing", required_argument, 0, OPT_AGEING },
         { "help", no_argument, 0, OPT_HELP },
         { 0, 0, 0, 0 },
     };
@@ -187,6 +193,8 @@ static int parse_args(int argc, char **argv, serve_opts *o)
     o->heartbeat_misses = defaults.heartbeat_misses;
     o->drain_timeout_s = 30.0;
     o->max_body_bytes = defaults.max_body_bytes;
+    o->result_ttl_s = defaults.result_ttl_s;
+    o->ageing_s = defaults.ageing_s;
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -251,6 +259,8 @@ static int start_all(const serve_opts *o, serve_state *s)
     cc.heartbeat_interval_s = o->heartbeat_s;
     cc.heartbeat_misses = o->heartbeat_misses;
     cc.max_body_bytes = o->max_body_bytes;
+    cc.result_ttl_s = o->result_ttl_s;
+    cc.ageing_s = o->ageing_s;
     int rc = lg_coord_open(&cc, &s->coord);
     if (rc != LG_OK) return lg_error_prefix(rc, "coordinator (store in '%s')", o->data_dir);
     rc = lg_coord_net_start(s->coord, o->bind, &s->net);
