@@ -2,8 +2,10 @@
 """cluster_bench.py: the cluster's HTTP benchmarks (reported in docs/performance.md,
 "Cluster"; not timed tests). On 127.0.0.1 with the demo digits model:
 
-  e2e       `serve --workers 2`, 32 keep-alive clients (threads), each submit -> long-poll
-            result in a loop: tasks/s submitted-to-result
+  e2e       `serve --workers 2`, 32 keep-alive connections from a C client
+            (bench/cluster_e2e.c, libcurl multi): each task one KServe infer request
+            ("kserve"), or submit -> long-poll result ("seed"): tasks/s submitted-to-result
+  e2e_py    the same seed loop from 32 Python threads (client-bound: one GIL)
   wrk       `serve --workers 2`, wrk -t2 -c32 POSTing tasks (Lua script) for D seconds,
             then until every accepted task completed: submit rate and end-to-end rate
   overhead  idle cluster, one client, sequential: submit-to-result minus model time, p50/p99
@@ -48,6 +50,31 @@ def completed_count(api):
 
 
 def bench_e2e(b):
+    """The C client (bench/cluster_e2e.c), built here with cc and libcurl."""
+    exe = os.path.join(b.scratch("e2e-client"), "cluster_e2e")
+    os.makedirs(os.path.dirname(exe), exist_ok=True)
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "libcurl"], capture_output=True, text=True,
+                           check=True).stdout.split()
+    subprocess.run(["cc", "-O2", "-o", exe, os.path.join(HERE, "cluster_e2e.c")] + flags, check=True)
+    with Procs(b.cli, b.scratch("e2e")) as procs:
+        srv = procs.serve(b.models, workers=2)
+        wait_workers(Http(srv.api), 2)
+        seed = os.path.join(os.path.dirname(exe), "seed.json")
+        kserve = os.path.join(os.path.dirname(exe), "kserve.json")
+        body = task_body(b.models, 3)
+        with open(seed, "w") as f:
+            json.dump(body, f)
+        with open(kserve, "w") as f:
+            json.dump(body["input_data"], f)
+        out = {}
+        for mode, args in (("kserve", [kserve, str(CLIENTS), str(b.duration), "digits"]),
+                           ("seed", [seed, str(CLIENTS), str(b.duration)])):
+            run = subprocess.run([exe, srv.api] + args, capture_output=True, text=True, check=True)
+            out[mode] = json.loads(run.stdout)
+        return out
+
+
+def bench_e2e_py(b):
     with Procs(b.cli, b.scratch("e2e")) as procs:
         srv = procs.serve(b.models, workers=2)
         wait_workers(Http(srv.api), 2)
@@ -172,7 +199,7 @@ def bench_health(b):
         return wrk(srv.api + "/cluster/health", b.duration)
 
 
-BENCHES = {"e2e": bench_e2e, "wrk": bench_wrk, "overhead": bench_overhead, "failover": bench_failover,
+BENCHES = {"e2e": bench_e2e, "e2e_py": bench_e2e_py, "wrk": bench_wrk, "overhead": bench_overhead, "failover": bench_failover,
            "health": bench_health}
 
 
