@@ -61,22 +61,56 @@ void lg_graph_free(lg_graph *g)
     free(g->values);
     free(g->inputs);
     free(g->outputs);
+    free(g->index);
     free(g->name);
     free(g);
 }
 
+static uint32_t name_hash(const char *s)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
+}
+
 int lg_graph_find_value(const lg_graph *g, const char *name)
 {
-    /* Linear search is fine for lookups at import; the importer keeps its own hash. */
-    for (int i = 0; i < g->n_values; i++)
-        if (strcmp(g->values[i].name, name) == 0) return i;
-    return -1;
+    if (!g->index) return -1;
+    uint32_t mask = (uint32_t)g->index_cap - 1;
+    for (uint32_t i = name_hash(name) & mask;; i = (i + 1) & mask) {
+        int v = g->index[i] - 1;
+        if (v < 0) return -1;
+        if (strcmp(g->values[v].name, name) == 0) return v;
+    }
+}
+
+static void index_put(lg_graph *g, int v)
+{
+    uint32_t mask = (uint32_t)g->index_cap - 1;
+    uint32_t i = name_hash(g->values[v].name) & mask;
+    while (g->index[i]) i = (i + 1) & mask;
+    g->index[i] = v + 1;
+}
+
+/* Keeps the hash at most half full. */
+static int index_grow(lg_graph *g)
+{
+    if (g->index && 2 * (g->n_values + 1) <= g->index_cap) return LG_OK;
+    int cap = g->index_cap ? g->index_cap * 2 : 128;
+    int *idx = calloc((size_t)cap, sizeof(int));
+    if (!idx) return lg_error(LG_E_NOMEM, "out of memory");
+    free(g->index);
+    g->index = idx;
+    g->index_cap = cap;
+    for (int v = 0; v < g->n_values; v++) index_put(g, v);
+    return LG_OK;
 }
 
 int lg_graph_value(lg_graph *g, const char *name)
 {
     int i = lg_graph_find_value(g, name);
     if (i >= 0) return i;
+    LG_CHECK(index_grow(g));
     if (g->n_values == g->cap_values) {
         int cap = g->cap_values ? g->cap_values * 2 : 64;
         lg_value *nv = realloc(g->values, (size_t)cap * sizeof(*nv));
@@ -90,6 +124,7 @@ int lg_graph_value(lg_graph *g, const char *name)
     if (!v->name) return lg_error(LG_E_NOMEM, "out of memory");
     v->ndim = -1;
     v->producer = -1;
+    index_put(g, g->n_values);
     return g->n_values++;
 }
 
@@ -133,56 +168,96 @@ void lg_graph_link(lg_graph *g)
             if (g->nodes[i].outputs[k] >= 0) g->values[g->nodes[i].outputs[k]].producer = i;
 }
 
-/* Kahn's algorithm keeping the original order among ready nodes. A value is available
- * when it is a constant, a graph input, an outer value, or produced by a placed node. */
+/* Min-heap of node indices: among the ready nodes, the earliest in the model goes first. */
+static void heap_push(int *h, int *n, int v)
+{
+    int i = (*n)++;
+    while (i > 0 && h[(i - 1) / 2] > v) {
+        h[i] = h[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h[i] = v;
+}
+
+static int heap_pop(int *h, int *n)
+{
+    int top = h[0], v = h[--*n], i = 0;
+    for (;;) {
+        int c = 2 * i + 1;
+        if (c >= *n) break;
+        if (c + 1 < *n && h[c + 1] < h[c]) c++;
+        if (h[c] >= v) break;
+        h[i] = h[c];
+        i = c;
+    }
+    h[i] = v;
+    return top;
+}
+
+/* Kahn's algorithm, O(nodes + edges), keeping the original order among ready nodes. A
+ * value is available when it is a constant, a graph input, an outer value, or produced by
+ * a placed node. */
 int lg_graph_sort(lg_graph *g)
 {
-    int n = g->n_nodes;
+    int n = g->n_nodes, nv = g->n_values;
     if (n == 0) return LG_OK;
     lg_graph_link(g);
-    int *pending = calloc((size_t)n, sizeof(int));
-    char *placed = calloc((size_t)n, 1);
+    int edges = 0;
+    for (int i = 0; i < n; i++) edges += g->nodes[i].n_inputs;
+    int *waiting = calloc((size_t)n, sizeof(int));       /* inputs not yet available */
+    int *first = malloc(((size_t)nv + 1) * sizeof(int));  /* consumers of value v: a list */
+    int *next = malloc(((size_t)edges + 1) * sizeof(int));
+    int *who = malloc(((size_t)edges + 1) * sizeof(int));
+    int *heap = malloc((size_t)n * sizeof(int));
     lg_node *sorted = malloc((size_t)n * sizeof(lg_node));
-    char *avail = calloc((size_t)g->n_values, 1);
-    if (!pending || !placed || !sorted || !avail) {
-        free(pending); free(placed); free(sorted); free(avail);
-        return lg_error(LG_E_NOMEM, "out of memory");
+    int rc = LG_OK;
+    if (!waiting || !first || !next || !who || !heap || !sorted) {
+        rc = lg_error(LG_E_NOMEM, "out of memory");
+        goto done;
     }
-    for (int v = 0; v < g->n_values; v++) {
-        const lg_value *val = &g->values[v];
-        avail[v] = val->constant || val->is_input || val->is_outer || val->producer < 0;
-    }
-    int count = 0, rc = LG_OK;
-    while (count < n) {
-        int progress = 0;
-        for (int i = 0; i < n; i++) {
-            if (placed[i]) continue;
-            const lg_node *nd = &g->nodes[i];
-            int ready = 1;
-            for (int k = 0; k < nd->n_inputs && ready; k++)
-                if (nd->inputs[k] >= 0 && !avail[nd->inputs[k]]) ready = 0;
-            if (!ready) continue;
-            placed[i] = 1;
-            sorted[count++] = *nd;
-            for (int k = 0; k < nd->n_outputs; k++)
-                if (nd->outputs[k] >= 0) avail[nd->outputs[k]] = 1;
-            progress = 1;
-        }
-        if (!progress) {
-            for (int i = 0; i < n; i++)
-                if (!placed[i]) {
-                    rc = lg_error(LG_E_INVALID_MODEL, "graph has a cycle through node '%s' (%s)",
-                                  g->nodes[i].name, g->nodes[i].op_type);
-                    break;
-                }
-            break;
+    for (int v = 0; v < nv; v++) first[v] = -1;
+    int e = 0;
+    for (int i = 0; i < n; i++) {
+        const lg_node *nd = &g->nodes[i];
+        for (int k = 0; k < nd->n_inputs; k++) {
+            int v = nd->inputs[k];
+            if (v < 0 || g->values[v].producer < 0) continue; /* available from the start */
+            waiting[i]++;
+            who[e] = i;
+            next[e] = first[v];
+            first[v] = e++;
         }
     }
-    if (rc == LG_OK) {
+    int n_heap = 0, count = 0;
+    for (int i = 0; i < n; i++)
+        if (!waiting[i]) heap_push(heap, &n_heap, i);
+    while (n_heap > 0) {
+        int i = heap_pop(heap, &n_heap);
+        sorted[count++] = g->nodes[i];
+        for (int k = 0; k < g->nodes[i].n_outputs; k++) {
+            int v = g->nodes[i].outputs[k];
+            for (int x = v >= 0 ? first[v] : -1; x >= 0; x = next[x])
+                if (--waiting[who[x]] == 0) heap_push(heap, &n_heap, who[x]);
+        }
+    }
+    if (count < n) {
+        for (int i = 0; i < n; i++)
+            if (waiting[i]) {
+                rc = lg_error(LG_E_INVALID_MODEL, "graph has a cycle through node '%s' (%s)", g->nodes[i].name,
+                              g->nodes[i].op_type);
+                break;
+            }
+    } else {
         memcpy(g->nodes, sorted, (size_t)n * sizeof(lg_node));
         lg_graph_link(g);
     }
-    free(pending); free(placed); free(sorted); free(avail);
+done:
+    free(waiting);
+    free(first);
+    free(next);
+    free(who);
+    free(heap);
+    free(sorted);
     return rc;
 }
 

@@ -103,6 +103,8 @@ struct lg_graph {
     int n_outputs;
     lg_graph *parent;
     const struct lg_model *model;
+    int *index;             /* open-addressing hash of value names: value index + 1, 0 empty */
+    int index_cap;          /* a power of two, at least twice n_values */
 };
 
 struct lg_model {
@@ -125,7 +127,7 @@ struct lg_model {
 /* Graph building (used by the importer and by optimisation passes). */
 lg_graph *lg_graph_new(lg_graph *parent);
 void lg_graph_free(lg_graph *g);
-/* Index of the value named name in this graph (not parents), or -1. */
+/* Index of the value named name in this graph (not parents), or -1. O(1) on average. */
 int lg_graph_find_value(const lg_graph *g, const char *name);
 /* Finds or creates a value; returns its index or a negative status. */
 int lg_graph_value(lg_graph *g, const char *name);

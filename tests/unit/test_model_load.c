@@ -216,6 +216,60 @@ static void test_external_data_confined(void **state)
     free(b);
 }
 
+/* Nodes out of order are sorted (Y = Relu(Neg(X)) listed consumer first); a cycle is an
+ * error naming a node on it. */
+static void test_node_order_and_cycles(void **state)
+{
+    (void)state;
+    static mb_model mb;
+    static const char *x[] = { "X" }, *t[] = { "T" }, *y[] = { "Y" };
+    mb_init(&mb, 13);
+    mb_input(&mb, "X", LG_FLOAT, 1, (int64_t[]){ 2 });
+    mb_node(&mb, "Relu", "relu", 1, t, 1, y);
+    mb_node(&mb, "Neg", "neg", 1, x, 1, t);
+    mb_output(&mb, "Y", LG_FLOAT);
+    size_t len;
+    uint8_t *b = mb_pack(&mb, &len);
+    int rc;
+    lg_model *m = load_bytes(b, len, &rc);
+    assert_int_equal(rc, LG_OK);
+    lg_session *s;
+    assert_int_equal(lg_session_create(m, NULL, &s), LG_OK);
+    lg_tensor *in, *out = NULL;
+    lg_tensor_create(LG_FLOAT, 1, (int64_t[]){ 2 }, &in);
+    ((float *)lg_tensor_data(in))[0] = -3;
+    ((float *)lg_tensor_data(in))[1] = 4;
+    assert_int_equal(lg_session_run(s, 1, NULL, &in, 1, NULL, &out), LG_OK);
+    assert_float_equal(((float *)lg_tensor_data(out))[0], 3, 0);
+    assert_float_equal(((float *)lg_tensor_data(out))[1], 0, 0);
+    lg_tensor_free(in);
+    lg_tensor_free(out);
+    lg_session_free(s);
+    lg_model_free(m);
+    free(b);
+
+    static const char *ty[] = { "T", "Y" }, *t2[] = { "T" }, *y2[] = { "Y" };
+    mb_init(&mb, 13);
+    mb_input(&mb, "X", LG_FLOAT, 1, (int64_t[]){ 2 });
+    mb_node(&mb, "Add", "add", 2, ty, 1, t2); /* T = T + Y: reads its own output through Y */
+    mb_node(&mb, "Relu", "relu", 1, t2, 1, y2);
+    mb_output(&mb, "Y", LG_FLOAT);
+    b = mb_pack(&mb, &len);
+    assert_null(load_bytes(b, len, &rc));
+    assert_error(rc, LG_E_INVALID_MODEL, "graph has a cycle through node 'add' (Add)");
+    free(b);
+    mb_init(&mb, 13);
+    static const char *xy[] = { "X", "Y" }, *a_out[] = { "A" }, *ay_in[] = { "A" }, *y_out[] = { "Y" };
+    mb_input(&mb, "X", LG_FLOAT, 1, (int64_t[]){ 2 });
+    mb_node(&mb, "Add", "add", 2, xy, 1, a_out);
+    mb_node(&mb, "Relu", "relu", 1, ay_in, 1, y_out);
+    mb_output(&mb, "Y", LG_FLOAT);
+    b = mb_pack(&mb, &len);
+    assert_null(load_bytes(b, len, &rc));
+    assert_error(rc, LG_E_INVALID_MODEL, "graph has a cycle through node 'add' (Add)");
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -226,6 +280,7 @@ int main(void)
         cmocka_unit_test(test_bad_inputs_at_run),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_external_data_confined),
+        cmocka_unit_test(test_node_order_and_cycles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
