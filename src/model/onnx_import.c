@@ -280,11 +280,8 @@ static int convert_graph(Onnx__GraphProto *gp, lg_model *m, lg_graph *parent, lg
         TRY(idx = lg_graph_value(g, name));
         g->values[idx].is_output = true;
         g->outputs[g->n_outputs++] = idx;
-        /* Keep inferred info of the producer path; declared type helps static inference. */
-        lg_value saved = g->values[idx];
         rc = convert_value_info(gp->output[i], g, idx, "output");
         if (rc != LG_OK) goto fail;
-        (void)saved;
     }
     /* Values nobody defines: in a subgraph they come from an enclosing graph. */
     for (int v = 0; v < g->n_values; v++) {
