@@ -365,18 +365,14 @@ uint16_t lg_float_to_half(float f)
         return (uint16_t)(sign | 0x7c00 | (absu > 0x7f800000 ? 0x200 | ((absu >> 13) & 0x3ff) : 0));
     if (absu >= 0x477ff000) /* rounds to >= 65520: inf */
         return (uint16_t)(sign | 0x7c00);
-    if (absu < 0x38800000) { /* subnormal half or zero */
+    if (absu < 0x38800000) { /* below 2^-14: a subnormal half (m * 2^-24) or zero */
         if (absu < 0x33000000) return (uint16_t)sign;
         uint32_t e = absu >> 23;
         uint32_t m = (absu & 0x7fffff) | 0x800000;
-        uint32_t shift = 126 - e; /* 14 + (113 - e) - 1 ... */
-        uint32_t hm = m >> (shift - 0 + 0);
-        /* round to nearest even on the bits shifted out */
-        uint32_t rem = m & ((1u << shift) - 1);
-        uint32_t half = 1u << (shift - 1);
-        hm >>= 0;
-        uint32_t r = hm;
-        if (rem > half || (rem == half && (r & 1))) r++;
+        uint32_t shift = 126 - e; /* the float is m * 2^(e - 150): m >> shift units of 2^-24 */
+        uint32_t r = m >> shift;
+        uint32_t rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
+        if (rem > half || (rem == half && (r & 1))) r++; /* round to nearest even */
         return (uint16_t)(sign | r);
     }
     uint32_t r = absu - 0x38000000; /* rebias exponent 127 -> 15 */
