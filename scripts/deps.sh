@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# scripts/deps.sh: installs every Debian 12 package that legacygpu's build, tests, fuzzers and demo need.
+# scripts/deps.sh [--train]: installs every Debian 12 package that legacygpu's build, tests, fuzzers
+# and demo need (--train: also what retraining the demo model needs).
 # Idempotent: packages already present are skipped; `apt-get update` runs at most once per call.
 set -euo pipefail
 
@@ -14,11 +15,17 @@ PKGS=(
   libzmq3-dev libczmq-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev
   # Vulkan backend
   libvulkan-dev glslc
-  # tests: unit framework, conformance data, reference generators for the demo model
-  libcmocka-dev libonnx-testdata python3 python3-numpy python3-torch python3-sklearn python3-onnx
+  # tests: unit framework, conformance data, numpy/onnx for converting test tensors
+  libcmocka-dev libonnx-testdata python3 python3-numpy python3-onnx
   # cluster tests and benchmarks: promtool (prometheus) checks /metrics, wrk loads the API
   prometheus wrk
 )
+
+# Retraining the demo model (scripts/make_demo_model.py) also needs PyTorch and
+# scikit-learn: `bash scripts/deps.sh --train`.
+if [ "${1:-}" = "--train" ]; then
+  PKGS+=(python3-torch python3-sklearn)
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """make_demo_model.py: trains the 'digits' demo classifier and writes models/digits/.
 
-Run with Debian's Python (python3-torch, python3-sklearn, python3-onnx, numpy):
+Run with Debian's Python (python3-torch, python3-sklearn, python3-onnx, numpy: `bash scripts/deps.sh --train`):
 
     /usr/bin/python3 scripts/make_demo_model.py [--out models/digits]
 
