@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/cpu/registry.h"
 #include "base/error.h"
 #include "runtime/session_impl.h"
 
@@ -321,13 +320,19 @@ const lg_plan *lg_session_plan_for(const lg_session *s, const lg_graph *g)
     return NULL;
 }
 
-static int resolve_op(const lg_node *n, const lg_op_def **out)
+/* Places node n on the first of the session's backends that implements it (the CPU,
+ * last in every list, implements every op the build has). */
+static int resolve_op(const lg_session *s, const lg_node *n, const lg_op_def **out)
 {
     int other = 0;
-    const lg_op_def *d = lg_registry_find(n->domain, n->op_type, n->opset, &other);
-    if (d) {
-        *out = d;
-        return LG_OK;
+    for (int b = 0; b < s->n_backends; b++) {
+        int other_here = 0;
+        const lg_op_def *d = s->backends[b]->find_op(n->domain, n->op_type, n->opset, &other_here);
+        other |= other_here;
+        if (d) {
+            *out = d;
+            return LG_OK;
+        }
     }
     const char *dom = n->domain[0] ? n->domain : "ai.onnx";
     if (other)
@@ -455,7 +460,7 @@ static int plan_graph(lg_session *s, const lg_graph *g, bool fold)
         return lg_error(LG_E_NOMEM, "out of memory");
     for (int i = 0; i < nn; i++) p->redirect[i] = -1;
     for (int i = 0; i < nn; i++) {
-        LG_CHECK(resolve_op(&g->nodes[i], &p->ops[i]));
+        LG_CHECK(resolve_op(s, &g->nodes[i], &p->ops[i]));
         LG_CHECK(plan_subgraphs(s, &g->nodes[i]));
     }
     for (int v = 0; v < nv; v++) p->last_use[v] = -1;
@@ -492,16 +497,40 @@ static int plan_graph(lg_session *s, const lg_graph *g, bool fold)
     return rc;
 }
 
+/* "cpu": the CPU alone; "auto": every backend built in, most capable first; a backend's
+ * name: that one, with the CPU behind it for the ops it lacks. */
+static int choose_backends(lg_session *s)
+{
+    const char *want = s->opts.backend ? s->opts.backend : "cpu";
+    int n;
+    const lg_backend_i *const *all = lg_backends(&n);
+    s->n_backends = 0;
+    if (!strcmp(want, "auto")) {
+        for (int i = 0; i < n && i < LG_SESSION_MAX_BACKENDS; i++) s->backends[s->n_backends++] = all[i];
+        return LG_OK;
+    }
+    const lg_backend_i *b = lg_backend_by_name(want);
+    if (!b) {
+        char names[256] = "auto";
+        size_t o = strlen(names);
+        for (int i = 0; i < n; i++) o += (size_t)snprintf(names + o, sizeof(names) - o, ", %s", all[i]->name);
+        return lg_error(LG_E_UNSUPPORTED, "backend '%s' is not available in this build (available: %s)", want, names);
+    }
+    s->backends[s->n_backends++] = b;
+    if (b != &lg_backend_cpu) s->backends[s->n_backends++] = &lg_backend_cpu;
+    return LG_OK;
+}
+
 int lg_session_create(lg_model *m, const lg_session_options *opts, lg_session **out)
 {
     if (!m || !out) return lg_error(LG_E_INVALID_ARG, "lg_session_create: NULL argument");
     lg_session *s = calloc(1, sizeof(*s));
     if (!s) return lg_error(LG_E_NOMEM, "out of memory");
     if (opts) s->opts = *opts;
-    const char *backend = s->opts.backend ? s->opts.backend : "cpu";
-    if (strcmp(backend, "cpu") != 0 && strcmp(backend, "auto") != 0) {
+    int rc = choose_backends(s);
+    if (rc != LG_OK) {
         free(s);
-        return lg_error(LG_E_UNSUPPORTED, "backend '%s' is not available in this build (available: cpu, auto)", backend);
+        return rc;
     }
     s->model = m;
 #ifdef __GLIBC__
@@ -515,7 +544,7 @@ int lg_session_create(lg_model *m, const lg_session_options *opts, lg_session **
         free(s);
         return lg_error(LG_E_NOMEM, "cannot start threads");
     }
-    int rc = plan_graph(s, m->graph, true);
+    rc = plan_graph(s, m->graph, true);
     if (rc != LG_OK) {
         lg_session_free(s);
         return rc;

@@ -10,6 +10,7 @@
 #ifndef LG_SESSION_IMPL_H
 #define LG_SESSION_IMPL_H
 
+#include "runtime/backend.h"
 #include "runtime/kernel.h"
 
 typedef struct lg_plan {
@@ -30,8 +31,12 @@ struct lg_frame {
     lg_session *sess;
 };
 
+#define LG_SESSION_MAX_BACKENDS 4
+
 struct lg_session {
     lg_model *model;
+    const lg_backend_i *backends[LG_SESSION_MAX_BACKENDS]; /* placement order; the CPU last */
+    int n_backends;
     lg_threadpool *pool;
     lg_session_options opts;
     lg_plan **plans;         /* main graph first, then every subgraph */

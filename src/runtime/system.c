@@ -8,6 +8,7 @@
 #include "base/cpu.h"
 #include "base/error.h"
 #include "legacygpu/system.h"
+#include "runtime/backend.h"
 
 static uint64_t meminfo(const char *key)
 {
@@ -38,31 +39,34 @@ int lg_system_info_get(lg_system_info *info)
     return LG_OK;
 }
 
-/* Backends built into this library. The Vulkan backend joins this table when built. */
-static const struct {
-    const char *name;
-    int (*device_count)(void);
-    int (*device_name)(int dev, char *buf, int len);
-} backends[] = {
-    { "cpu", NULL, NULL },
-};
+/* The backends built into this library (runtime/backend.c). */
+int lg_backend_count(void)
+{
+    int n;
+    lg_backends(&n);
+    return n;
+}
 
-int lg_backend_count(void) { return (int)(sizeof(backends) / sizeof(backends[0])); }
-
-const char *lg_backend_name(int i) { return (i >= 0 && i < lg_backend_count()) ? backends[i].name : NULL; }
+const char *lg_backend_name(int i)
+{
+    int n;
+    const lg_backend_i *const *all = lg_backends(&n);
+    return (i >= 0 && i < n) ? all[i]->name : NULL;
+}
 
 int lg_backend_device_count(int i)
 {
-    if (i < 0 || i >= lg_backend_count()) return 0;
-    return backends[i].device_count ? backends[i].device_count() : 1;
+    int n;
+    const lg_backend_i *const *all = lg_backends(&n);
+    return (i >= 0 && i < n) ? all[i]->device_count() : 0;
 }
 
 int lg_backend_device_name(int i, int dev, char *buf, int len)
 {
-    if (i < 0 || i >= lg_backend_count()) return lg_error(LG_E_INVALID_ARG, "no backend %d", i);
-    if (backends[i].device_name) return backends[i].device_name(dev, buf, len);
-    lg_system_info si;
-    lg_system_info_get(&si);
-    snprintf(buf, (size_t)len, "%s (%d threads)", si.cpu_model, si.num_cores);
-    return LG_OK;
+    int n;
+    const lg_backend_i *const *all = lg_backends(&n);
+    if (i < 0 || i >= n) return lg_error(LG_E_INVALID_ARG, "no backend %d", i);
+    if (dev < 0 || dev >= all[i]->device_count())
+        return lg_error(LG_E_INVALID_ARG, "backend %s has no device %d", all[i]->name, dev);
+    return all[i]->device_name(dev, buf, len);
 }
