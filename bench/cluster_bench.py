@@ -31,7 +31,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "cluster"))
-from cluster_lib import (Http, Procs, expect, list_workers, submit, task_body,  # noqa: E402
+from cluster_lib import (Http, Procs, expect, freeze, list_workers, submit, task_body,  # noqa: E402
                          wait_result, wait_until, wait_workers, worker_id)
 
 CLIENTS = 32
@@ -174,7 +174,7 @@ def bench_failover(b):
         body = task_body(b.models, 3)
         for _ in range(10):
             wait_result(api, submit(api, body))
-        victim.p.send_signal(signal.SIGSTOP)
+        freeze(victim.p, "the victim worker")
         stopped = time.monotonic()
         tids = [submit(api, body) for _ in range(8)]
 

@@ -59,6 +59,21 @@ def wait_until(fn, timeout, what, interval=0.01):
         time.sleep(interval)
 
 
+def process_stopped(pid):
+    """True once the process is in the stopped state (T) after a SIGSTOP."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("T", "t")
+    except OSError:
+        return False
+
+
+def freeze(proc, what):
+    """SIGSTOP, then wait (with a deadline) until the kernel has really stopped it."""
+    proc.send_signal(signal.SIGSTOP)
+    wait_until(lambda: process_stopped(proc.pid), 10, f"{what} to stop")
+
+
 # ---- processes -------------------------------------------------------------------------
 
 def _die_with_parent():

@@ -20,7 +20,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cluster_lib import (PRIORITIES, STATES, STRATEGIES, UUID_RE, Failure, Http,  # noqa: E402
-                         Procs, Resp, check_digit_outputs, expect, expect_error, expect_status, items,
+                         Procs, Resp, check_digit_outputs, expect, expect_error, expect_status, freeze, items,
                          kserve_inputs, list_tasks, list_workers, numbers, run_threads,
                          submit, task_body, wait_result, wait_until, wait_workers, worker_id)
 
@@ -575,7 +575,7 @@ def test_error_codes(t):  # timeout: 90
     # stopped answering, SIGSTOP) the API stays up and refuses new tasks.
     w = t.worker(srv, "w-frozen")
     expect_completed(user, [(tid, 1), (first, 1)])  # the queue is empty: the next task goes to w
-    w.p.send_signal(signal.SIGSTOP)
+    freeze(w.p, "the worker w-frozen")
     stuck = submit(user, t.body(2))
     try:
         wait_until(lambda: user.get(f"/cluster/tasks/{stuck}/status").json().get("status") in ("DISPATCHED", "RUNNING"),
