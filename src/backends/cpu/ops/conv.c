@@ -425,8 +425,7 @@ static int conv_f32(lg_kctx *c, const conv_f32_args *a)
     if (lg_conv_depthwise_applies(a->g)) {
         lg_conv_dw_args d = { a->g, a->x, a->w, a->bias, a->y, NULL };
         if (a->st && a->st->act.kind != LG_ACT_NONE) d.act = &a->st->act;
-        lg_conv_depthwise_f32(c->pool, &d);
-        return LG_OK;
+        return lg_conv_depthwise_f32(c->pool, &d);
     }
     return conv_gemm_f32(c, a);
 }

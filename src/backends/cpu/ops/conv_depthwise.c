@@ -4,10 +4,14 @@
  * Output channel m reads input channel m / (M / group). Each output row is the sum of
  * kernel-height x kernel-width shifted input rows scaled by one weight (an axpy per
  * tap, over the output columns whose input column is inside the image), started from
- * the bias; the fused activation runs on the finished row. Planes are spread over threads.
+ * the bias; the fused activation runs on the finished row. With stride 2 each input row is
+ * first split into its even and odd columns, so those taps are contiguous axpys too.
+ * Planes are spread over threads.
  */
 #include "backends/cpu/ops/conv_depthwise.h"
 #include "base/cpu.h"
+#include "base/error.h"
+#include "base/tensor_impl.h"
 
 bool lg_conv_depthwise_applies(const lg_conv_geom *g)
 {
@@ -31,9 +35,22 @@ static void columns_inside(int64_t off, int64_t s, int64_t in, int64_t out, int6
 typedef struct dw_job {
     const lg_conv_dw_args *a;
     void (*axpy)(float *y, const float *x, float w, int64_t n);
+    bool failed;                 /* a thread could not allocate its scratch */
 } dw_job;
 
-static void dw_row(const dw_job *job, const float *x, const float *w, float *yr, int64_t oy)
+/* even[i] = row[2i], odd[i] = row[2i + 1]: stride-2 taps become contiguous axpys. */
+static void split_even_odd(const float *row, int64_t n, float *even, float *odd)
+{
+    int64_t i = 0;
+    for (; 2 * i + 1 < n; i++) {
+        even[i] = row[2 * i];
+        odd[i] = row[2 * i + 1];
+    }
+    if (2 * i < n) even[i] = row[2 * i];
+}
+
+static void dw_row(const dw_job *job, const float *x, const float *w, float *yr, int64_t oy, float *even,
+                   float *odd)
 {
     const lg_conv_geom *g = job->a->g;
     int64_t IH = g->in[0], IW = g->in[1], OW = g->out[1], KH = g->kernel[0], KW = g->kernel[1];
@@ -42,12 +59,18 @@ static void dw_row(const dw_job *job, const float *x, const float *w, float *yr,
         int64_t iy = oy * g->stride[0] - g->pad[0] + ky * g->dil[0];
         if (iy < 0 || iy >= IH) continue;
         const float *xr = x + iy * IW;
+        if (sx == 2) split_even_odd(xr, IW, even, odd);
         for (int64_t kx = 0; kx < KW; kx++) {
             float wv = w[ky * KW + kx];
             int64_t off = kx * g->dil[1] - g->pad[1], lo, hi;
             columns_inside(off, sx, IW, OW, &lo, &hi);
+            if (hi <= lo) continue;
             if (sx == 1) {
                 job->axpy(yr + lo, xr + lo + off, wv, hi - lo);
+            } else if (sx == 2) {
+                int64_t first = 2 * lo + off; /* input column of output column lo */
+                const float *src = (first & 1) ? odd + (first - 1) / 2 : even + first / 2;
+                job->axpy(yr + lo, src, wv, hi - lo);
             } else {
                 for (int64_t ox = lo; ox < hi; ox++) yr[ox] += wv * xr[ox * sx + off];
             }
@@ -57,10 +80,19 @@ static void dw_row(const dw_job *job, const float *x, const float *w, float *yr,
 
 static void dw_planes(void *arg, int64_t begin, int64_t end)
 {
-    const dw_job *job = arg;
+    dw_job *job = arg;
     const lg_conv_dw_args *a = job->a;
     const lg_conv_geom *g = a->g;
-    int64_t mult = g->out_c / g->group, OH = g->out[0], OW = g->out[1];
+    int64_t mult = g->out_c / g->group, OH = g->out[0], OW = g->out[1], half = g->in[1] / 2 + 1;
+    float *even = NULL, *odd = NULL;
+    if (g->stride[1] == 2) { /* scratch for one input row split in two */
+        even = lg_alloc((size_t)(2 * half) * sizeof(float));
+        if (!even) {
+            job->failed = true;
+            return;
+        }
+        odd = even + half;
+    }
     for (int64_t p = begin; p < end; p++) {
         int64_t n = p / g->out_c, m = p % g->out_c;
         const float *x = a->x + (n * g->in_c + m / mult) * g->in_size;
@@ -70,16 +102,18 @@ static void dw_planes(void *arg, int64_t begin, int64_t end)
         for (int64_t oy = 0; oy < OH; oy++) {
             float *yr = y + oy * OW;
             for (int64_t ox = 0; ox < OW; ox++) yr[ox] = bias;
-            dw_row(job, x, w, yr, oy);
+            dw_row(job, x, w, yr, oy, even, odd);
             if (a->act) lg_act_apply(a->act, yr, OW);
         }
     }
+    lg_free(even);
 }
 
-void lg_conv_depthwise_f32(lg_threadpool *pool, const lg_conv_dw_args *a)
+int lg_conv_depthwise_f32(lg_threadpool *pool, const lg_conv_dw_args *a)
 {
-    dw_job job = { a, (lg_cpu()->avx2 && lg_cpu()->fma) ? lg_conv_dw_axpy_avx2 : axpy_ref };
+    dw_job job = { a, (lg_cpu()->avx2 && lg_cpu()->fma) ? lg_conv_dw_axpy_avx2 : axpy_ref, false };
     int64_t plane_work = a->g->out_size * a->g->kernel_size;
     int64_t min_planes = plane_work > 0 ? 1 + 16384 / plane_work : 1;
     lg_parallel_for(pool, a->g->batch * a->g->out_c, min_planes, dw_planes, &job);
+    return job.failed ? lg_error(LG_E_NOMEM, "out of memory for the depthwise convolution's row scratch") : LG_OK;
 }

@@ -19,7 +19,8 @@ typedef struct lg_conv_dw_args {
 
 /* Whether g is a 2-D convolution with one input channel per group (and several groups). */
 bool lg_conv_depthwise_applies(const lg_conv_geom *g);
-void lg_conv_depthwise_f32(lg_threadpool *pool, const lg_conv_dw_args *a);
+/* LG_OK, or LG_E_NOMEM when a thread's row scratch could not be allocated. */
+int lg_conv_depthwise_f32(lg_threadpool *pool, const lg_conv_dw_args *a);
 
 /* y[i] += w * x[i] for i < n (AVX2; conv_depthwise_avx2.c). */
 void lg_conv_dw_axpy_avx2(float *y, const float *x, float w, int64_t n);
