@@ -48,24 +48,21 @@ static size_t typed_count(const Onnx__TensorProto *tp, lg_dtype dt)
 /* Copies the typed field into t (its length was checked against the shape). */
 static int fill_typed(lg_tensor *t, const Onnx__TensorProto *tp, int64_t n)
 {
+    LG_ASSERT(typed_count(tp, t->dtype) == (size_t)n); /* checked before the allocation */
     size_t need = (size_t)n;
     if (need == 0) return LG_OK;
     switch (t->dtype) {
     case LG_FLOAT:
-        if (tp->n_float_data != need) goto short_data;
         memcpy(t->data, tp->float_data, need * 4);
         return LG_OK;
     case LG_DOUBLE:
-        if (tp->n_double_data != need) goto short_data;
         memcpy(t->data, tp->double_data, need * 8);
         return LG_OK;
     case LG_INT64:
-        if (tp->n_int64_data != need) goto short_data;
         memcpy(t->data, tp->int64_data, need * 8);
         return LG_OK;
     case LG_UINT64:
     case LG_UINT32:
-        if (tp->n_uint64_data != need) goto short_data;
         for (size_t i = 0; i < need; i++) {
             if (t->dtype == LG_UINT64) ((uint64_t *)t->data)[i] = tp->uint64_data[i];
             else ((uint32_t *)t->data)[i] = (uint32_t)tp->uint64_data[i];
@@ -73,7 +70,6 @@ static int fill_typed(lg_tensor *t, const Onnx__TensorProto *tp, int64_t n)
         return LG_OK;
     case LG_INT32: case LG_INT16: case LG_INT8: case LG_UINT16: case LG_UINT8: case LG_BOOL:
     case LG_FLOAT16: case LG_BFLOAT16:
-        if (tp->n_int32_data != need) goto short_data;
         for (size_t i = 0; i < need; i++) {
             int32_t v = tp->int32_data[i];
             switch (t->dtype) {
@@ -88,7 +84,6 @@ static int fill_typed(lg_tensor *t, const Onnx__TensorProto *tp, int64_t n)
         }
         return LG_OK;
     case LG_STRING:
-        if (tp->n_string_data != need) goto short_data;
         for (size_t i = 0; i < need; i++) {
             char *s = malloc(tp->string_data[i].len + 1);
             if (!s) return lg_error(LG_E_NOMEM, "out of memory");
@@ -100,9 +95,6 @@ static int fill_typed(lg_tensor *t, const Onnx__TensorProto *tp, int64_t n)
     default:
         return lg_error(LG_E_UNSUPPORTED, "tensor of unsupported element type %d", (int)t->dtype);
     }
-short_data:
-    return lg_error(LG_E_PARSE, "tensor '%s' (%s): typed data does not match its shape (%lld elements)",
-                    tp->name ? tp->name : "", lg_dtype_name(t->dtype), (long long)n);
 }
 
 struct ext_map {

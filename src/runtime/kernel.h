@@ -101,8 +101,7 @@ int lg_kctx_run_graph(lg_kctx *c, const lg_graph *g, int n_in, const lg_tensor *
 int lg_broadcast_shape(int na, const int64_t *a, int nb, const int64_t *b, int *nout, int64_t *out);
 /* Strides of an input of shape (n, dims) viewed at the output rank nout with broadcast
  * dimensions given stride 0. */
-void lg_broadcast_strides(int n, const int64_t *dims, int nout, const int64_t *out_dims,
-                          int64_t *strides);
+void lg_broadcast_strides(int n, const int64_t *dims, int nout, int64_t *strides);
 
 /* Normalizes an axis in [-rank, rank-1] to [0, rank-1]; LG_E_INVALID_MODEL if outside. */
 int lg_norm_axis(int64_t axis, int rank, int *out);

@@ -52,7 +52,7 @@ int lg_broadcast_shape(int na, const int64_t *a, int nb, const int64_t *b, int *
     return LG_OK;
 }
 
-void lg_broadcast_strides(int n, const int64_t *dims, int nout, const int64_t *out_dims, int64_t *strides)
+void lg_broadcast_strides(int n, const int64_t *dims, int nout, int64_t *strides)
 {
     int64_t s = 1;
     for (int i = nout - 1; i >= 0; i--) {
@@ -64,7 +64,6 @@ void lg_broadcast_strides(int n, const int64_t *dims, int nout, const int64_t *o
             strides[i] = s;
             s *= dims[k];
         }
-        (void)out_dims;
     }
 }
 

@@ -479,10 +479,6 @@ static int plan_graph(lg_session *s, const lg_graph *g, bool fold)
             const lg_node *n = &g->nodes[i];
             if (n->n_inputs == 0 && strcmp(n->op_type, "Constant") != 0) continue;
             if (is_nondeterministic(n) || has_subgraph(n) || !node_inputs_constant(p, n)) continue;
-            bool feeds_output = false;
-            for (int k = 0; k < n->n_outputs; k++)
-                if (n->outputs[k] >= 0 && g->values[n->outputs[k]].is_output) feeds_output = true;
-            (void)feeds_output;
             if (fold_node(s, p, i) != LG_OK) lg_error_clear(); /* leave it to run time */
         }
     }

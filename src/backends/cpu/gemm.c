@@ -353,8 +353,8 @@ int lg_matmul_plan_make(int na, const int64_t *a, int nb, const int64_t *b, lg_m
                         lg_dims_str(nb, b, sb, sizeof(sb)));
     int nba = na > 2 ? na - 2 : 0, nbb = nb > 2 ? nb - 2 : 0;
     LG_CHECK(lg_broadcast_shape(nba, a, nbb, b, &p->batch_ndim, p->batch_dims));
-    lg_broadcast_strides(nba, a, p->batch_ndim, p->batch_dims, p->a_stride);
-    lg_broadcast_strides(nbb, b, p->batch_ndim, p->batch_dims, p->b_stride);
+    lg_broadcast_strides(nba, a, p->batch_ndim, p->a_stride);
+    lg_broadcast_strides(nbb, b, p->batch_ndim, p->b_stride);
     p->batch = lg_dims_numel_checked(p->batch_ndim, p->batch_dims);
     if (p->batch < 0) return lg_error(LG_E_LIMIT, "matmul batch size overflows");
     p->out_ndim = p->batch_ndim;

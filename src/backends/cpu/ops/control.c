@@ -230,7 +230,7 @@ typedef struct scan_spec {
     int64_t in_axes[64], in_dirs[64], out_axes[64], out_dirs[64];
 } scan_spec;
 
-static int read_list(const lg_node *n, const char *name, int count, int64_t *dst, int rank_hint)
+static int read_list(const lg_node *n, const char *name, int count, int64_t *dst)
 {
     int len = 0;
     const int64_t *v = lg_attr_ints(n, name, &len);
@@ -238,7 +238,6 @@ static int read_list(const lg_node *n, const char *name, int count, int64_t *dst
     if (!v) return LG_OK;
     if (len != count) return lg_error(LG_E_INVALID_MODEL, "attribute %s has %d values, expected %d", name, len, count);
     for (int i = 0; i < count; i++) dst[i] = v[i];
-    (void)rank_hint;
     return LG_OK;
 }
 
@@ -320,11 +319,11 @@ static int scan_exec(lg_kctx *c)
     if (sp.n_scan_in < 1 || sp.n_state < 0 || sp.n_scan_out < 0 || sp.n_scan_in > 64 || sp.n_scan_out > 64 ||
         body->n_inputs != sp.n_state + sp.n_scan_in || body->n_outputs != sp.n_state + sp.n_scan_out)
         return lg_error(LG_E_INVALID_MODEL, "inconsistent input/output counts for num_scan_inputs=%d", sp.n_scan_in);
-    LG_CHECK(read_list(c->node, v8 ? "directions" : "scan_input_directions", sp.n_scan_in, sp.in_dirs, 0));
+    LG_CHECK(read_list(c->node, v8 ? "directions" : "scan_input_directions", sp.n_scan_in, sp.in_dirs));
     if (!v8) {
-        LG_CHECK(read_list(c->node, "scan_input_axes", sp.n_scan_in, sp.in_axes, 0));
-        LG_CHECK(read_list(c->node, "scan_output_axes", sp.n_scan_out, sp.out_axes, 0));
-        LG_CHECK(read_list(c->node, "scan_output_directions", sp.n_scan_out, sp.out_dirs, 0));
+        LG_CHECK(read_list(c->node, "scan_input_axes", sp.n_scan_in, sp.in_axes));
+        LG_CHECK(read_list(c->node, "scan_output_axes", sp.n_scan_out, sp.out_axes));
+        LG_CHECK(read_list(c->node, "scan_output_directions", sp.n_scan_out, sp.out_dirs));
     }
     const lg_tensor *const *state0 = c->inputs + first;
     const lg_tensor *const *scan_in = c->inputs + first + sp.n_state;

@@ -36,7 +36,7 @@ typedef struct walk {
 static void walk_plan(walk *w, int nin, const lg_tensor *const *x, const lg_tensor *y)
 {
     int64_t st[3][LG_MAX_DIMS];
-    for (int k = 0; k < nin; k++) lg_broadcast_strides(x[k]->ndim, x[k]->dims, y->ndim, y->dims, st[k]);
+    for (int k = 0; k < nin; k++) lg_broadcast_strides(x[k]->ndim, x[k]->dims, y->ndim, st[k]);
     w->nin = nin;
     w->ndim = 0;
     for (int d = 0; d < y->ndim; d++) {

@@ -211,8 +211,8 @@ static int gemm_exec_f32(lg_kctx *c, const gemm_shape *s, float alpha, float bet
     if (rc == LG_OK) {
         bool add_c = cc && beta != 0.0f;
         if (add_c) {
-            int64_t out[2] = { s->M, s->N }, st[2];
-            lg_broadcast_strides(cc->ndim, cc->dims, 2, out, st);
+            int64_t st[2];
+            lg_broadcast_strides(cc->ndim, cc->dims, 2, st);
             for (int64_t i = 0; i < s->M; i++)
                 for (int64_t j = 0; j < s->N; j++) v.y[i * s->N + j] = beta * v.c[c_index(st, i, j)];
         }
@@ -250,8 +250,8 @@ static int gemm_exec_typed(lg_kctx *c, const gemm_shape *s, float alpha, float b
                        y->data, s->M, s->N, s->K);
     bool add_c = cc && beta != 0.0f;
     if (alpha == 1.0f && !add_c) return LG_OK;
-    int64_t out[2] = { s->M, s->N }, st[2] = { 0, 0 };
-    if (add_c) lg_broadcast_strides(cc->ndim, cc->dims, 2, out, st);
+    int64_t st[2] = { 0, 0 };
+    if (add_c) lg_broadcast_strides(cc->ndim, cc->dims, 2, st);
     bool exact = lg_dtype_is_int(a->dtype) && alpha == 1.0f && beta == 1.0f;
     for (int64_t i = 0; i < s->M; i++)
         for (int64_t j = 0; j < s->N; j++) {

@@ -403,8 +403,7 @@ static int expand_to(const lg_tensor *t, int n, const int64_t *dims, const char 
     if (t->ndim > n || lg_broadcast_shape(n, dims, t->ndim, t->dims, &nout, bdims) != LG_OK ||
         !lg_dims_equal(nout, bdims, n, dims))
         return lg_error(LG_E_SHAPE, "%s does not broadcast to the normalized shape", what);
-    lg_strides(n, dims, strides);
-    lg_broadcast_strides(t->ndim, t->dims, n, dims, strides);
+    lg_broadcast_strides(t->ndim, t->dims, n, strides);
     int64_t total = lg_dims_numel(n, dims);
     for (int64_t i = 0; i < total; i++) {
         int64_t src = 0;

@@ -276,7 +276,7 @@ static int expand_exec(lg_kctx *c)
     const lg_tensor *x = c->inputs[0];
     lg_tensor *y = c->outputs[0];
     int64_t ss[LG_MAX_DIMS], ds[LG_MAX_DIMS];
-    lg_broadcast_strides(x->ndim, x->dims, y->ndim, y->dims, ss);
+    lg_broadcast_strides(x->ndim, x->dims, y->ndim, ss);
     lg_strides(y->ndim, y->dims, ds);
     return lg_copy_nd(c->pool, x->dtype, y->ndim, y->dims, y->data, ds, x->data, ss);
 }
