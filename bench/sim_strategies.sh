@@ -1,13 +1,8 @@
 #!/usr/bin/env bash
-# bench/sim_strategies.sh [ARGS...]: builds bench/sim_strategies.c against the built
-# cluster and engine libraries (BUILD, default ./build) and runs it with ARGS: the
-# strategy simulation's Markdown table for docs/performance.md.
+# bench/sim_strategies.sh [ARGS...]: builds bench/sim_strategies.c (bench/build_bench.sh;
+# BUILD, default ./build) and runs it with ARGS: the strategy simulation's Markdown table
+# for docs/performance.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BUILD=${BUILD:-build}
-[ -f "$BUILD/liblegacygpu_cluster.a" ] || { echo "build first: cmake -S . -B $BUILD -G Ninja && ninja -C $BUILD" >&2; exit 1; }
-out=$BUILD/sim_strategies
-cc -std=c17 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc -Iinclude bench/sim_strategies.c -o "$out" \
-  "$BUILD/liblegacygpu_cluster.a" "$BUILD/liblegacygpu.a" "$BUILD/liblg_onnx_proto.a" \
-  $(pkg-config --libs libczmq libzmq libmicrohttpd sqlite3 jansson libpng libprotobuf-c) -ljpeg -lpthread -lm
-"$out" "$@"
+exe=$(bash bench/build_bench.sh sim_strategies)
+"$exe" "$@"
