@@ -33,6 +33,7 @@ enum {
     LG_E_DYNAMIC = -10,    /* internal: a shape depends on data that is not known yet */
     LG_E_IMAGE = -11,      /* an image could not be decoded or is too large */
     LG_E_LIMIT = -12,      /* a size limit was exceeded (dims, elements, bytes) */
+    LG_E_DEVICE = -13,     /* a GPU failed: device lost, driver error, out of device memory */
 };
 
 /* Short constant text for a status code ("out of memory", "unsupported", ...). */

@@ -28,6 +28,7 @@ static const struct {
     { LG_E_DYNAMIC, "LG_E_DYNAMIC", "shape depends on data" },
     { LG_E_IMAGE, "LG_E_IMAGE", "bad image" },
     { LG_E_LIMIT, "LG_E_LIMIT", "size limit exceeded" },
+    { LG_E_DEVICE, "LG_E_DEVICE", "device error" },
 };
 
 const char *lg_strerror(int status)

@@ -28,6 +28,8 @@ struct lg_tensor {
     bool owns;         /* data (and strings) freed with the tensor */
     void *release_ctx; /* when not owned: optional release callback for mapped data */
     void (*release)(void *release_ctx);
+    struct lg_buffer *buf; /* device tensor (runtime/backend.h): data == NULL, its bytes */
+    uint64_t offset;       /* at offset in a device backend's buffer */
 };
 
 /* Largest tensor the library will allocate (bytes); guards against hostile shapes. */

@@ -499,13 +499,13 @@ static int choose_backends(lg_session *s)
 {
     const char *want = s->opts.backend ? s->opts.backend : "cpu";
     int n;
-    const lg_backend_i *const *all = lg_backends(&n);
+    const lg_backend_i *const *all = lg_backend_registry(&n);
     s->n_backends = 0;
     if (!strcmp(want, "auto")) {
         for (int i = 0; i < n && i < LG_SESSION_MAX_BACKENDS; i++) s->backends[s->n_backends++] = all[i];
         return LG_OK;
     }
-    const lg_backend_i *b = lg_backend_by_name(want);
+    const lg_backend_i *b = lg_backend_find(want);
     if (!b) {
         char names[256] = "auto";
         size_t o = strlen(names);
@@ -513,7 +513,7 @@ static int choose_backends(lg_session *s)
         return lg_error(LG_E_UNSUPPORTED, "backend '%s' is not available in this build (available: %s)", want, names);
     }
     s->backends[s->n_backends++] = b;
-    if (b != &lg_backend_cpu) s->backends[s->n_backends++] = &lg_backend_cpu;
+    if (b != lg_backend_host()) s->backends[s->n_backends++] = lg_backend_host();
     return LG_OK;
 }
 

@@ -43,28 +43,28 @@ int lg_system_info_get(lg_system_info *info)
 int lg_backend_count(void)
 {
     int n;
-    lg_backends(&n);
+    lg_backend_registry(&n);
     return n;
 }
 
 const char *lg_backend_name(int i)
 {
     int n;
-    const lg_backend_i *const *all = lg_backends(&n);
+    const lg_backend_i *const *all = lg_backend_registry(&n);
     return (i >= 0 && i < n) ? all[i]->name : NULL;
 }
 
 int lg_backend_device_count(int i)
 {
     int n;
-    const lg_backend_i *const *all = lg_backends(&n);
+    const lg_backend_i *const *all = lg_backend_registry(&n);
     return (i >= 0 && i < n) ? all[i]->device_count() : 0;
 }
 
 int lg_backend_device_name(int i, int dev, char *buf, int len)
 {
     int n;
-    const lg_backend_i *const *all = lg_backends(&n);
+    const lg_backend_i *const *all = lg_backend_registry(&n);
     if (i < 0 || i >= n) return lg_error(LG_E_INVALID_ARG, "no backend %d", i);
     if (dev < 0 || dev >= all[i]->device_count())
         return lg_error(LG_E_INVALID_ARG, "backend %s has no device %d", all[i]->name, dev);

@@ -21,6 +21,7 @@ static int cpu_device_name(int dev, char *buf, int len)
 
 const lg_backend_i lg_backend_cpu = {
     .name = "cpu",
+    .is_host = true,
     .device_count = cpu_device_count,
     .device_name = cpu_device_name,
     .find_op = lg_registry_find,

@@ -14,24 +14,9 @@
 
 #include <stdint.h>
 
-#include "runtime/kernel.h"
+#include "runtime/backend.h"
 
-typedef enum lg_act_kind {
-    LG_ACT_NONE = 0,
-    LG_ACT_RELU,        /* max(x, 0) */
-    LG_ACT_CLIP,        /* min(max(x, alpha), beta) */
-    LG_ACT_SIGMOID,     /* 1 / (1 + exp(-x)) */
-    LG_ACT_SILU,        /* x * sigmoid(x) */
-    LG_ACT_LEAKYRELU,   /* x >= 0 ? x : alpha * x */
-    LG_ACT_HARDSIGMOID, /* max(0, min(1, alpha * x + beta)) */
-    LG_ACT_HARDSWISH,   /* x * max(0, min(1, x / 6 + 1 / 2)) */
-    LG_ACT_TANH,
-} lg_act_kind;
-
-typedef struct lg_act {
-    lg_act_kind kind;
-    float alpha, beta; /* clip: min, max; leakyrelu: alpha; hardsigmoid: alpha, beta */
-} lg_act;
+/* lg_act and lg_act_kind are the runtime's (runtime/backend.h): fusion is planned there. */
 
 /* Applies act to x[0..n) in place / from x into y (y == x allowed). Serial. */
 void lg_act_apply(const lg_act *act, float *x, int64_t n);
