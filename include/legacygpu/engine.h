@@ -73,12 +73,15 @@ int lg_model_meta_get(const lg_model *m, lg_model_meta *meta);
 
 typedef struct lg_session_options {
     int num_threads;       /* 0: one per core */
-    const char *backend;   /* "cpu" (default) or "auto"; NULL = "cpu" */
+    const char *backend;   /* "cpu" (default), "auto" (the first usable GPU, else the CPU),
+                              "vulkan" or "vulkan:N" (device N); NULL = "cpu" */
     int no_optimize;       /* 1: skip graph optimisation passes (fusions) */
     int release_weights;   /* 1: this session is the model's only user: weights it packs
                               into its own layout are freed from the model (lower peak
                               memory); other sessions on the model then fail to create.
                               0 (default): the model stays intact for any number of sessions */
+    int precision;         /* 0: fp32 (default); 1: fp16 storage on GPUs with 16-bit storage
+                              (fp16 arithmetic where the GPU has it) */
 } lg_session_options;
 
 int lg_session_create(lg_model *m, const lg_session_options *opts, lg_session **out);

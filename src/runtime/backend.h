@@ -77,6 +77,12 @@ typedef struct lg_dev_node {
      * y = act(y + residual). residual is a device tensor of output 0's shape, or NULL. */
     const lg_tensor *residual;
     lg_act act;
+    /* Only during node_prepare (else NULL): set bit k when the kernel keeps constant
+     * input k in its own state (weights it uploaded); the runtime then does not upload
+     * that constant itself. Constant inputs whose bit stays clear (and that are not
+     * host inputs) are uploaded once per session by the runtime and bound as device
+     * tensors at run time. */
+    uint32_t *consumed;
 } lg_dev_node;
 
 /* A copy at a partition edge: host tensor <-> device tensor of the same dtype/shape. */
