@@ -1,0 +1,32 @@
+/*
+ * batchnorm.comp: inference BatchNormalization as y = act(x * scale[c] + shift[c] + r),
+ * scale and shift precomputed per channel at prepare (vk_ops_norm.c) and stored one
+ * after the other in p (scale: p[c], shift: p[C + c]). x is [N][C][S].
+ */
+#version 450
+#include "common.glsl"
+#include "kernel.glsl"
+
+layout(local_size_x = 256) in;
+layout(local_size_x_id = 0) in;
+
+layout(binding = 0) readonly buffer X { STORE_T x[]; };
+layout(binding = 1) readonly buffer P { STORE_T p[]; };
+layout(binding = 2) readonly buffer R { STORE_T r[]; };
+layout(binding = 3) writeonly buffer Y { STORE_T y[]; };
+layout(push_constant) uniform Push {
+    uint n, C, S;
+    uint flags;          /* 2: R */
+    uint act;
+    float act_alpha, act_beta;
+} pc;
+
+void main()
+{
+    uint i = lg_flat_index();
+    if (i >= pc.n) return;
+    uint c = (i / pc.S) % pc.C;
+    float v = LOADF(x[i]) * LOADF(p[c]) + LOADF(p[pc.C + c]);
+    if ((pc.flags & 2u) != 0u) v += LOADF(r[i]);
+    y[i] = STOREF(lg_act(v, pc.act, pc.act_alpha, pc.act_beta));
+}

@@ -1,0 +1,97 @@
+/*
+ * conv.comp: 2-D convolution (1-D as H = 1) as an implicit GEMM, tiled in shared memory
+ * like gemm.comp (same BM/BN/BK/TM/TN constants, vk_tune.c). For image n and group g
+ * (workgroup z = n * G + g): Y[m][j] = act(sum_k W[m][k] X(k, j) + bias[m] + R[m][j]),
+ * m over the group's output channels, j over output pixels, k over (channel, kh, kw) of
+ * the group; X(k, j) is the input element under tap k of pixel j, 0 in the padding.
+ * W is the ONNX weight [M][C/G][KH][KW] as uploaded.
+ */
+#version 450
+#include "common.glsl"
+#include "kernel.glsl"
+
+layout(local_size_x = 64) in;
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint BM = 32;
+layout(constant_id = 2) const uint BN = 32;
+layout(constant_id = 3) const uint BK = 8;
+layout(constant_id = 4) const uint TM = 4;
+layout(constant_id = 5) const uint TN = 4;
+
+layout(binding = 0) readonly buffer X { STORE_T x[]; };
+layout(binding = 1) readonly buffer W { STORE_T w[]; };
+layout(binding = 2) readonly buffer Bias { STORE_T bias[]; };
+layout(binding = 3) readonly buffer R { STORE_T r[]; };
+layout(binding = 4) writeonly buffer Y { STORE_T y[]; };
+layout(push_constant) uniform Push {
+    uint M;              /* output channels per group */
+    uint Cg;             /* input channels per group */
+    uint G;
+    uint H, W, OH, OW;
+    uint KH, KW, SH, SW, DH, DW;
+    int PH, PW;
+    uint flags;          /* 1: bias, 2: R */
+    uint act;
+    float act_alpha, act_beta;
+} pc;
+
+shared float As[BK * BM];
+shared float Bs[BK * BN];
+
+void main()
+{
+    const uint WG = (BM / TM) * (BN / TN);
+    uint lid = gl_LocalInvocationID.x;
+    uint z = gl_WorkGroupID.z, nimg = z / pc.G, g = z % pc.G;
+    uint N = pc.OH * pc.OW, K = pc.Cg * pc.KH * pc.KW, KK = pc.KH * pc.KW;
+    uint m0 = gl_WorkGroupID.y * BM, n0 = gl_WorkGroupID.x * BN;
+    uint xbase = (nimg * pc.G + g) * pc.Cg * pc.H * pc.W;
+    uint wbase = g * pc.M * K;
+    uint tm = lid / (BN / TN), tn = lid % (BN / TN);
+    float acc[TM * TN];
+    for (uint i = 0; i < TM * TN; i++) acc[i] = 0.0;
+
+    for (uint k0 = 0; k0 < K; k0 += BK) {
+        for (uint i = lid; i < BM * BK; i += WG) {
+            uint mm = i / BK, kk = i % BK, m = m0 + mm, k = k0 + kk;
+            As[kk * BM + mm] = (m < pc.M && k < K) ? LOADF(w[wbase + m * K + k]) : 0.0;
+        }
+        for (uint i = lid; i < BN * BK; i += WG) {
+            uint kk = i / BN, nn = i % BN, j = n0 + nn, k = k0 + kk;
+            float v = 0.0;
+            if (j < N && k < K) {
+                uint c = k / KK, t = k % KK;
+                int ih = int((j / pc.OW) * pc.SH + (t / pc.KW) * pc.DH) - pc.PH;
+                int iw = int((j % pc.OW) * pc.SW + (t % pc.KW) * pc.DW) - pc.PW;
+                if (ih >= 0 && ih < int(pc.H) && iw >= 0 && iw < int(pc.W))
+                    v = LOADF(x[xbase + (c * pc.H + uint(ih)) * pc.W + uint(iw)]);
+            }
+            Bs[kk * BN + nn] = v;
+        }
+        barrier();
+        for (uint kk = 0; kk < BK; kk++) {
+            float bv[TN];
+            for (uint j = 0; j < TN; j++) bv[j] = Bs[kk * BN + tn + j * (BN / TN)];
+            for (uint i = 0; i < TM; i++) {
+                float av = As[kk * BM + tm + i * (BM / TM)];
+                for (uint j = 0; j < TN; j++) acc[i * TN + j] += av * bv[j];
+            }
+        }
+        barrier();
+    }
+
+    for (uint i = 0; i < TM; i++) {
+        uint m = m0 + tm + i * (BM / TM);
+        if (m >= pc.M) continue;
+        uint oc = g * pc.M + m;
+        float bv = (pc.flags & 1u) != 0u ? LOADF(bias[oc]) : 0.0;
+        for (uint j = 0; j < TN; j++) {
+            uint n = n0 + tn + j * (BN / TN);
+            if (n >= N) continue;
+            uint yi = (nimg * pc.G * pc.M + oc) * N + n;
+            float v = acc[i * TN + j] + bv;
+            if ((pc.flags & 2u) != 0u) v += LOADF(r[yi]);
+            y[yi] = STOREF(lg_act(v, pc.act, pc.act_alpha, pc.act_beta));
+        }
+    }
+}
