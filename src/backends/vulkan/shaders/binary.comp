@@ -43,7 +43,6 @@ float binop(float x, float z)
     case 5u: return max(x, z);
     case 6u: return min(x, z);
     case 7u: return x < 0.0 ? x * z : x; /* PRelu: z is the slope */
-    case 8u: return x - floor(x / z) * z; /* Mod, fmod = 0 */
     }
     return x;
 }
