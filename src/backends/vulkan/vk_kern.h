@@ -14,6 +14,10 @@
 
 #include "backends/vulkan/vk.h"
 
+/* The newest opset the kernels implement: the CPU backend's (output shapes come from
+ * its infer), so a node the GPU takes always has a CPU twin to fall back on. */
+#define LG_VK_OPSET_MAX 17
+
 /* A GEMM tile (gemm.comp, conv.comp): BM x BN outputs per workgroup, K in steps of BK,
  * TM x TN outputs per invocation; the workgroup has (BM / TM) * (BN / TN) invocations. */
 typedef struct lg_vk_tile {

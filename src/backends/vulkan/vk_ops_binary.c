@@ -79,7 +79,7 @@ static int binary_record(lg_vk_rec *r, const lg_dev_node *dn)
     return LG_OK;
 }
 
-#define BINARY(name, since) { name, "", since, 99, binary_supports, NULL, NULL, binary_record, NULL }
+#define BINARY(name, since) { name, "", since, LG_VK_OPSET_MAX, binary_supports, NULL, NULL, binary_record, NULL }
 
 const lg_vk_op lg_vk_ops_binary[] = {
     BINARY("Add", 7), BINARY("Sub", 7), BINARY("Mul", 7), BINARY("Div", 7), BINARY("Pow", 7),

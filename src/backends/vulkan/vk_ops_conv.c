@@ -154,6 +154,6 @@ static bool conv_epilogue(const lg_node *n, const lg_act *act, bool residual)
 }
 
 const lg_vk_op lg_vk_ops_conv[] = {
-    { "Conv", "", 1, 99, conv_supports, NULL, NULL, conv_record, conv_epilogue },
+    { "Conv", "", 1, LG_VK_OPSET_MAX, conv_supports, NULL, NULL, conv_record, conv_epilogue },
     { NULL }
 };

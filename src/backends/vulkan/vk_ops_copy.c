@@ -388,16 +388,16 @@ static int gather_record(lg_vk_rec *r, const lg_dev_node *dn)
     return lg_vkk_dispatch_1d(r, pipe, 3, b, &p, sizeof(p), p.n, t->wg_elem);
 }
 
-#define BYTES(name, since) { name, "", since, 99, bytes_supports, NULL, NULL, bytes_record, NULL }
+#define BYTES(name, since) { name, "", since, LG_VK_OPSET_MAX, bytes_supports, NULL, NULL, bytes_record, NULL }
 
 const lg_vk_op lg_vk_ops_copy[] = {
     BYTES("Identity", 1), BYTES("Dropout", 1), BYTES("Reshape", 5), BYTES("Flatten", 1), BYTES("Squeeze", 1),
     BYTES("Unsqueeze", 1),
-    { "Transpose", "", 1, 99, single_supports, NULL, NULL, single_record, NULL },
-    { "Slice", "", 1, 99, single_supports, NULL, NULL, single_record, NULL },
-    { "Expand", "", 8, 99, single_supports, NULL, NULL, single_record, NULL },
-    { "Concat", "", 4, 99, parts_supports, NULL, NULL, parts_record, NULL },
-    { "Split", "", 2, 99, parts_supports, NULL, NULL, parts_record, NULL },
-    { "Gather", "", 1, 99, gather_supports, NULL, NULL, gather_record, NULL },
+    { "Transpose", "", 1, LG_VK_OPSET_MAX, single_supports, NULL, NULL, single_record, NULL },
+    { "Slice", "", 1, LG_VK_OPSET_MAX, single_supports, NULL, NULL, single_record, NULL },
+    { "Expand", "", 8, LG_VK_OPSET_MAX, single_supports, NULL, NULL, single_record, NULL },
+    { "Concat", "", 4, LG_VK_OPSET_MAX, parts_supports, NULL, NULL, parts_record, NULL },
+    { "Split", "", 2, LG_VK_OPSET_MAX, parts_supports, NULL, NULL, parts_record, NULL },
+    { "Gather", "", 1, LG_VK_OPSET_MAX, gather_supports, NULL, NULL, gather_record, NULL },
     { NULL }
 };

@@ -181,7 +181,7 @@ static bool gemm_epilogue(const lg_node *n, const lg_act *act, bool residual)
 }
 
 const lg_vk_op lg_vk_ops_gemm[] = {
-    { "Gemm", "", 7, 99, gemm_supports, NULL, NULL, gemm_record, gemm_epilogue },
-    { "MatMul", "", 1, 99, matmul_supports, NULL, NULL, matmul_record, gemm_epilogue },
+    { "Gemm", "", 7, LG_VK_OPSET_MAX, gemm_supports, NULL, NULL, gemm_record, gemm_epilogue },
+    { "MatMul", "", 1, LG_VK_OPSET_MAX, matmul_supports, NULL, NULL, matmul_record, gemm_epilogue },
     { NULL }
 };

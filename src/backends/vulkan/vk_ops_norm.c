@@ -187,9 +187,9 @@ static int layernorm_record(lg_vk_rec *r, const lg_dev_node *dn)
 }
 
 const lg_vk_op lg_vk_ops_norm[] = {
-    { "BatchNormalization", "", 9, 99, bn_supports, bn_prepare, bn_release, bn_record, bn_epilogue },
-    { "Softmax", "", 1, 99, softmax_supports, NULL, NULL, softmax_record, NULL },
-    { "LogSoftmax", "", 1, 99, softmax_supports, NULL, NULL, softmax_record, NULL },
-    { "LayerNormalization", "", 17, 99, layernorm_supports, NULL, NULL, layernorm_record, NULL },
+    { "BatchNormalization", "", 9, LG_VK_OPSET_MAX, bn_supports, bn_prepare, bn_release, bn_record, bn_epilogue },
+    { "Softmax", "", 1, LG_VK_OPSET_MAX, softmax_supports, NULL, NULL, softmax_record, NULL },
+    { "LogSoftmax", "", 1, LG_VK_OPSET_MAX, softmax_supports, NULL, NULL, softmax_record, NULL },
+    { "LayerNormalization", "", 17, LG_VK_OPSET_MAX, layernorm_supports, NULL, NULL, layernorm_record, NULL },
     { NULL }
 };

@@ -115,9 +115,9 @@ static int global_record(lg_vk_rec *r, const lg_dev_node *dn)
 }
 
 const lg_vk_op lg_vk_ops_pool[] = {
-    { "MaxPool", "", 1, 99, pool_supports, NULL, NULL, pool_record, NULL },
-    { "AveragePool", "", 1, 99, pool_supports, NULL, NULL, pool_record, NULL },
-    { "GlobalAveragePool", "", 1, 99, global_supports, NULL, NULL, global_record, NULL },
-    { "GlobalMaxPool", "", 1, 99, global_supports, NULL, NULL, global_record, NULL },
+    { "MaxPool", "", 1, LG_VK_OPSET_MAX, pool_supports, NULL, NULL, pool_record, NULL },
+    { "AveragePool", "", 1, LG_VK_OPSET_MAX, pool_supports, NULL, NULL, pool_record, NULL },
+    { "GlobalAveragePool", "", 1, LG_VK_OPSET_MAX, global_supports, NULL, NULL, global_record, NULL },
+    { "GlobalMaxPool", "", 1, LG_VK_OPSET_MAX, global_supports, NULL, NULL, global_record, NULL },
     { NULL }
 };

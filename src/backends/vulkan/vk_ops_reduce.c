@@ -106,7 +106,7 @@ static int reduce_record(lg_vk_rec *r, const lg_dev_node *dn)
     return lg_vk_reduce_record(r, dn->inputs[0], dn->outputs[0], o, R, i, reduce_code(dn->node));
 }
 
-#define REDUCE(name) { name, "", 1, 99, reduce_supports, NULL, NULL, reduce_record, NULL }
+#define REDUCE(name) { name, "", 1, LG_VK_OPSET_MAX, reduce_supports, NULL, NULL, reduce_record, NULL }
 
 const lg_vk_op lg_vk_ops_reduce[] = {
     REDUCE("ReduceSum"), REDUCE("ReduceMean"), REDUCE("ReduceMax"), REDUCE("ReduceMin"), REDUCE("ReduceProd"),
