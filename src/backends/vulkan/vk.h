@@ -12,11 +12,18 @@
  * constants; tile and workgroup sizes as specialisation constants chosen from the
  * device's architecture class (lg_vk_caps.arch).
  *
- * Shaders: every shaders/NAME.comp is compiled at build time by glslc twice, to the
- * variant "NAME" (fp32 storage) and "NAME" with -DLG_FP16=1 (fp16 storage of float
- * tensors; LG_FP16_MATH=1 too where the device computes in fp16), and embedded in the
- * binary; lg_vk_pipeline_get picks the variant the session's precision needs.
- * shaders/common.glsl holds the storage type macros every shader includes.
+ * Shaders: every shaders/NAME.comp is compiled at build time by glslc three times
+ * (cmake/vulkan.cmake), to the variants of lg_vk_variant: fp32; -DLG_FP16=1 (fp16
+ * storage of float tensors, fp32 arithmetic); -DLG_FP16=1 -DLG_FP16_MATH=1 (fp16
+ * storage and arithmetic), and embedded in the binary; lg_vk_pipeline_get picks the
+ * variant the session's precision needs. shaders/common.glsl holds the storage type
+ * macros every shader includes and the binding / push-constant / specialisation
+ * conventions.
+ *
+ * Threads: a session's lg_device is used by one thread at a time (graph_compute holds
+ * its lock); the shared per-GPU context (queue, memory, weights and pipeline caches)
+ * locks itself. The device layer's own test kernel is op "Scale" of domain
+ * "ai.legacygpu.test" (vk_ops_test.c, shaders/test_scale.comp).
  *
  *   static int relu_record(lg_vk_rec *r, const lg_dev_node *dn) {
  *       lg_device *d = lg_vk_rec_device(r);
@@ -79,14 +86,36 @@ typedef struct lg_vk_caps {
     lg_vk_arch arch;
     uint32_t quirks;
     double fp32_gflops_est;       /* rough peak estimate, or 0 */
+    /* Added by the device layer: */
+    uint32_t driver_id;           /* VkDriverId (0 when the driver does not say) */
+    uint32_t compute_units;       /* AMD (VK_AMD_shader_core_properties), else 0 */
+    bool subgroup_size_control;   /* requiredSubgroupSize usable in compute */
+    uint64_t mem_limit_bytes;     /* device-local bytes usable: heap, or LEGACYGPU_VK_MEM_LIMIT_MB */
+    int heap_index;               /* the heap tensors and weights come from */
 } lg_vk_caps;
 
 const char *lg_vk_arch_name(lg_vk_arch a);
+/* "small_submits", ... for quirk bit q (one bit), or NULL. */
+const char *lg_vk_quirk_name(uint32_t q);
+
+/* The shader variant a session uses (index into the embedded SPIR-V). */
+typedef enum lg_vk_variant {
+    LG_VK_VARIANT_FP32 = 0,      /* fp32 storage, fp32 arithmetic */
+    LG_VK_VARIANT_FP16 = 1,      /* fp16 storage of float tensors, fp32 arithmetic */
+    LG_VK_VARIANT_FP16_MATH = 2, /* fp16 storage and fp16 arithmetic */
+} lg_vk_variant;
 
 /* What this session's device is and how it stores floats. */
 const lg_vk_caps *lg_vk_device_caps(const lg_device *d);
 bool lg_vk_fp16_storage(const lg_device *d); /* float tensors stored as fp16 */
 bool lg_vk_fp16_math(const lg_device *d);    /* shaders compute in fp16 */
+lg_vk_variant lg_vk_device_variant(const lg_device *d);
+/* The device's name ("llvmpipe (LLVM 15.0.6, 256 bits)"), for error messages. */
+const char *lg_vk_device_name(const lg_device *d);
+/* Validation (LEGACYGPU_VK_VALIDATE=1): whether the Khronos layer is on, and how many
+ * warnings and errors it has reported in this process. */
+bool lg_vk_validation_enabled(void);
+unsigned lg_vk_validation_messages(void);
 
 /* ---- memory -------------------------------------------------------------------------- */
 
@@ -105,11 +134,16 @@ typedef struct lg_vk_weight lg_vk_weight;
 /* Uploads bytes (already in device layout) under (key, variant). */
 int lg_vk_weights_upload(lg_device *d, const void *key, uint32_t variant, const void *data, uint64_t bytes,
                          lg_vk_weight **out);
+/* The cache key is (key, variant, whether the session stores fp16): sessions of other
+ * precisions never share bytes. Out of device memory: LG_E_NOMEM naming the node being
+ * prepared, the size and the heap. */
 /* Uploads n floats, stored as fp16 when the session stores fp16. */
 int lg_vk_weights_upload_f32(lg_device *d, const void *key, uint32_t variant, const float *data, int64_t n,
                              lg_vk_weight **out);
 void lg_vk_weights_release(lg_device *d, lg_vk_weight *w);
 lg_vk_binding lg_vk_weight_binding(const lg_vk_weight *w);
+/* Device-local bytes this device's context has allocated (blocks), for tests. */
+uint64_t lg_vk_memory_in_use(const lg_device *d);
 
 /* ---- pipelines ----------------------------------------------------------------------- */
 
@@ -121,6 +155,10 @@ typedef struct lg_vk_pipeline lg_vk_pipeline;
  * the device's life and on disk (VkPipelineCache). Owned by the device. */
 int lg_vk_pipeline_get(lg_device *d, const char *name, int n_bindings, uint32_t push_bytes, int n_spec,
                        const uint32_t *spec, lg_vk_pipeline **out);
+/* The on-disk pipeline cache: its path, and how many bytes were loaded from it when the
+ * device context opened (0: none or ignored as corrupt / from another driver). */
+const char *lg_vk_pipeline_cache_path(const lg_device *d);
+uint64_t lg_vk_pipeline_cache_loaded(const lg_device *d);
 
 /* ---- recording ----------------------------------------------------------------------- */
 
