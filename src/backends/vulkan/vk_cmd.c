@@ -139,6 +139,7 @@ static int submit(lg_device *d, const char *what)
         pthread_mutex_lock(&c->queue_lock);
         r = vkQueueSubmit(c->queue, 1, &si, d->fence);
         pthread_mutex_unlock(&c->queue_lock);
+        d->n_submits++;
         if (r == VK_SUCCESS) {
             r = vkWaitForFences(c->dev, 1, &d->fence, VK_TRUE, UINT64_MAX);
             VkResult r2 = vkResetFences(c->dev, 1, &d->fence);

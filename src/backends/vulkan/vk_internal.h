@@ -114,6 +114,7 @@ struct lg_device {
     VkDescriptorPool *dpools;
     int n_dpools, cur_dpool;
     lg_buffer *staging;
+    uint64_t n_submits;    /* submissions of graph_compute (tests of SMALL_SUBMITS) */
 };
 
 /* ---- vk_device.c ---- */
