@@ -98,6 +98,20 @@ int lg_session_run(lg_session *s, int n_in, const char *const *in_names, lg_tens
 int lg_session_infer_shapes(lg_session *s, int n_in, const char *const *in_names,
                             lg_tensor *const *inputs, int n_out, lg_value_info *outputs);
 
+/* Where each node of the main graph runs (for the shapes of the last run, or the
+ * model's declared input shapes with symbolic dimensions 1 before any run). */
+typedef struct lg_placement {
+    const char *node;      /* node name (owned by the model) */
+    const char *op_type;
+    const char *backend;   /* "vulkan", "cpu", or "-" when folded or fused into another node */
+    int fused;             /* 1: computed at creation or inside another node's kernel */
+    double flops;          /* floating-point operations (2 per multiply-add), estimated */
+} lg_placement;
+/* Fills out[0..max) (out may be NULL to count) and *count with the number of nodes. */
+int lg_session_placement(lg_session *s, lg_placement *out, int max, int *count);
+/* The session's device ("vulkan:0 (AMD Radeon RX 580 ...)") or the CPU, into buf. */
+int lg_session_device(lg_session *s, char *buf, int len);
+
 /* Version string of this build ("0.1.0"). */
 const char *lg_version(void);
 

@@ -99,5 +99,6 @@ void lg_plan_fuse(lg_plan *p)
             continue;
         }
         p->redirect[i] = g->nodes[last].outputs[0];
+        p->acts[i] = act;
     }
 }

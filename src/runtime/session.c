@@ -50,7 +50,7 @@ static int node_error(int rc, const lg_node *n)
 
 /* ---- frames ---------------------------------------------------------------------- */
 
-static void frame_free(lg_frame *f)
+void lg_frame_free(lg_frame *f)
 {
     if (!f->vals) return;
     int nv = f->plan->graph->n_values;
@@ -61,7 +61,7 @@ static void frame_free(lg_frame *f)
     f->vals = NULL;
 }
 
-static int frame_init(lg_frame *f, lg_session *s, const lg_plan *p, lg_frame *parent)
+int lg_frame_init(lg_frame *f, lg_session *s, const lg_plan *p, lg_frame *parent)
 {
     memset(f, 0, sizeof(*f));
     f->plan = p;
@@ -84,7 +84,7 @@ static int frame_init(lg_frame *f, lg_session *s, const lg_plan *p, lg_frame *pa
 }
 
 /* Resolves value v of f's graph, looking through enclosing frames for outer values. */
-static lg_tensor *frame_lookup(lg_frame *f, int v)
+lg_tensor *lg_frame_lookup(lg_frame *f, int v)
 {
     if (f->vals[v]) return f->vals[v];
     const lg_value *val = &f->plan->graph->values[v];
@@ -106,7 +106,7 @@ typedef struct node_io {
     lg_tensor **out;
 } node_io;
 
-static int run_node(lg_frame *f, int i, bool infer_only)
+int lg_frame_run_node(lg_frame *f, int i, bool infer_only)
 {
     const lg_plan *p = f->plan;
     const lg_graph *g = p->graph;
@@ -125,7 +125,7 @@ static int run_node(lg_frame *f, int i, bool infer_only)
         int v = n->inputs[k];
         in[k] = NULL;
         if (v < 0) continue;
-        in[k] = frame_lookup(f, v);
+        in[k] = lg_frame_lookup(f, v);
         if (!in[k]) {
             if (infer_only) {
                 rc = LG_E_DYNAMIC;
@@ -211,7 +211,7 @@ done:
 }
 
 /* Frees tensors whose last reader was node i. */
-static void release_after(lg_frame *f, int i)
+void lg_frame_release_after(lg_frame *f, int i)
 {
     const lg_plan *p = f->plan;
     const lg_node *n = &p->graph->nodes[i];
@@ -237,8 +237,8 @@ static int frame_run(lg_frame *f)
     const lg_plan *p = f->plan;
     for (int i = 0; i < p->graph->n_nodes; i++) {
         if (p->skip[i]) continue;
-        LG_CHECK(run_node(f, i, false));
-        release_after(f, i);
+        LG_CHECK(lg_frame_run_node(f, i, false));
+        lg_frame_release_after(f, i);
     }
     return LG_OK;
 }
@@ -246,7 +246,7 @@ static int frame_run(lg_frame *f)
 /* Hands value v's tensor to the caller: moved if the frame owns it, else copied. */
 static int frame_take(lg_frame *f, int v, lg_tensor **out)
 {
-    lg_tensor *t = frame_lookup(f, v);
+    lg_tensor *t = lg_frame_lookup(f, v);
     if (!t) return lg_error(LG_E_RUNTIME, "output '%s' was not computed", f->plan->graph->values[v].name);
     if (f->owned[v]) {
         *out = t;
@@ -276,7 +276,7 @@ int lg_kctx_run_graph(lg_kctx *c, const lg_graph *g, int n_in, const lg_tensor *
     if (n_in > g->n_inputs)
         return lg_error(LG_E_INVALID_MODEL, "subgraph '%s' takes %d inputs, got %d", g->name, g->n_inputs, n_in);
     lg_frame f;
-    LG_CHECK(frame_init(&f, s, p, c->frame));
+    LG_CHECK(lg_frame_init(&f, s, p, c->frame));
     for (int i = 0; i < n_in; i++) f.vals[g->inputs[i]] = (lg_tensor *)inputs[i];
     int rc = frame_run(&f);
     for (int i = 0; i < n_out && rc == LG_OK; i++) {
@@ -291,7 +291,7 @@ int lg_kctx_run_graph(lg_kctx *c, const lg_graph *g, int n_in, const lg_tensor *
             lg_tensor_free(outputs[i]);
             outputs[i] = NULL;
         }
-    frame_free(&f);
+    lg_frame_free(&f);
     return rc;
 }
 
@@ -308,6 +308,7 @@ static void plan_free(lg_plan *p)
     free(p->states);
     free(p->skip);
     free(p->redirect);
+    free(p->acts);
     free(p->consts);
     free(p->last_use);
     free(p);
@@ -327,6 +328,7 @@ static int resolve_op(const lg_session *s, const lg_node *n, const lg_op_def **o
     int other = 0;
     for (int b = 0; b < s->n_backends; b++) {
         int other_here = 0;
+        if (!s->backends[b]->find_op) continue; /* device backends: placed by the scheduler */
         const lg_op_def *d = s->backends[b]->find_op(n->domain, n->op_type, n->opset, &other_here);
         other |= other_here;
         if (d) {
@@ -354,6 +356,14 @@ static int plan_subgraphs(lg_session *s, const lg_node *n)
     return LG_OK;
 }
 
+const lg_tensor *lg_plan_constant(const lg_plan *p, int v)
+{
+    if (v < 0) return NULL;
+    if (p->consts[v]) return p->consts[v];
+    const lg_value *val = &p->graph->values[v];
+    return (val->constant && !val->is_input) ? val->constant : NULL;
+}
+
 static bool node_inputs_constant(const lg_plan *p, const lg_node *n)
 {
     for (int k = 0; k < n->n_inputs; k++) {
@@ -371,8 +381,8 @@ static bool node_inputs_constant(const lg_plan *p, const lg_node *n)
 static int fold_node(lg_session *s, lg_plan *p, int i)
 {
     lg_frame f;
-    LG_CHECK(frame_init(&f, s, p, NULL));
-    int rc = run_node(&f, i, false);
+    LG_CHECK(lg_frame_init(&f, s, p, NULL));
+    int rc = lg_frame_run_node(&f, i, false);
     if (rc == LG_OK) {
         const lg_node *n = &p->graph->nodes[i];
         for (int k = 0; k < n->n_outputs; k++) {
@@ -385,7 +395,7 @@ static int fold_node(lg_session *s, lg_plan *p, int i)
     }
     for (int v = 0; v < p->graph->n_values; v++)
         if (!f.owned[v]) f.vals[v] = NULL;
-    frame_free(&f);
+    lg_frame_free(&f);
     return rc;
 }
 
@@ -443,6 +453,7 @@ static int plan_graph(lg_session *s, const lg_graph *g, bool fold)
     p->states = calloc((size_t)nn + 1, sizeof(void *));
     p->skip = calloc((size_t)nn + 1, sizeof(bool));
     p->redirect = malloc(((size_t)nn + 1) * sizeof(int));
+    p->acts = calloc((size_t)nn + 1, sizeof(lg_act));
     p->consts = calloc((size_t)nv + 1, sizeof(lg_tensor *));
     p->last_use = malloc(((size_t)nv + 1) * sizeof(int));
     if (s->n_plans == s->cap_plans) {
@@ -456,7 +467,7 @@ static int plan_graph(lg_session *s, const lg_graph *g, bool fold)
         s->cap_plans = cap;
     }
     s->plans[s->n_plans++] = p;
-    if (!p->ops || !p->states || !p->skip || !p->redirect || !p->consts || !p->last_use)
+    if (!p->ops || !p->states || !p->skip || !p->redirect || !p->acts || !p->consts || !p->last_use)
         return lg_error(LG_E_NOMEM, "out of memory");
     for (int i = 0; i < nn; i++) p->redirect[i] = -1;
     for (int i = 0; i < nn; i++) {
@@ -487,33 +498,93 @@ static int plan_graph(lg_session *s, const lg_graph *g, bool fold)
     int rc = LG_OK;
     for (int i = 0; i < nn && rc == LG_OK; i++)
         if (!p->skip[i] && p->ops[i]->prepare) rc = prepare_node(s, p, i, consumed);
+    if (rc == LG_OK && fold && !s->opts.no_optimize) lg_plan_fuse(p);
+    /* The main graph's device placement reads the weights before they may be released. */
+    if (rc == LG_OK && g == s->model->graph && s->dev) rc = lg_sched_create(s);
     if (rc == LG_OK && s->opts.release_weights) release_consumed(p, consumed);
     free(consumed);
-    if (rc == LG_OK && fold && !s->opts.no_optimize) lg_plan_fuse(p);
     return rc;
 }
 
-/* "cpu": the CPU alone; "auto": every backend built in, most capable first; a backend's
- * name: that one, with the CPU behind it for the ops it lacks. */
+/* Parses "name" or "name:N". */
+static const lg_backend_i *parse_backend(const char *want, int *dev, bool *explicit_dev)
+{
+    char name[32];
+    const char *colon = strchr(want, ':');
+    size_t len = colon ? (size_t)(colon - want) : strlen(want);
+    *dev = 0;
+    *explicit_dev = false;
+    if (len >= sizeof(name)) return NULL;
+    memcpy(name, want, len);
+    name[len] = 0;
+    if (colon) {
+        char *end;
+        long v = strtol(colon + 1, &end, 10);
+        if (!colon[1] || *end || v < 0 || v > 255) return NULL;
+        *dev = (int)v;
+        *explicit_dev = true;
+    }
+    return lg_backend_find(name);
+}
+
+static int open_device(lg_session *s, const lg_backend_i *b, int dev)
+{
+    lg_device_config cfg = { .precision = s->opts.precision ? LG_PRECISION_FP16 : LG_PRECISION_FP32 };
+    LG_CHECK(b->device_open(dev, &cfg, &s->dev));
+    s->dev_backend = b;
+    s->dev_index = dev;
+    s->backends[s->n_backends++] = b;
+    return LG_OK;
+}
+
+/* "cpu": the CPU alone; "auto": the first device a device backend offers for automatic
+ * use (software rasterisers only by name), else the CPU; "vulkan" / "vulkan:N": that
+ * backend's device (0 by default), with the CPU behind it for the nodes it lacks. */
 static int choose_backends(lg_session *s)
 {
-    const char *want = s->opts.backend ? s->opts.backend : "cpu";
+    const char *want = s->opts.backend && s->opts.backend[0] ? s->opts.backend : "cpu";
     int n;
     const lg_backend_i *const *all = lg_backend_registry(&n);
     s->n_backends = 0;
     if (!strcmp(want, "auto")) {
-        for (int i = 0; i < n && i < LG_SESSION_MAX_BACKENDS; i++) s->backends[s->n_backends++] = all[i];
+        for (int i = 0; i < n && !s->dev; i++) {
+            const lg_backend_i *b = all[i];
+            if (b->is_host || !b->device_open) continue;
+            int nd = b->device_count();
+            for (int d = 0; d < nd && !s->dev; d++) {
+                if (b->device_auto && !b->device_auto(d)) continue;
+                if (open_device(s, b, d) != LG_OK) {
+                    fprintf(stderr, "legacygpu: warning: %s device %d unusable (%s); trying the next\n", b->name, d,
+                            lg_last_error());
+                    lg_error_clear();
+                }
+            }
+        }
+        s->dev_auto = true;
+        s->backends[s->n_backends++] = lg_backend_host();
         return LG_OK;
     }
-    const lg_backend_i *b = lg_backend_find(want);
+    int dev;
+    bool explicit_dev;
+    const lg_backend_i *b = parse_backend(want, &dev, &explicit_dev);
     if (!b) {
         char names[256] = "auto";
         size_t o = strlen(names);
         for (int i = 0; i < n; i++) o += (size_t)snprintf(names + o, sizeof(names) - o, ", %s", all[i]->name);
         return lg_error(LG_E_UNSUPPORTED, "backend '%s' is not available in this build (available: %s)", want, names);
     }
-    s->backends[s->n_backends++] = b;
+    if (!b->is_host) {
+        int nd = b->device_count();
+        if (nd <= 0) return lg_error(LG_E_NOT_FOUND, "backend '%s': no device found on this machine", b->name);
+        if (dev >= nd)
+            return lg_error(LG_E_NOT_FOUND, "backend '%s': no device %d (this machine has %d: 0..%d)", b->name, dev, nd,
+                            nd - 1);
+        LG_CHECK(open_device(s, b, dev));
+    } else if (explicit_dev && dev != 0) {
+        return lg_error(LG_E_NOT_FOUND, "backend '%s' has one device (0), not %d", b->name, dev);
+    }
     if (b != lg_backend_host()) s->backends[s->n_backends++] = lg_backend_host();
+    else s->backends[s->n_backends++] = b;
     return LG_OK;
 }
 
@@ -525,6 +596,7 @@ int lg_session_create(lg_model *m, const lg_session_options *opts, lg_session **
     if (opts) s->opts = *opts;
     int rc = choose_backends(s);
     if (rc != LG_OK) {
+        if (s->dev) s->dev_backend->device_close(s->dev);
         free(s);
         return rc;
     }
@@ -537,6 +609,7 @@ int lg_session_create(lg_model *m, const lg_session_options *opts, lg_session **
 #endif
     s->pool = lg_threadpool_create(s->opts.num_threads);
     if (!s->pool) {
+        if (s->dev) s->dev_backend->device_close(s->dev);
         free(s);
         return lg_error(LG_E_NOMEM, "cannot start threads");
     }
@@ -552,7 +625,9 @@ int lg_session_create(lg_model *m, const lg_session_options *opts, lg_session **
 void lg_session_free(lg_session *s)
 {
     if (!s) return;
+    lg_sched_free(s);
     for (int i = 0; i < s->n_plans; i++) plan_free(s->plans[i]);
+    if (s->dev) s->dev_backend->device_close(s->dev);
     free(s->plans);
     lg_threadpool_free(s->pool);
     free(s);
@@ -636,7 +711,7 @@ int lg_session_run(lg_session *s, int n_in, const char *const *in_names, lg_tens
     const lg_graph *g = p->graph;
     for (int i = 0; i < n_out; i++) outputs[i] = NULL;
     lg_frame f;
-    LG_CHECK(frame_init(&f, s, p, NULL));
+    LG_CHECK(lg_frame_init(&f, s, p, NULL));
     int rc = bind_inputs(&f, n_in, in_names, inputs);
     int *want = calloc((size_t)n_out + 1, sizeof(int));
     if (!want) rc = lg_error(LG_E_NOMEM, "out of memory");
@@ -659,7 +734,15 @@ int lg_session_run(lg_session *s, int n_in, const char *const *in_names, lg_tens
             p->last_use[want[i]] = g->n_nodes;
         }
     }
-    if (rc == LG_OK) rc = frame_run(&f);
+    if (rc == LG_OK) {
+        /* The scheduler downloads the graph's outputs; other values asked for by name
+         * may live only on the device, so such runs stay on the host. */
+        bool graph_outputs_only = true;
+        for (int i = 0; i < n_out; i++)
+            if (!g->values[want[i]].is_output) graph_outputs_only = false;
+        rc = s->sched && graph_outputs_only ? lg_sched_run(s, &f) : LG_E_UNSUPPORTED;
+        if (rc == LG_E_UNSUPPORTED) rc = frame_run(&f);
+    }
     for (int i = 0; rc == LG_OK && i < n_out; i++) rc = frame_take(&f, want[i], &outputs[i]);
     if (saved_last) {
         for (int i = n_out - 1; i >= 0; i--) p->last_use[want[i]] = saved_last[i];
@@ -672,7 +755,7 @@ int lg_session_run(lg_session *s, int n_in, const char *const *in_names, lg_tens
         }
     for (int v = 0; v < g->n_values; v++)
         if (!f.owned[v]) f.vals[v] = NULL;
-    frame_free(&f);
+    lg_frame_free(&f);
     free(want);
     return rc;
 }
@@ -694,7 +777,7 @@ int lg_session_infer_shapes(lg_session *s, int n_in, const char *const *in_names
     const lg_plan *p = s->plans[0];
     const lg_graph *g = p->graph;
     lg_frame f;
-    LG_CHECK(frame_init(&f, s, p, NULL));
+    LG_CHECK(lg_frame_init(&f, s, p, NULL));
     /* Inputs carry shapes only: views without data. */
     lg_tensor **views = calloc((size_t)n_in + 1, sizeof(lg_tensor *));
     int rc = views ? LG_OK : lg_error(LG_E_NOMEM, "out of memory");
@@ -706,16 +789,16 @@ int lg_session_infer_shapes(lg_session *s, int n_in, const char *const *in_names
     if (rc == LG_OK) rc = bind_inputs(&f, n_in, in_names, views);
     for (int i = 0; rc == LG_OK && i < g->n_nodes; i++) {
         if (p->skip[i]) continue;
-        int r = run_node(&f, i, true);
+        int r = lg_frame_run_node(&f, i, true);
         if (r != LG_OK && r != LG_E_DYNAMIC) rc = r;
     }
     for (int i = 0; rc == LG_OK && i < n_out && i < g->n_outputs; i++) {
         int v = g->outputs[i];
-        fill_info(&g->values[v], frame_lookup(&f, v), &outputs[i]);
+        fill_info(&g->values[v], lg_frame_lookup(&f, v), &outputs[i]);
     }
     for (int v = 0; v < g->n_values; v++)
         if (!f.owned[v]) f.vals[v] = NULL;
-    frame_free(&f);
+    lg_frame_free(&f);
     for (int i = 0; views && i < n_in; i++) lg_tensor_free(views[i]);
     free(views);
     return rc;

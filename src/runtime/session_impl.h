@@ -19,6 +19,7 @@ typedef struct lg_plan {
     void **states;           /* [n_nodes] from prepare */
     bool *skip;              /* [n_nodes] folded at creation or fused into another node */
     int *redirect;           /* [n_nodes] value that output 0 is stored in (fusion), or -1 */
+    lg_act *acts;            /* [n_nodes] activation fused into node i's output pass */
     lg_tensor **consts;      /* [n_values] folded constants owned by the plan, or NULL */
     int *last_use;           /* [n_values] last node index reading it; n_nodes for outputs */
 } lg_plan;
@@ -33,6 +34,8 @@ struct lg_frame {
 
 #define LG_SESSION_MAX_BACKENDS 4
 
+typedef struct lg_sched lg_sched;
+
 struct lg_session {
     lg_model *model;
     const lg_backend_i *backends[LG_SESSION_MAX_BACKENDS]; /* placement order; the CPU last */
@@ -41,7 +44,30 @@ struct lg_session {
     lg_session_options opts;
     lg_plan **plans;         /* main graph first, then every subgraph */
     int n_plans, cap_plans;
+    /* The device backend this session may place nodes on (NULL: host only). */
+    const lg_backend_i *dev_backend;
+    lg_device *dev;
+    int dev_index;
+    bool dev_auto;           /* chosen by "auto": out of device memory falls back to the CPU */
+    lg_sched *sched;         /* placement, partitions and device memory (sched.c) */
 };
+
+/* Frames (session.c), for the scheduler. */
+int lg_frame_init(lg_frame *f, lg_session *s, const lg_plan *p, lg_frame *parent);
+void lg_frame_free(lg_frame *f);
+lg_tensor *lg_frame_lookup(lg_frame *f, int v);
+int lg_frame_run_node(lg_frame *f, int i, bool infer_only);
+void lg_frame_release_after(lg_frame *f, int i);
+/* The constant value v of plan p (folded or initializer, not an overridable input), or NULL. */
+const lg_tensor *lg_plan_constant(const lg_plan *p, int v);
+
+/* The scheduler (sched.c): places the main graph's nodes on the session's device,
+ * splits them into partitions, plans device memory, runs them. */
+int lg_sched_create(lg_session *s);
+void lg_sched_free(lg_session *s);
+/* Runs the main graph in frame f (inputs bound); LG_E_UNSUPPORTED if the scheduler
+ * cannot take this run (the caller then runs everything on the host). */
+int lg_sched_run(lg_session *s, lg_frame *f);
 
 const lg_plan *lg_session_plan_for(const lg_session *s, const lg_graph *g);
 
