@@ -1,6 +1,7 @@
 /*
  * cmd_info.c: `legacygpu info [--json] [MODEL]`: version, CPU and SIMD features, threads,
- * backends and their devices, memory; with MODEL, the model's inputs, outputs and opset.
+ * backends and their devices (every GPU in detail, and what --backend auto picks), memory;
+ * with MODEL, the model's inputs, outputs and opset.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/info_devices.h"
 #include "base/error.h"
 #include "legacygpu/legacygpu.h"
 
@@ -174,6 +176,9 @@ int lg_cmd_info(int argc, char **argv)
                              si.cpu_model, "simd", si.simd, "cores", si.num_cores, "threads", si.num_threads, "memory",
                              "total_bytes", (json_int_t)si.mem_total, "available_bytes", (json_int_t)si.mem_available,
                              "backends", backends);
+    json_t *devices = lg_info_devices_json();
+    json_object_set_new(root, "auto", lg_info_auto_json(devices));
+    json_object_set_new(root, "devices", devices);
     if (model) {
         int rc;
         json_t *mj = model_json(model, n_shapes, shapes, &rc);
@@ -202,6 +207,7 @@ int lg_cmd_info(int argc, char **argv)
             json_array_foreach(json_object_get(b, "devices"), k, d) printf(" %s%s", k ? "; " : "", json_string_value(d));
             printf("\n");
         }
+        lg_info_devices_print(devices, json_object_get(root, "auto"));
         json_t *mj = json_object_get(root, "model");
         if (mj) {
             printf("model:    %s (%s %s, ir %lld, opset %lld, %lld nodes, %.1f MB of weights)\n", model,

@@ -49,6 +49,13 @@ PY
 # --- good runs ------------------------------------------------------------------------
 expect info 0 "simd:" -- "$LG" info
 expect info-json 0 '"backends"' -- "$LG" info --json
+expect info-auto 0 "auto:     --backend auto runs on" -- "$LG" info
+expect info-json-devices 0 '"devices"' -- "$LG" info --json
+# With the Vulkan backend built: a bad LEGACYGPU_VK_DEVICES gets one clear message.
+if "$LG" info | grep -q '^backend:  vulkan'; then
+  expect info-vk-devices 0 "LEGACYGPU_VK_DEVICES='x': expected a comma list of device indices" -- \
+    env LEGACYGPU_VK_DEVICES=x "$LG" info
+fi
 expect info-model 0 "input   input: float32 [N,3,224,224]" -- "$LG" info "$SQ/model.onnx"
 expect info-shapes 0 "inferred detections: float32 [2,6300,85]" -- "$LG" info "$SHARED/models/yolo_style/model.onnx" --input-shape images=2x3x320x320
 expect version 0 "legacygpu 0." -- "$LG" --version
