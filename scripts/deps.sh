@@ -13,8 +13,9 @@ PKGS=(
   libjpeg62-turbo-dev libpng-dev
   # cluster, API, CLI
   libzmq3-dev libczmq-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev
-  # Vulkan backend
-  libvulkan-dev glslc
+  # Vulkan backend: headers and loader, the shader compiler (python3 embeds the SPIR-V);
+  # tests: Mesa's lavapipe (the CPU Vulkan device CI runs on) and the Khronos validation layer
+  libvulkan-dev glslc mesa-vulkan-drivers vulkan-validationlayers
   # tests: unit framework, conformance data, numpy/onnx for converting test tensors
   libcmocka-dev libonnx-testdata python3 python3-numpy python3-onnx
   # cluster tests and benchmarks: promtool (prometheus) checks /metrics, wrk loads the API
