@@ -345,6 +345,43 @@ static void test_validation_message_fails_next_call(void **state)
     assert_non_null(strstr(out, "LG_E_DEVICE vulkan: 1 validation message(s) on '"));
 }
 
+static void test_unknown_op_and_device_lost(void **state)
+{
+    (void)state;
+    lg_device *d = open_dev(LG_PRECISION_FP32);
+    lg_buffer *buf;
+    assert_int_equal(vk->buffer_alloc(d, 4096, &buf), LG_OK);
+    lg_tensor *a = dev_tensor(d, buf, 0, 16), *b = dev_tensor(d, buf, 1024, 16);
+    lg_node odd = { .name = "odd0", .op_type = "NoSuchOp", .domain = "ai.legacygpu.test", .opset = 1 };
+    const lg_tensor *ins[1] = { a };
+    lg_tensor *outs[1] = { b };
+    uint32_t host_in;
+    assert_false(vk->supports_node(d, &odd, 1, 1, ins, 1, (const lg_tensor *const *)outs, &host_in));
+    lg_dev_node dn = { .node = &odd, .opset = 1, .n_inputs = 1, .inputs = ins, .n_outputs = 1, .outputs = outs };
+    void *st;
+    assert_error(vk->node_prepare(d, &dn, &st), LG_E_UNSUPPORTED, "no kernel for node 'odd0' (NoSuchOp, opset 1)");
+    /* A lost device: the run fails naming the device and the partition, and so does the
+     * next one, without touching the device again. */
+    dn.node = &scale_node;
+    assert_int_equal(vk->node_prepare(d, &dn, &dn.state), LG_OK);
+    lg_dev_graph g = { 0, NULL, 1, &dn, 0, NULL };
+    lg_vk_inject_device_lost(1);
+    char want[400];
+    snprintf(want, sizeof(want), "vulkan: device lost on '%s' while running a partition of 1 node(s) ending with 'scale0'",
+             lg_vk_device_name(d));
+    assert_error(vk->graph_compute(d, &g), LG_E_DEVICE, want);
+    assert_error(vk->graph_compute(d, &g), LG_E_DEVICE, "was lost earlier");
+    lg_device *fresh = open_dev(LG_PRECISION_FP32); /* while d still holds the lost one */
+    assert_ptr_not_equal(fresh->ctx, d->ctx);
+    run_chain(fresh, 10, 1, 2.0f, 0.5f, 1e-6);
+    vk->device_close(fresh);
+    vk->node_release(d, dn.state);
+    lg_tensor_free(a);
+    lg_tensor_free(b);
+    vk->buffer_free(d, buf);
+    vk->device_close(d);
+}
+
 /* Runs last: nothing above made the validation layer speak. */
 static void test_no_validation_messages(void **state)
 {
@@ -432,6 +469,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_graph_compute_fp16_storage),
         cmocka_unit_test(test_small_submits),
         cmocka_unit_test(test_validation_message_fails_next_call),
+        cmocka_unit_test(test_unknown_op_and_device_lost),
         cmocka_unit_test(test_no_validation_messages),
     };
     /* Pipeline caches go to a folder of this run, not the user's. */

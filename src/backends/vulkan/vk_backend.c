@@ -1,7 +1,7 @@
 /*
  * vk_backend.c: the Vulkan backend's entry in the backend table (lg_backend_vulkan, see
  * runtime/backend.h): devices and their description, which nodes it runs (a kernel in
- * vk_ops.c that says yes, tensors within the binding limit), per-node preparation,
+ * vk_ops.c that says yes, every tensor within one buffer), per-node preparation,
  * activation buffers, storage sizes and graph_compute (vk_cmd.c).
  */
 #include <stdio.h>
@@ -76,9 +76,12 @@ static uint64_t vk_storage_bytes(lg_device *d, lg_dtype dt, int64_t numel)
     return (uint64_t)numel * ((d->fp16_storage && dt == LG_FLOAT) ? 2 : lg_dtype_size(dt));
 }
 
+/* Within one buffer (a tensor is never split across buffers). Bindings above
+ * max_storage_range are the kernels' to split (vk_kern.h: chunked bindings); their
+ * supports() says no when they cannot. */
 static bool fits(lg_device *d, const lg_tensor *t)
 {
-    return !t || t->dtype == LG_UNDEFINED || vk_storage_bytes(d, t->dtype, lg_tensor_numel_(t)) <= d->ctx->caps.max_storage_range;
+    return !t || t->dtype == LG_UNDEFINED || vk_storage_bytes(d, t->dtype, lg_tensor_numel_(t)) <= d->ctx->block_max;
 }
 
 static const lg_vk_op *op_of(const lg_node *n, int opset)
@@ -92,7 +95,6 @@ static bool vk_supports_node(lg_device *d, const lg_node *n, int opset, int n_in
     *host_inputs = 0;
     const lg_vk_op *op = op_of(n, opset);
     if (!op) return false;
-    /* A tensor above the binding limit would need splitting: not yet. */
     for (int i = 0; i < n_in; i++)
         if (!fits(d, in[i])) return false;
     for (int i = 0; i < n_out; i++)

@@ -6,6 +6,7 @@
  * one submit with a fence, waited for. Devices with the SMALL_SUBMITS quirk submit every
  * few dispatches instead. Descriptor sets come from per-session pools reset per run.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,12 +130,19 @@ static int begin(lg_device *d)
     return r == VK_SUCCESS ? LG_OK : lg_vk_fail(d->ctx, r, "beginning a command buffer");
 }
 
+static atomic_int lost_injections;
+
+void lg_vk_inject_device_lost(int n) { atomic_store(&lost_injections, n); }
+
 /* Ends, submits and waits for the command buffer; it is reset for reuse. */
 static int submit(lg_device *d, const char *what)
 {
     lg_vk_ctx *c = d->ctx;
     VkResult r = vkEndCommandBuffer(d->cb);
-    if (r == VK_SUCCESS) {
+    if (r == VK_SUCCESS && atomic_load(&lost_injections) > 0) {
+        atomic_fetch_sub(&lost_injections, 1);
+        r = VK_ERROR_DEVICE_LOST;
+    } else if (r == VK_SUCCESS) {
         VkSubmitInfo si = { .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &d->cb };
         pthread_mutex_lock(&c->queue_lock);
         r = vkQueueSubmit(c->queue, 1, &si, d->fence);
@@ -287,7 +295,8 @@ static int record_nodes(lg_vk_rec *rec, const lg_dev_graph *g)
 static int compute(lg_device *d, const lg_dev_graph *g)
 {
     lg_vk_ctx *c = d->ctx;
-    if (c->lost) return lg_error(LG_E_DEVICE, "vulkan: device '%s' was lost earlier; open it again", c->caps.name);
+    if (c->lost)
+        return lg_error(LG_E_DEVICE, "vulkan: device '%s' was lost earlier; new sessions get a new device", c->caps.name);
     LG_CHECK(lg_vk_check_validation(d));
     for (int i = 0; i < g->n_uploads; i++) LG_CHECK(check_copy(&g->uploads[i], "upload"));
     for (int i = 0; i < g->n_downloads; i++) LG_CHECK(check_copy(&g->downloads[i], "download"));

@@ -521,6 +521,8 @@ int lg_vk_open(int dev, const lg_device_config *cfg, lg_device **out)
     pthread_mutex_lock(&g.lock);
     lg_vk_phys *p = &g.devs[dev];
     int rc = LG_OK;
+    /* A lost context stays with the sessions that hold it; new sessions get a new one. */
+    if (p->ctx && p->ctx->lost) p->ctx = NULL;
     if (!p->ctx) rc = ctx_create(dev, &p->ctx);
     if (rc == LG_OK) p->ctx->refs++;
     pthread_mutex_unlock(&g.lock);
@@ -552,7 +554,7 @@ void lg_vk_close(lg_device *d)
     pthread_mutex_lock(&g.lock);
     lg_vk_ctx *c = d->ctx;
     if (--c->refs == 0) {
-        g.devs[c->index].ctx = NULL;
+        if (g.devs[c->index].ctx == c) g.devs[c->index].ctx = NULL;
         ctx_destroy(c);
     }
     pthread_mutex_unlock(&g.lock);

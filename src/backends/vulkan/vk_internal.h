@@ -156,5 +156,8 @@ void lg_vk_pcache_close(lg_vk_ctx *c); /* saves the cache file, destroys pipelin
 int lg_vk_cmd_init(lg_device *d);
 void lg_vk_cmd_fini(lg_device *d);
 int lg_vk_graph_compute(lg_device *d, const lg_dev_graph *g);
+/* Fault injection for tests: the next n submissions of graph_compute fail as if the
+ * device had been lost (VK_ERROR_DEVICE_LOST), without submitting. */
+void lg_vk_inject_device_lost(int n);
 
 #endif
