@@ -222,6 +222,8 @@ static void test_weights_shared(void **state)
     (void)state;
     lg_device *d1 = open_dev(LG_PRECISION_FP32), *d2 = open_dev(LG_PRECISION_FP32);
     lg_device *h = open_dev(LG_PRECISION_FP16);
+    bool direct = d1->ctx->direct;
+    d1->ctx->direct = false; /* weights through staging (the direct path: graph tests) */
     uint64_t base = lg_vk_memory_in_use(d1);
     static float w[1000];
     for (int i = 0; i < 1000; i++) w[i] = (float)i;
@@ -237,12 +239,26 @@ static void test_weights_shared(void **state)
     assert_int_equal(lg_vk_weights_upload_f32(h, w, 0, w, 1000, &e), LG_OK);  /* fp16 session */
     assert_ptr_not_equal(a, e);
     assert_int_equal(lg_vk_weight_binding(e).range, 2000);
+    /* The bytes on the device are the weights (read back as a download). */
+    lg_device *readers[2] = { d1, h };
+    lg_vk_weight *ws[2] = { a, e };
+    for (int k = 0; k < 2; k++) {
+        lg_vk_binding wb = lg_vk_weight_binding(ws[k]);
+        lg_tensor *t = dev_tensor(readers[k], (lg_buffer *)wb.buf, wb.offset, 1000), *back = host_tensor(1000);
+        lg_dev_copy down = { back, t };
+        lg_dev_graph g = { 0, NULL, 0, NULL, 1, &down };
+        assert_int_equal(vk->graph_compute(readers[k], &g), LG_OK);
+        for (int i = 0; i < 1000; i++) assert_float_equal(((float *)back->data)[i], w[i], k ? 0.5 : 0);
+        lg_tensor_free(t);
+        lg_tensor_free(back);
+    }
     lg_vk_weights_release(d1, a);
     lg_vk_weights_release(d1, c);
     lg_vk_weights_release(h, e);
     assert_true(lg_vk_memory_in_use(d1) > base || one == base); /* b still holds it */
     lg_vk_weights_release(d2, b);
     assert_int_equal(lg_vk_memory_in_use(d1), base);
+    d1->ctx->direct = direct;
     vk->device_close(h);
     vk->device_close(d2);
     vk->device_close(d1);
@@ -301,9 +317,15 @@ static void test_graph_compute_fp32(void **state)
     lg_device *d = open_dev(LG_PRECISION_FP32);
     assert_false(lg_vk_fp16_storage(d));
     assert_int_equal(lg_vk_device_variant(d), LG_VK_VARIANT_FP32);
-    run_chain(d, 1000, 1, 2.0f, 0.5f, 1e-6);
-    run_chain(d, 1, 3, 2.0f, 0.5f, 1e-6);
-    run_chain(d, 100003, 5, -1.5f, 0.25f, 1e-6); /* several workgroups, odd size */
+    /* Both copy paths: direct (device memory the host sees: lavapipe) and staging. */
+    bool direct = d->ctx->direct;
+    for (int pass = 0; pass < 2; pass++) {
+        d->ctx->direct = pass == 0 && direct;
+        run_chain(d, 1000, 1, 2.0f, 0.5f, 1e-6);
+        run_chain(d, 1, 3, 2.0f, 0.5f, 1e-6);
+        run_chain(d, 100003, 5, -1.5f, 0.25f, 1e-6); /* several workgroups, odd size */
+    }
+    d->ctx->direct = direct;
     vk->device_close(d);
 }
 
@@ -322,8 +344,13 @@ static void test_graph_compute_fp16_storage(void **state)
     assert_int_equal(vk->storage_bytes(d, LG_INT64, 10), 80);
     /* lavapipe: fp16 storage, fp32 arithmetic (NO_FP16 quirk). */
     if (c->quirks & LG_VK_QUIRK_NO_FP16) assert_int_equal(lg_vk_device_variant(d), LG_VK_VARIANT_FP16);
-    run_chain(d, 4097, 1, 2.0f, 0.5f, 2e-3);
-    run_chain(d, 333, 2, -0.5f, 1.0f, 4e-3);
+    bool direct = d->ctx->direct;
+    for (int pass = 0; pass < 2; pass++) {
+        d->ctx->direct = pass == 0 && direct;
+        run_chain(d, 4097, 1, 2.0f, 0.5f, 2e-3);
+        run_chain(d, 333, 2, -0.5f, 1.0f, 4e-3);
+    }
+    d->ctx->direct = direct;
     vk->device_close(d);
 }
 

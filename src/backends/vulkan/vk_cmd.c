@@ -227,12 +227,23 @@ static uint64_t round16(uint64_t v) { return (v + 15) & ~15ull; }
 
 static bool half_stored(const lg_device *d, const lg_tensor *t) { return d->fp16_storage && t->dtype == LG_FLOAT; }
 
-/* Staging big enough for every upload and download of g, at 16-byte offsets. */
+/* Where the host reads and writes device tensor t directly (device memory the host
+ * sees, coherent: lavapipe, integrated GPUs), or NULL: through staging. */
+static uint8_t *direct(lg_device *d, const lg_tensor *t)
+{
+    lg_vk_binding b = lg_vk_bind_tensor(d, t);
+    return d->ctx->direct && b.buf->block->map ? (uint8_t *)b.buf->block->map + b.buf->offset + b.offset : NULL;
+}
+
+/* Staging big enough for every upload and download of g not done directly, at 16-byte
+ * offsets. */
 static int staging_for(lg_device *d, const lg_dev_graph *g, uint64_t *total)
 {
     uint64_t n = 0;
-    for (int i = 0; i < g->n_uploads; i++) n += round16(lg_vk_bind_tensor(d, g->uploads[i].dev).range);
-    for (int i = 0; i < g->n_downloads; i++) n += round16(lg_vk_bind_tensor(d, g->downloads[i].dev).range);
+    for (int i = 0; i < g->n_uploads; i++)
+        if (!direct(d, g->uploads[i].dev)) n += round16(lg_vk_bind_tensor(d, g->uploads[i].dev).range);
+    for (int i = 0; i < g->n_downloads; i++)
+        if (!direct(d, g->downloads[i].dev)) n += round16(lg_vk_bind_tensor(d, g->downloads[i].dev).range);
     *total = n;
     if (n == 0 || (d->staging && d->staging->size >= n)) return LG_OK;
     lg_vk_free(d->ctx, d->staging);
@@ -253,6 +264,7 @@ static int check_copy(const lg_dev_copy *cp, const char *dir)
     return LG_OK;
 }
 
+/* Host tensor -> device bytes at dst (fp16 conversion when stored so). */
 static void to_staging(lg_device *d, const lg_dev_copy *cp, uint8_t *dst)
 {
     int64_t n = lg_tensor_numel_(cp->host);
@@ -265,6 +277,7 @@ static void to_staging(lg_device *d, const lg_dev_copy *cp, uint8_t *dst)
     }
 }
 
+/* Device bytes at src -> host tensor. */
 static void from_staging(lg_device *d, const lg_dev_copy *cp, const uint8_t *src)
 {
     int64_t n = lg_tensor_numel_(cp->host);
@@ -312,6 +325,11 @@ static int compute(lg_device *d, const lg_dev_graph *g)
     for (int i = 0; i < g->n_uploads; i++) {
         const lg_dev_copy *cp = &g->uploads[i];
         lg_vk_binding b = lg_vk_bind_tensor(d, cp->dev);
+        uint8_t *mem = direct(d, cp->dev);
+        if (mem) { /* the previous run has finished: nothing on the device reads it */
+            to_staging(d, cp, mem);
+            continue;
+        }
         to_staging(d, cp, st + off);
         if (b.range) {
             VkBufferCopy region = { d->staging->offset + off, b.buf->offset + b.offset, b.range };
@@ -329,6 +347,7 @@ static int compute(lg_device *d, const lg_dev_graph *g)
     uint64_t down = off;
     for (int i = 0; i < g->n_downloads; i++) {
         lg_vk_binding b = lg_vk_bind_tensor(d, g->downloads[i].dev);
+        if (direct(d, g->downloads[i].dev)) continue;
         if (b.range) {
             barrier(&rec);
             VkBufferCopy region = { b.buf->offset + b.offset, d->staging->offset + off, b.range };
@@ -337,17 +356,24 @@ static int compute(lg_device *d, const lg_dev_graph *g)
         off += round16(b.range);
     }
     if (g->n_downloads) {
+        /* Staging copies and direct reads both happen on the host after the fence. */
         VkMemoryBarrier mb = {
             .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-            .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
+            .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT | VK_ACCESS_SHADER_WRITE_BIT,
             .dstAccessMask = VK_ACCESS_HOST_READ_BIT,
         };
-        vkCmdPipelineBarrier(d->cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
+        vkCmdPipelineBarrier(d->cb, VK_PIPELINE_STAGE_TRANSFER_BIT | VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                             VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
     }
     LG_CHECK(submit(d, rec.what));
     off = down;
     for (int i = 0; i < g->n_downloads; i++) {
         lg_vk_binding b = lg_vk_bind_tensor(d, g->downloads[i].dev);
+        uint8_t *mem = direct(d, g->downloads[i].dev);
+        if (mem) {
+            from_staging(d, &g->downloads[i], mem);
+            continue;
+        }
         from_staging(d, &g->downloads[i], st + off);
         off += round16(b.range);
     }

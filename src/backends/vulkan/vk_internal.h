@@ -89,6 +89,8 @@ typedef struct lg_vk_ctx {
     uint64_t block_max;          /* min(maxMemoryAllocationSize, 1 GiB) */
     uint64_t block_default;      /* size of a new shared block */
     uint64_t device_in_use;      /* device-local bytes in blocks */
+    bool direct;                 /* device memory is host-visible and coherent: blocks are
+                                    mapped and the host copies in and out directly */
     lg_vk_block *blocks;
     lg_vk_weight *weights;
     /* one-shot uploads (weights) */

@@ -3,8 +3,9 @@
  * sub-allocated first-fit from blocks of at most min(maxMemoryAllocationSize, 1 GiB),
  * each one VkDeviceMemory with one VkBuffer over it; offsets are multiples of
  * minStorageBufferOffsetAlignment (at least 16). Host-visible coherent staging memory
- * gets a block of its own, mapped for its life. Usable device memory is the heap, or
- * less with LEGACYGPU_VK_MEM_LIMIT_MB; what does not fit fails with LG_E_NOMEM naming
+ * gets a block of its own, mapped for its life; device memory the host sees coherently
+ * (lavapipe, integrated GPUs) is mapped too, and copies skip staging (ctx->direct).
+ * Usable device memory is the heap, or less with LEGACYGPU_VK_MEM_LIMIT_MB; what does not fit fails with LG_E_NOMEM naming
  * what it was for, its size and the heap.
  */
 #include <stdio.h>
@@ -59,6 +60,8 @@ int lg_vk_mem_init(lg_vk_ctx *c)
     if (dl < 0 || host < 0)
         return lg_error(LG_E_DEVICE, "vulkan: '%s' has no %s memory type for storage buffers", c->caps.name,
                         dl < 0 ? "device" : "host-visible coherent");
+    VkMemoryPropertyFlags hv = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+    c->direct = (mp.memoryTypes[dl].propertyFlags & hv) == hv;
     c->mt_device = (uint32_t)dl;
     c->mt_host = (uint32_t)host;
     c->caps.heap_index = (int)mp.memoryTypes[dl].heapIndex;
@@ -143,7 +146,7 @@ static int block_new(lg_vk_ctx *c, uint64_t size, bool host, const char *what, l
     }
     if (!host) c->device_in_use += size;
     if ((r = vkBindBufferMemory(c->dev, b->buf, b->mem, 0)) != VK_SUCCESS ||
-        (host && (r = vkMapMemory(c->dev, b->mem, 0, VK_WHOLE_SIZE, 0, &b->map)) != VK_SUCCESS)) {
+        ((host || c->direct) && (r = vkMapMemory(c->dev, b->mem, 0, VK_WHOLE_SIZE, 0, &b->map)) != VK_SUCCESS)) {
         block_destroy(c, b);
         return lg_vk_fail(c, r, "binding memory");
     }
@@ -293,7 +296,7 @@ void lg_vk_free(lg_vk_ctx *c, lg_buffer *buf)
 
 void *lg_vk_map(const lg_buffer *b)
 {
-    LG_ASSERT(b->block->host && b->block->map);
+    LG_ASSERT(b->block->map);
     return (char *)b->block->map + b->offset;
 }
 
@@ -314,6 +317,10 @@ int lg_vk_upload_sync(lg_vk_ctx *c, const lg_buffer *dst, uint64_t off, const vo
     if (bytes == 0) return LG_OK;
     LG_ASSERT(off + bytes <= dst->size);
     if (c->lost) return lg_error(LG_E_DEVICE, "vulkan: device '%s' was lost earlier", c->caps.name);
+    if (c->direct && dst->block->map) { /* fresh memory: nothing on the device uses it yet */
+        memcpy((char *)lg_vk_map(dst) + off, src, bytes);
+        return LG_OK;
+    }
     lg_buffer *st;
     uint64_t chunk = bytes < UPLOAD_CHUNK ? bytes : UPLOAD_CHUNK;
     LG_CHECK(lg_vk_alloc(c, chunk, true, "staging", &st));
