@@ -61,7 +61,8 @@ int lg_vk_mem_init(lg_vk_ctx *c)
         return lg_error(LG_E_DEVICE, "vulkan: '%s' has no %s memory type for storage buffers", c->caps.name,
                         dl < 0 ? "device" : "host-visible coherent");
     VkMemoryPropertyFlags hv = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-    c->direct = (mp.memoryTypes[dl].propertyFlags & hv) == hv;
+    const char *staging = getenv("LEGACYGPU_VK_STAGING"); /* =1: always copy through staging */
+    c->direct = (mp.memoryTypes[dl].propertyFlags & hv) == hv && !(staging && *staging && strcmp(staging, "0"));
     c->mt_device = (uint32_t)dl;
     c->mt_host = (uint32_t)host;
     c->caps.heap_index = (int)mp.memoryTypes[dl].heapIndex;
