@@ -10,6 +10,11 @@
 
 #include <stdbool.h>
 
+#include <jansson.h>
+#include <stdio.h>
+
+#include "legacygpu/legacygpu.h"
+
 #define LG_EXIT_OK 0
 #define LG_EXIT_FAIL 1
 #define LG_EXIT_USAGE 2
@@ -36,5 +41,36 @@ int lg_cli_number(const char *flag, const char *s, double lo, double hi, double 
 
 /* Prints "legacygpu: <context>: <lg_last_error()>" to stderr for status rc; returns 1. */
 int lg_cli_fail(int rc, const char *context);
+
+/* --backend, --device and --precision, shared by the commands that run models:
+ *   static const struct option o[] = { LG_CLI_ENGINE_LONGOPTS, ... };
+ *   lg_cli_engine e = LG_CLI_ENGINE_INIT;
+ *   case LG_OPT_BACKEND: case LG_OPT_DEVICE: case LG_OPT_PRECISION:
+ *       if (lg_cli_engine_opt(&e, c, optarg)) return LG_EXIT_USAGE; break;
+ *   lg_cli_engine_apply(&e, "cpu", &session_options);                          */
+enum { LG_OPT_BACKEND = 0x4000, LG_OPT_DEVICE, LG_OPT_PRECISION };
+typedef struct lg_cli_engine {
+    const char *backend; /* NULL: the command's default */
+    int device;          /* -1: not given */
+    int precision;       /* 0 fp32, 1 fp16 */
+    char buf[64];
+} lg_cli_engine;
+#define LG_CLI_ENGINE_INIT { .backend = NULL, .device = -1, .precision = 0 }
+#define LG_CLI_ENGINE_LONGOPTS                                                                     \
+    { "backend", required_argument, 0, LG_OPT_BACKEND }, { "device", required_argument, 0, LG_OPT_DEVICE }, \
+    { "precision", required_argument, 0, LG_OPT_PRECISION }
+#define LG_CLI_ENGINE_USAGE                                                                        \
+    "  --backend B        auto (first usable GPU, else the CPU), cpu, vulkan or vulkan:N\n"       \
+    "  --device N         device N of the GPU backend (legacygpu info lists them)\n"              \
+    "  --precision P      fp32 (default) or fp16 (GPU: fp16 storage, fp16 math where supported)\n"
+int lg_cli_engine_opt(lg_cli_engine *e, int opt, const char *arg);
+const char *lg_cli_engine_backend(lg_cli_engine *e, const char *dflt);
+void lg_cli_engine_apply(lg_cli_engine *e, const char *dflt, lg_session_options *so);
+
+/* Placement (placement.c): share of the FLOPs on a GPU (0..1), a JSON summary, or a
+ * printed one (with every node when all_nodes). */
+double lg_cli_device_share(lg_session *s);
+json_t *lg_cli_placement_json(lg_session *s);
+void lg_cli_placement_print(lg_session *s, FILE *f, bool all_nodes);
 
 #endif

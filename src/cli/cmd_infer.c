@@ -34,6 +34,7 @@ typedef struct infer_args {
     const char *model_arg, *model_name, *models_dir, *config_path, *labels_path, *input_name;
     bool no_config, json, raw;
     int top_k, softmax, threads;
+    lg_cli_engine engine;
     lg_image_preprocess pre;  /* fields named by pre_set */
     unsigned pre_set;
     char **images;
@@ -66,6 +67,7 @@ static void usage(FILE *f)
             "  --raw               print the output tensor instead of classes\n"
             "  --json              print a JSON result per image\n"
             "  --threads N         threads (default: all cores)\n"
+            LG_CLI_ENGINE_USAGE
             "  --input NAME        model input to feed (default: the first image-like one)\n"
             " preprocessing (defaults: the model's input shape, then its config.json):\n"
             "  --size N | WxH      model input size in pixels (224 when the model leaves it open)\n"
@@ -158,6 +160,7 @@ static int parse_option(infer_args *a, int opt, const char *arg)
     case OPT_RAW: a->raw = true; return LG_EXIT_OK;
     case OPT_JSON: a->json = true; return LG_EXIT_OK;
     case OPT_THREADS: return lg_cli_int("--threads", arg, 0, 4096, &a->threads);
+    case LG_OPT_BACKEND: case LG_OPT_DEVICE: case LG_OPT_PRECISION: return lg_cli_engine_opt(&a->engine, opt, arg);
     case OPT_INPUT: a->input_name = arg; return LG_EXIT_OK;
     case OPT_SIZE: a->pre_set |= FLAG_SIZE; return parse_size_arg(arg, &a->pre);
     case OPT_RESIZE_SHORTER:
@@ -194,6 +197,7 @@ static int parse_args(int argc, char **argv, infer_args *a)
         { "softmax", no_argument, 0, OPT_SOFTMAX },         { "no-softmax", no_argument, 0, OPT_NO_SOFTMAX },
         { "raw", no_argument, 0, OPT_RAW },                 { "json", no_argument, 0, OPT_JSON },
         { "threads", required_argument, 0, OPT_THREADS },   { "input", required_argument, 0, OPT_INPUT },
+        LG_CLI_ENGINE_LONGOPTS,
         { "size", required_argument, 0, OPT_SIZE },         { "resize-shorter", required_argument, 0, OPT_RESIZE_SHORTER },
         { "no-crop", no_argument, 0, OPT_NO_CROP },         { "crop", no_argument, 0, OPT_CROP },
         { "resize", required_argument, 0, OPT_RESIZE },     { "gray", no_argument, 0, OPT_GRAY },
@@ -491,7 +495,7 @@ static void print_json(const infer_plan *plan, json_t *results)
 
 int lg_cmd_infer(int argc, char **argv)
 {
-    infer_args a = { 0 };
+    infer_args a = { .engine = LG_CLI_ENGINE_INIT };
     int code = parse_args(argc, argv, &a);
     if (code != LG_EXIT_OK) return code < 0 ? LG_EXIT_OK : code;
     char model_buf[4096], config_buf[4096];
@@ -512,6 +516,7 @@ int lg_cmd_infer(int argc, char **argv)
     }
     if (plan_preprocessing(&a, m, &plan) != LG_EXIT_OK || load_images(&a, images) != LG_EXIT_OK) goto done;
     lg_session_options so = { .num_threads = a.threads, .release_weights = 1 };
+    lg_cli_engine_apply(&a.engine, "cpu", &so);
     if ((rc = lg_session_create(m, &so, &s)) != LG_OK) {
         lg_cli_fail(rc, plan.model_path);
         goto done;

@@ -142,14 +142,27 @@ int lg_cmd_info(int argc, char **argv)
 {
     bool as_json = false;
     const char *model = NULL;
+    lg_session *placement_session = NULL;
+    lg_model *placement_model = NULL;
     char *shapes[32];
     int n_shapes = 0;
-    static const char usage[] = "usage: legacygpu info [--json] [MODEL [--input-shape NAME=1x3x224x224]...]\n";
+    lg_cli_engine eng = LG_CLI_ENGINE_INIT;
+    bool all_nodes = false;
+    static const char usage[] =
+        "usage: legacygpu info [--json] [MODEL [--input-shape NAME=1x3x224x224]... [--backend B [--nodes]]]\n"
+        "  --backend B, --device N, --precision P  with MODEL: where each node runs on that backend,\n"
+        "                       nodes and share of the FLOPs per backend (--nodes: every node)\n";
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json")) as_json = true;
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             printf("%s", usage);
             return LG_EXIT_OK;
+        } else if (!strcmp(argv[i], "--nodes")) {
+            all_nodes = true;
+        } else if ((!strcmp(argv[i], "--backend") || !strcmp(argv[i], "--device") || !strcmp(argv[i], "--precision")) &&
+                   i + 1 < argc) {
+            int opt = argv[i][2] == 'b' ? LG_OPT_BACKEND : argv[i][2] == 'd' ? LG_OPT_DEVICE : LG_OPT_PRECISION;
+            if (lg_cli_engine_opt(&eng, opt, argv[++i])) return LG_EXIT_USAGE;
         } else if (!strcmp(argv[i], "--input-shape") && i + 1 < argc && n_shapes < 32) {
             shapes[n_shapes++] = argv[++i];
         } else if (argv[i][0] == '-') {
@@ -187,6 +200,21 @@ int lg_cmd_info(int argc, char **argv)
             return lg_cli_fail(rc, NULL);
         }
         json_object_set_new(root, "model", mj);
+        if (eng.backend || eng.device >= 0) {
+            lg_model *m;
+            lg_session *sess = NULL;
+            lg_session_options so = { 0 };
+            lg_cli_engine_apply(&eng, "auto", &so);
+            if ((rc = lg_model_load(model, &m)) == LG_OK) rc = lg_session_create(m, &so, &sess);
+            if (rc != LG_OK) {
+                json_decref(root);
+                if (rc != LG_E_PARSE && rc != LG_E_IO) lg_model_free(m);
+                return lg_cli_fail(rc, model);
+            }
+            if (as_json) json_object_set_new(mj, "placement", lg_cli_placement_json(sess));
+            else placement_session = sess;
+            placement_model = m;
+        }
     }
     if (as_json) {
         char *text = json_dumps(root, JSON_INDENT(2));
@@ -218,8 +246,11 @@ int lg_cmd_info(int argc, char **argv)
             json_array_foreach(json_object_get(mj, "inputs"), i, v) print_value("input", v);
             json_array_foreach(json_object_get(mj, "outputs"), i, v) print_value("output", v);
             json_array_foreach(json_object_get(mj, "inferred_outputs"), i, v) print_value("inferred", v);
+            if (placement_session) lg_cli_placement_print(placement_session, stdout, all_nodes);
         }
     }
+    lg_session_free(placement_session);
+    lg_model_free(placement_model);
     json_decref(root);
     return LG_EXIT_OK;
 }

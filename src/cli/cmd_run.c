@@ -54,7 +54,8 @@ static void usage(FILE *f)
                "  --output-dir DIR   write each output as DIR/<name>.pb and DIR/<name>.npy\n"
                "  --json             print inputs, output shapes and timing as JSON\n"
                "  --threads N        threads (default: all cores)\n"
-               "  --repeat N         run N times, report the median (default 1)\n");
+               "  --repeat N         run N times, report the median (default 1)\n"
+               LG_CLI_ENGINE_USAGE);
 }
 
 int lg_cmd_run(int argc, char **argv)
@@ -62,11 +63,13 @@ int lg_cmd_run(int argc, char **argv)
     static const struct option longopts[] = {
         { "input", required_argument, 0, 'i' }, { "output-dir", required_argument, 0, 'o' },
         { "json", no_argument, 0, 'j' },         { "threads", required_argument, 0, 't' },
-        { "repeat", required_argument, 0, 'r' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+        { "repeat", required_argument, 0, 'r' }, { "help", no_argument, 0, 'h' }, LG_CLI_ENGINE_LONGOPTS,
+        { 0, 0, 0, 0 },
     };
     const char *out_dir = NULL;
     bool as_json = false;
     int threads = 0, repeat = 1, n_in = 0, c;
+    lg_cli_engine eng = LG_CLI_ENGINE_INIT;
     char *in_specs[256];
     optind = 1;
     while ((c = getopt_long(argc, argv, "i:o:", longopts, NULL)) != -1) {
@@ -83,6 +86,11 @@ int lg_cmd_run(int argc, char **argv)
         case 't': threads = atoi(optarg); break;
         case 'r': repeat = atoi(optarg) > 0 ? atoi(optarg) : 1; break;
         case 'h': usage(stdout); return LG_EXIT_OK;
+        case LG_OPT_BACKEND:
+        case LG_OPT_DEVICE:
+        case LG_OPT_PRECISION:
+            if (lg_cli_engine_opt(&eng, c, optarg)) return LG_EXIT_USAGE;
+            break;
         default: usage(stderr); return LG_EXIT_USAGE;
         }
     }
@@ -101,6 +109,7 @@ int lg_cmd_run(int argc, char **argv)
     if ((rc = lg_model_load(model_path, &m)) != LG_OK) return lg_cli_fail(rc, NULL);
     double t1 = now_ms();
     lg_session_options so = { .num_threads = threads, .release_weights = 1 };
+    lg_cli_engine_apply(&eng, "cpu", &so);
     if ((rc = lg_session_create(m, &so, &s)) != LG_OK) {
         lg_cli_fail(rc, model_path);
         goto done;

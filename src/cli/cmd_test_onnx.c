@@ -23,7 +23,9 @@ typedef struct test_opts {
     double atol, rtol;
     int threads;
     bool quiet; /* print only failures and unsupported cases */
-    const char *backend;
+    bool tol_set;
+    lg_cli_engine engine;
+    double min_device_share; /* a case fails when less of its FLOPs run on the GPU; < 0: off */
 } test_opts;
 
 static bool is_dir(const char *p)
@@ -183,8 +185,19 @@ static case_result run_case(const char *dir, const test_opts *o, char *why, size
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = lg_model_load(path, &m);
     if (rc == LG_OK) {
-        lg_session_options so = { .num_threads = o->threads, .backend = o->backend, .release_weights = 1 };
+        lg_session_options so = { .num_threads = o->threads, .release_weights = 1 };
+        lg_cli_engine eng = o->engine;
+        lg_cli_engine_apply(&eng, "cpu", &so);
         rc = lg_session_create(m, &so, &s);
+    }
+    if (rc == LG_OK && o->min_device_share >= 0) {
+        double share = lg_cli_device_share(s);
+        if (share < o->min_device_share) {
+            snprintf(why, wl, "%.1f%% of the FLOPs run on the GPU, %.1f%% wanted", 100 * share, 100 * o->min_device_share);
+            lg_session_free(s);
+            lg_model_free(m);
+            return CASE_FAIL;
+        }
     }
     if (rc != LG_OK) {
         snprintf(why, wl, "%s", lg_last_error());
@@ -228,7 +241,9 @@ static void usage(FILE *f)
                "  --atol X        absolute tolerance (default 1e-4)\n"
                "  --rtol X        relative tolerance (default 1e-3)\n"
                "  --threads N     threads per session (default: all cores)\n"
-               "  --backend B     cpu (default) or auto\n"
+               LG_CLI_ENGINE_USAGE
+               "                  (fp16: default tolerances atol 5e-2, rtol 5e-2)\n"
+               "  --min-gpu-flops P  a case fails unless P%% of its FLOPs run on the GPU\n"
                "  --quiet         print only cases that do not pass\n"
                "  --min-pass N    exit 1 if fewer than N cases pass (failures alone do not fail the run)\n"
                "exit status: 0 all ran cases passed (or --min-pass met), 1 otherwise, 2 usage\n");
@@ -236,24 +251,33 @@ static void usage(FILE *f)
 
 int lg_cmd_test_onnx(int argc, char **argv)
 {
-    test_opts o = { .atol = 1e-4, .rtol = 1e-3 };
+    test_opts o = { .atol = 1e-4, .rtol = 1e-3, .engine = LG_CLI_ENGINE_INIT, .min_device_share = -1 };
+    double share_pct;
     long min_pass = -1;
     static const struct option longopts[] = {
         { "atol", required_argument, 0, 'a' }, { "rtol", required_argument, 0, 'r' },
         { "threads", required_argument, 0, 't' }, { "quiet", no_argument, 0, 'q' },
-        { "min-pass", required_argument, 0, 'm' }, { "backend", required_argument, 0, 'b' },
-        { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+        { "min-pass", required_argument, 0, 'm' }, { "min-gpu-flops", required_argument, 0, 'g' },
+        { "help", no_argument, 0, 'h' }, LG_CLI_ENGINE_LONGOPTS, { 0, 0, 0, 0 },
     };
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "q", longopts, NULL)) != -1) {
         switch (c) {
-        case 'a': o.atol = atof(optarg); break;
-        case 'r': o.rtol = atof(optarg); break;
+        case 'a': o.atol = atof(optarg); o.tol_set = true; break;
+        case 'r': o.rtol = atof(optarg); o.tol_set = true; break;
+        case 'g':
+            if (lg_cli_number("--min-gpu-flops", optarg, 0, 100, &share_pct)) return LG_EXIT_USAGE;
+            o.min_device_share = share_pct / 100;
+            break;
+        case LG_OPT_BACKEND:
+        case LG_OPT_DEVICE:
+        case LG_OPT_PRECISION:
+            if (lg_cli_engine_opt(&o.engine, c, optarg)) return LG_EXIT_USAGE;
+            break;
         case 't': o.threads = atoi(optarg); break;
         case 'q': o.quiet = true; break;
         case 'm': min_pass = atol(optarg); break;
-        case 'b': o.backend = optarg; break;
         case 'h': usage(stdout); return LG_EXIT_OK;
         default: usage(stderr); return LG_EXIT_USAGE;
         }
@@ -262,6 +286,7 @@ int lg_cmd_test_onnx(int argc, char **argv)
         usage(stderr);
         return LG_EXIT_USAGE;
     }
+    if (o.engine.precision && !o.tol_set) o.atol = o.rtol = 5e-2;
     int passed = 0, failed = 0, unsupported = 0;
     char why[2048];
     for (int a = optind; a < argc; a++) {

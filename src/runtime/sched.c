@@ -174,12 +174,36 @@ static int out_value(const sig *g, const lg_node *n, int i, int k)
     return (k == 0 && g->redirect[i] >= 0) ? g->redirect[i] : n->outputs[k];
 }
 
+/* Debugging knobs (docs/gpu.md, troubleshooting): LEGACYGPU_SCHED_OPS=Conv,Relu allows
+ * only those op types on the device; LEGACYGPU_SCHED_NODES=A-B only node indices A..B.
+ * Bisecting a wrong result with them finds the kernel at fault. */
+static bool allowed_by_env(const lg_node *n, int i)
+{
+    const char *ops = getenv("LEGACYGPU_SCHED_OPS"), *range = getenv("LEGACYGPU_SCHED_NODES");
+    if (ops && *ops) {
+        size_t len = strlen(n->op_type);
+        bool found = false;
+        for (const char *q = ops; *q && !found;) {
+            const char *e = strchr(q, ',');
+            size_t l = e ? (size_t)(e - q) : strlen(q);
+            if (l == len && !strncmp(q, n->op_type, len)) found = true;
+            q = e ? e + 1 : q + l;
+        }
+        if (!found) return false;
+    }
+    if (range && *range) {
+        long a = 0, b = -1;
+        if (sscanf(range, "%ld-%ld", &a, &b) != 2 || i < a || i > b) return false;
+    }
+    return true;
+}
+
 /* Whether node i can run on the device with this signature's shapes. */
 static bool place_node(lg_session *s, sig *g, int i)
 {
     const lg_plan *p = main_plan(s);
     const lg_node *n = &p->graph->nodes[i];
-    if (node_has_subgraph(n) || n->n_inputs > 32 || n->n_outputs > 16) return false;
+    if (node_has_subgraph(n) || n->n_inputs > 32 || n->n_outputs > 16 || !allowed_by_env(n, i)) return false;
     const lg_tensor *in[32] = { 0 }, *out[16] = { 0 };
     for (int k = 0; k < n->n_inputs; k++) {
         int v = n->inputs[k];
