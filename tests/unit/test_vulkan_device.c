@@ -160,6 +160,59 @@ static void test_enumeration_and_caps(void **state)
     assert_null(d);
 }
 
+/* The arch classes and the quirks table on the devices it was written for. */
+static void test_arch_and_quirks_table(void **state)
+{
+    (void)state;
+    static const struct {
+        uint32_t vendor, driver, sg_min, sg_max, cus;
+        const char *name;
+        lg_vk_arch arch;
+        uint32_t quirks;
+    } cases[] = {
+        { 0x1002, VK_DRIVER_ID_MESA_RADV, 64, 64, 36, "AMD Radeon RX 580 Series (RADV POLARIS10)", LG_VK_ARCH_AMD_GCN,
+          LG_VK_QUIRK_BINDING_MARGIN | LG_VK_QUIRK_NO_FP16 },
+        { 0x1002, VK_DRIVER_ID_MESA_RADV, 64, 64, 16, "AMD Radeon Pro 555X (RADV POLARIS11)", LG_VK_ARCH_AMD_GCN,
+          LG_VK_QUIRK_BINDING_MARGIN | LG_VK_QUIRK_NO_FP16 | LG_VK_QUIRK_SMALL_SUBMITS },
+        { 0x1002, VK_DRIVER_ID_MESA_RADV, 64, 64, 64, "AMD Radeon RX Vega (RADV VEGA10)", LG_VK_ARCH_AMD_GCN,
+          LG_VK_QUIRK_BINDING_MARGIN },
+        { 0x1002, VK_DRIVER_ID_AMD_PROPRIETARY, 64, 64, 36, "Radeon RX 580 Series", LG_VK_ARCH_AMD_GCN,
+          LG_VK_QUIRK_BINDING_MARGIN | LG_VK_QUIRK_NO_FP16 },
+        { 0x1002, VK_DRIVER_ID_MESA_RADV, 32, 64, 40, "AMD Radeon RX 5700 XT (RADV NAVI10)", LG_VK_ARCH_AMD_RDNA, 0 },
+        { 0x10de, VK_DRIVER_ID_NVIDIA_PROPRIETARY, 32, 32, 0, "NVIDIA GeForce GTX 1080", LG_VK_ARCH_NVIDIA_PRE_TURING,
+          LG_VK_QUIRK_NO_FP16 },
+        { 0x10de, VK_DRIVER_ID_NVIDIA_PROPRIETARY, 32, 32, 0, "NVIDIA GeForce RTX 2080", LG_VK_ARCH_NVIDIA_TURING, 0 },
+        { 0x8086, VK_DRIVER_ID_INTEL_OPEN_SOURCE_MESA, 8, 32, 0, "Intel(R) UHD Graphics 620 (KBL GT2)", LG_VK_ARCH_INTEL, 0 },
+        { 0x10005, VK_DRIVER_ID_MESA_LLVMPIPE, 8, 8, 0, "llvmpipe (LLVM 15.0.6, 256 bits)", LG_VK_ARCH_LLVMPIPE,
+          LG_VK_QUIRK_NO_FP16 },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        lg_vk_caps c = { .vendor_id = cases[i].vendor, .driver_id = cases[i].driver, .subgroup_min = cases[i].sg_min,
+                         .subgroup_max = cases[i].sg_max, .compute_units = cases[i].cus,
+                         .max_storage_range = 0xffffffffull };
+        snprintf(c.name, sizeof(c.name), "%s", cases[i].name);
+        lg_vk_classify(&c, false);
+        lg_vk_apply_limits(&c);
+        if (c.arch != cases[i].arch || c.quirks != cases[i].quirks)
+            fail_msg("%s: arch %s quirks 0x%x, want %s 0x%x", cases[i].name, lg_vk_arch_name(c.arch), c.quirks,
+                     lg_vk_arch_name(cases[i].arch), cases[i].quirks);
+        assert_true(c.max_storage_range == ((c.quirks & LG_VK_QUIRK_BINDING_MARGIN) ? 1ull << 31 : 0xffffffffull));
+    }
+    assert_string_equal(lg_vk_quirk_name(LG_VK_QUIRK_SMALL_SUBMITS), "small_submits");
+    assert_null(lg_vk_quirk_name(1u << 30));
+}
+
+static void test_binding_cap(void **state)
+{
+    (void)state;
+    char out[4096];
+    int st = child("binding", "LEGACYGPU_VK_MAX_BINDING_MB=1", NULL, out, sizeof(out));
+    if (st != 0) fail_msg("child binding: exit %d: %s", st, out);
+    assert_non_null(strstr(out, "max_storage_range=1048576"));
+    assert_non_null(strstr(out, "LG_E_LIMIT vulkan: shader 'test_scale' running node 'scale0' (Scale): binding 0 is "
+                                "1200000 bytes, '"));
+}
+
 static void test_visible_devices(void **state)
 {
     (void)state;
@@ -451,6 +504,22 @@ static int child_main(const char *mode)
         run_chain(d, 257, 70, -1.0f, 0.25f, 1e-6);
         printf("%s after %llu submissions\n", d->n_submits >= 3 ? "small_submits ok" : "small_submits NOT split",
                (unsigned long long)d->n_submits);
+    } else if (!strcmp(mode, "binding")) {
+        printf("max_storage_range=%llu\n", (unsigned long long)lg_vk_device_caps(d)->max_storage_range);
+        run_chain(d, 1000, 1, 2.0f, 0.5f, 1e-6); /* small ones still run */
+        lg_buffer *buf;
+        if (vk->buffer_alloc(d, 2400000, &buf) != LG_OK) return 1;
+        lg_tensor *a = dev_tensor(d, buf, 0, 300000), *b = dev_tensor(d, buf, 1200000, 300000);
+        const lg_tensor *ins[1] = { a };
+        lg_tensor *outs[1] = { b };
+        lg_dev_node dn = { .node = &scale_node, .opset = 1, .n_inputs = 1, .inputs = ins, .n_outputs = 1, .outputs = outs };
+        lg_dev_graph g = { 0, NULL, 1, &dn, 0, NULL };
+        int r = vk->graph_compute(d, &g);
+        printf("%s %s\n", lg_err_name(r), lg_last_error());
+        if (r == LG_OK) rc = 1;
+        lg_tensor_free(a);
+        lg_tensor_free(b);
+        vk->buffer_free(d, buf);
     } else if (!strcmp(mode, "invalid")) {
         /* A buffer of size 0 breaks a valid-usage rule: the layer reports it, and the
          * session's next call fails naming it. */
@@ -487,7 +556,9 @@ int main(int argc, char **argv)
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_enumeration_and_caps),
+        cmocka_unit_test(test_arch_and_quirks_table),
         cmocka_unit_test(test_visible_devices),
+        cmocka_unit_test(test_binding_cap),
         cmocka_unit_test(test_buffers_and_alignment),
         cmocka_unit_test(test_memory_cap),
         cmocka_unit_test(test_weights_shared),
