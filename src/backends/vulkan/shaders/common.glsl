@@ -22,9 +22,12 @@
  *   - specialisation constants use constant_id 0, 1, 2, ... in the order of the spec[]
  *     array given to lg_vk_pipeline_get; ids not given keep the shader's default.
  *   - a shader whose workgroup size is tunable declares
- *     `layout(local_size_x_id = 0, local_size_y = 1, local_size_z = 1) in;` plus a default
- *     (`layout(local_size_x = 64) in;` before it): spec[0] then sets the size, and
- *     record() computes its group counts with the same value. Fixed sizes are fine too.
+ *         layout(local_size_x = 64) in;            (the default)
+ *         layout(local_size_x_id = 0) in;          (spec[0] sets it)
+ *         layout(constant_id = 0) const uint WG = 64;
+ *     and uses WG (never gl_WorkGroupSize.x, which glslang folds to the default) or
+ *     gl_GlobalInvocationID; record() computes its group counts with the same value.
+ *     Fixed sizes are fine too.
  *   - float tensors are declared with STORE_T (float or float16_t) and read through
  *     LOADF (to fp32) or LOADA (to the arithmetic type ACC_T); results are written with
  *     STOREF / STOREA. Non-float tensors (int32, int64 indices) keep their own types.
