@@ -10,6 +10,7 @@
  * Exit 77 (skipped) only when the machine has no Vulkan device.
  */
 #include <math.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -462,6 +463,81 @@ static void test_unknown_op_and_device_lost(void **state)
     vk->device_close(d);
 }
 
+/* Two sessions on one GPU from two threads: the shared queue, memory and pipeline cache
+ * hold; each thread checks its own results (no cmocka calls off the main thread). */
+typedef struct worker {
+    int id;
+    lg_tensor *x, *y; /* host tensors of 5000 floats, made by the main thread */
+    int errors;
+    char message[256];
+} worker;
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    lg_device_config cfg = { .precision = LG_PRECISION_FP32 };
+    lg_device *d;
+    if (vk->device_open(0, &cfg, &d) != LG_OK) {
+        snprintf(w->message, sizeof(w->message), "open: %s", lg_last_error());
+        w->errors++;
+        return NULL;
+    }
+    lg_attr attrs[2] = { { .name = "alpha", .type = LG_ATTR_FLOAT, .f = (float)(w->id + 2) },
+                         { .name = "beta", .type = LG_ATTR_FLOAT, .f = 1.0f } };
+    lg_node node = { .name = "scale_t", .op_type = "Scale", .domain = "ai.legacygpu.test", .opset = 1, .n_attrs = 2,
+                     .attrs = attrs };
+    const int64_t n = 5000;
+    lg_buffer *buf = NULL;
+    lg_tensor *a = NULL, *b = NULL, *x = w->x, *y = w->y;
+    int rc = vk->buffer_alloc(d, 2 * 4 * (uint64_t)n, &buf);
+    if (rc == LG_OK) {
+        a = dev_tensor(d, buf, 0, n);
+        b = dev_tensor(d, buf, 4 * (uint64_t)n, n);
+    }
+    const lg_tensor *ins[1] = { a };
+    lg_tensor *outs[1] = { b };
+    lg_dev_node dn = { .node = &node, .opset = 1, .n_inputs = 1, .inputs = ins, .n_outputs = 1, .outputs = outs };
+    if (rc == LG_OK) rc = vk->node_prepare(d, &dn, &dn.state);
+    for (int it = 0; rc == LG_OK && it < 20; it++) {
+        float *xv = x->data, *yv = y->data;
+        for (int64_t i = 0; i < n; i++) xv[i] = (float)(i % 100 + it);
+        lg_dev_copy up = { x, a }, down = { y, b };
+        lg_dev_graph g = { 1, &up, 1, &dn, 1, &down };
+        if ((rc = vk->graph_compute(d, &g)) != LG_OK) break;
+        for (int64_t i = 0; i < n; i++)
+            if (yv[i] != xv[i] * attrs[0].f + 1.0f) {
+                snprintf(w->message, sizeof(w->message), "thread %d run %d: y[%lld] = %g", w->id, it, (long long)i, yv[i]);
+                w->errors++;
+                break;
+            }
+    }
+    if (rc != LG_OK) {
+        snprintf(w->message, sizeof(w->message), "thread %d: %s", w->id, lg_last_error());
+        w->errors++;
+    }
+    vk->node_release(d, dn.state);
+    lg_tensor_free(a);
+    lg_tensor_free(b);
+    vk->buffer_free(d, buf);
+    vk->device_close(d);
+    return NULL;
+}
+
+static void test_sessions_in_threads(void **state)
+{
+    (void)state;
+    pthread_t t[3];
+    worker w[3];
+    for (int i = 0; i < 3; i++) w[i] = (worker){ .id = i, .x = host_tensor(5000), .y = host_tensor(5000) };
+    for (int i = 0; i < 3; i++) assert_int_equal(pthread_create(&t[i], NULL, worker_main, &w[i]), 0);
+    for (int i = 0; i < 3; i++) pthread_join(t[i], NULL);
+    for (int i = 0; i < 3; i++) {
+        lg_tensor_free(w[i].x);
+        lg_tensor_free(w[i].y);
+        if (w[i].errors) fail_msg("%s", w[i].message);
+    }
+}
+
 /* Runs last: nothing above made the validation layer speak. */
 static void test_no_validation_messages(void **state)
 {
@@ -568,6 +644,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_small_submits),
         cmocka_unit_test(test_validation_message_fails_next_call),
         cmocka_unit_test(test_unknown_op_and_device_lost),
+        cmocka_unit_test(test_sessions_in_threads),
         cmocka_unit_test(test_no_validation_messages),
     };
     /* Pipeline caches go to a folder of this run, not the user's. */
