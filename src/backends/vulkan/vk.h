@@ -131,12 +131,16 @@ lg_vk_binding lg_vk_bind_tensor(lg_device *d, const lg_tensor *t);
 /* Weights: device-local copies of constant tensors, cached per device by (key, variant)
  * so sessions of one model share them; reference-counted. */
 typedef struct lg_vk_weight lg_vk_weight;
+/* The cache key is (key, variant, whether the session stores fp16): sessions of other
+ * precisions never share bytes. key must stay valid and unique while the weight lives:
+ * the model's constant tensor (lg_dev_node inputs with data), which every session of the
+ * model shares; variant tells apart layouts a kernel makes of the same constant. The
+ * upload is synchronous (through staging, or a memcpy where the host sees device
+ * memory). Out of device memory: LG_E_NOMEM naming the node being prepared, the size
+ * and the heap; the session (with --backend auto) then falls back to the CPU. */
 /* Uploads bytes (already in device layout) under (key, variant). */
 int lg_vk_weights_upload(lg_device *d, const void *key, uint32_t variant, const void *data, uint64_t bytes,
                          lg_vk_weight **out);
-/* The cache key is (key, variant, whether the session stores fp16): sessions of other
- * precisions never share bytes. Out of device memory: LG_E_NOMEM naming the node being
- * prepared, the size and the heap. */
 /* Uploads n floats, stored as fp16 when the session stores fp16. */
 int lg_vk_weights_upload_f32(lg_device *d, const void *key, uint32_t variant, const float *data, int64_t n,
                              lg_vk_weight **out);
@@ -165,10 +169,14 @@ uint64_t lg_vk_pipeline_cache_loaded(const lg_device *d);
 typedef struct lg_vk_rec lg_vk_rec; /* the command buffer of one graph_compute */
 
 lg_device *lg_vk_rec_device(lg_vk_rec *r);
-/* Adds a dispatch; a compute-to-compute barrier separates it from the previous one. */
+/* Adds a dispatch; a memory barrier separates it from the previous operation. Bindings
+ * must start at multiples of caps.min_storage_align (asserted) and be at most
+ * caps.max_storage_range bytes (LG_E_LIMIT naming the shader, node and binding); group
+ * counts at most maxComputeWorkGroupCount (LG_E_LIMIT); a zero count records nothing.
+ * Under the SMALL_SUBMITS quirk the command buffer is submitted every 32 dispatches. */
 int lg_vk_dispatch(lg_vk_rec *r, lg_vk_pipeline *p, int n_bind, const lg_vk_binding *b, const void *push,
                    uint32_t push_bytes, uint32_t gx, uint32_t gy, uint32_t gz);
-/* Copies bytes between device buffers (views, Reshape). */
+/* Copies bytes between device buffers (views, Reshape); any size, barrier before it. */
 int lg_vk_copy(lg_vk_rec *r, lg_vk_binding src, lg_vk_binding dst, uint64_t bytes);
 /* ceil(n / per): workgroup counts. */
 static inline uint32_t lg_vk_groups(uint64_t n, uint32_t per) { return (uint32_t)((n + per - 1) / per); }
