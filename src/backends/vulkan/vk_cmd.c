@@ -32,7 +32,7 @@ int lg_vk_cmd_init(lg_device *d)
     lg_vk_ctx *c = d->ctx;
     VkCommandPoolCreateInfo pci = {
         .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
-        .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+        .flags = VK_COMMAND_POOL_CREATE_TRANSIENT_BIT, /* reset whole (vkResetCommandPool) */
         .queueFamilyIndex = c->qfam,
     };
     VkResult r = vkCreateCommandPool(c->dev, &pci, NULL, &d->pool);
@@ -154,7 +154,7 @@ static int submit(lg_device *d, const char *what)
             if (r == VK_SUCCESS) r = r2;
         }
     }
-    vkResetCommandBuffer(d->cb, 0);
+    vkResetCommandPool(d->ctx->dev, d->pool, 0);
     return r == VK_SUCCESS ? LG_OK : lg_vk_fail(c, r, what);
 }
 
@@ -341,7 +341,7 @@ static int compute(lg_device *d, const lg_dev_graph *g)
     int rc = record_nodes(&rec, g);
     if (rc != LG_OK) {
         vkEndCommandBuffer(d->cb);
-        vkResetCommandBuffer(d->cb, 0);
+        vkResetCommandPool(d->ctx->dev, d->pool, 0);
         return rc;
     }
     uint64_t down = off;

@@ -488,7 +488,7 @@ static int ctx_create(int dev, lg_vk_ctx **out)
     memcpy(c->max_groups, pp.limits.maxComputeWorkGroupCount, sizeof(c->max_groups));
     VkCommandPoolCreateInfo pci = {
         .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
-        .flags = VK_COMMAND_POOL_CREATE_TRANSIENT_BIT | VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+        .flags = VK_COMMAND_POOL_CREATE_TRANSIENT_BIT,
         .queueFamilyIndex = c->qfam,
     };
     int rc;

@@ -362,7 +362,7 @@ int lg_vk_upload_sync(lg_vk_ctx *c, const lg_buffer *dst, uint64_t off, const vo
         if ((r = vkQueueSubmit(c->queue, 1, &si, fence)) != VK_SUCCESS) break;
         if ((r = vkWaitForFences(c->dev, 1, &fence, VK_TRUE, UINT64_MAX)) != VK_SUCCESS) break;
         if ((r = vkResetFences(c->dev, 1, &fence)) != VK_SUCCESS) break;
-        if ((r = vkResetCommandBuffer(cb, 0)) != VK_SUCCESS) break;
+        if ((r = vkResetCommandPool(c->dev, c->upload_pool, 0)) != VK_SUCCESS) break;
     }
     if (r != VK_SUCCESS) rc = lg_vk_fail(c, r, "uploading weights");
     if (fence) vkDestroyFence(c->dev, fence, NULL);
