@@ -408,6 +408,18 @@ static void test_graph_compute_fp16_storage(void **state)
     vk->device_close(d);
 }
 
+/* The third shader variant (fp16 arithmetic) where the device has it: on lavapipe with
+ * its no_fp16 quirk turned off, validation on. */
+static void test_fp16_math_variant(void **state)
+{
+    (void)state;
+    if (!lg_vk_caps_of(0)->fp16_math || !lg_vk_caps_of(0)->storage16) skip();
+    char out[4096];
+    int st = child("fp16math", "LEGACYGPU_VK_QUIRKS=-no_fp16", NULL, out, sizeof(out));
+    if (st != 0) fail_msg("child fp16math: exit %d: %s", st, out);
+    assert_non_null(strstr(out, "variant 2 ok"));
+}
+
 static void test_small_submits(void **state)
 {
     (void)state;
@@ -555,7 +567,7 @@ static int child_main(const char *mode)
         return 0;
     }
     lg_device *d = NULL;
-    lg_device_config cfg = { LG_PRECISION_FP32 };
+    lg_device_config cfg = { !strcmp(mode, "fp16math") ? LG_PRECISION_FP16 : LG_PRECISION_FP32 };
     if (vk->device_open(0, &cfg, &d) != LG_OK) {
         printf("device_open: %s\n", lg_last_error());
         return 1;
@@ -580,6 +592,9 @@ static int child_main(const char *mode)
         run_chain(d, 257, 70, -1.0f, 0.25f, 1e-6);
         printf("%s after %llu submissions\n", d->n_submits >= 3 ? "small_submits ok" : "small_submits NOT split",
                (unsigned long long)d->n_submits);
+    } else if (!strcmp(mode, "fp16math")) {
+        run_chain(d, 3001, 2, -0.5f, 1.0f, 4e-3);
+        printf("variant %d %s\n", (int)lg_vk_device_variant(d), lg_vk_fp16_math(d) ? "ok" : "without fp16 math");
     } else if (!strcmp(mode, "binding")) {
         printf("max_storage_range=%llu\n", (unsigned long long)lg_vk_device_caps(d)->max_storage_range);
         run_chain(d, 1000, 1, 2.0f, 0.5f, 1e-6); /* small ones still run */
@@ -641,6 +656,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_pipeline_cache_file),
         cmocka_unit_test(test_graph_compute_fp32),
         cmocka_unit_test(test_graph_compute_fp16_storage),
+        cmocka_unit_test(test_fp16_math_variant),
         cmocka_unit_test(test_small_submits),
         cmocka_unit_test(test_validation_message_fails_next_call),
         cmocka_unit_test(test_unknown_op_and_device_lost),
