@@ -14,7 +14,12 @@ endif()
 option(LG_VULKAN "Build the Vulkan backend (needs libvulkan-dev and glslc)" ${LG_VULKAN_DEFAULT})
 
 if(NOT LG_VULKAN)
-  message(STATUS "Vulkan backend: OFF (vulkan found: ${VULKAN_FOUND}, glslc: ${GLSLC}; apt-get install libvulkan-dev glslc)")
+  if(LG_VULKAN_DEFAULT)
+    message(STATUS "Vulkan backend: OFF (LG_VULKAN=OFF)")
+  else()
+    message(STATUS "Vulkan backend: OFF (pkg-config vulkan: ${VULKAN_FOUND}, glslc: ${GLSLC}, python3: "
+                   "${Python3_Interpreter_FOUND}; apt-get install libvulkan-dev glslc python3)")
+  endif()
   return()
 endif()
 if(NOT VULKAN_FOUND OR NOT GLSLC OR NOT Python3_Interpreter_FOUND)
