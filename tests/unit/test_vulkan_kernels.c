@@ -8,8 +8,9 @@
  * validation layer on (LEGACYGPU_VK_VALIDATE=1): a validation message fails the test.
  *
  * Tolerance: |vk - cpu| <= rtol * |cpu| + atol * max|cpu| over the output; fp32:
- * rtol 1e-4, atol 1e-5; fp16 (storage of inputs, weights and outputs in half, fp32
- * accumulation): rtol 2e-2, atol 1e-2 (docs/gpu.md, "Kernels").
+ * rtol 1e-4, atol 1e-5; fp16 (inputs drawn as values half represents, weights and
+ * outputs stored in half, fp32 accumulation): rtol 1e-2, atol 5e-3 (docs/gpu.md,
+ * "Kernels"; every case passes at a fifth of both).
  *
  * Skips (exit 77, CTest SKIP_RETURN_CODE) only when the build has no Vulkan backend or
  * the machine no Vulkan device.
@@ -56,8 +57,9 @@ typedef struct attr_spec {
 typedef struct kcase {
     const char *op;
     int opset;
-    int n_in, n_out;
+    int n_in;
     in_spec in[MAX_IO];
+    int n_out;           /* follows in[] so that cases read { op, opset, IN(...), n_out, ... } */
     attr_spec attrs[MAX_ATTRS];
     lg_act act;
     bool residual;
@@ -137,10 +139,15 @@ static const kcase cases[] = {
     { "MatMul", 13, IN(X(3, 5, 9), X(9)), 1, .act = { LG_ACT_SIGMOID } },
     /* ---- Conv ---- */
     { "Conv", 11, IN(X(2, 5, 9, 11), W(7, 5, 3, 3), W(7)), 1, ATTRS(AIS("pads", 1, 1, 1, 1)) },
-    { "Conv", 11, IN(X(1, 6, 13, 10), W(9, 3, 3, 2)), 1,
+    { "Conv", 11, IN(X(1, 1, 4, 4), W(1, 1, 3, 3)), 1 },
+    { "Conv", 11, IN(X(1, 2, 4, 4), W(1, 2, 1, 1)), 1, ATTRS(AIS("strides", 2, 2)) },
+    { "Conv", 11, IN(X(1, 1, 4, 4), W(1, 1, 1, 1)), 1, ATTRS(AIS("strides", 2, 2)) },
+    { "Conv", 11, IN(X(1, 2, 4, 4), W(1, 2, 1, 1)), 1, ATTRS(AIS("strides", 1, 1)) },
+    { "Conv", 11, IN(X(1, 1, 4, 4), W(1, 1, 1, 1)), 1, ATTRS(AIS("strides", 1, 2)) },
+    { "Conv", 11, IN(X(1, 6, 13, 10), W(8, 3, 3, 2)), 1,
       ATTRS(AI("group", 2), AIS("strides", 2, 1), AIS("dilations", 1, 2), AIS("pads", 1, 0, 2, 1)) },
     { "Conv", 11, IN(X(1, 8, 7, 7), W(24, 8, 1, 1), W(24)), 1, .act = { LG_ACT_CLIP, 0.0f, 6.0f }, .residual = true },
-    { "Conv", 11, IN(X(2, 6, 5, 5), W(4, 2, 1, 1), W(4)), 1, ATTRS(AI("group", 3)) },
+    { "Conv", 11, IN(X(2, 6, 5, 5), W(6, 2, 1, 1), W(6)), 1, ATTRS(AI("group", 3)) },
     { "Conv", 11, IN(X(1, 7, 12, 9), W(7, 1, 3, 3), W(7)), 1,
       ATTRS(AI("group", 7), AIS("strides", 2, 2), AIS("pads", 1, 1, 1, 1)), .act = { LG_ACT_SILU } },
     { "Conv", 11, IN(X(1, 3, 17, 17), W(16, 3, 5, 5)), 1, ATTRS(AS("auto_pad", "SAME_UPPER"), AIS("strides", 2, 2)),
@@ -215,6 +222,10 @@ static float frand(float lo, float hi)
     return lo + (hi - lo) * (float)((rng >> 40) & 0xffffff) / (float)0x1000000;
 }
 
+/* fp16 runs draw inputs that half represents exactly, so that discontinuous ops (Floor,
+ * Ceil, Round, max pooling ties) see the same values on both sides. */
+static bool half_inputs;
+
 static lg_tensor *make_input(const in_spec *s)
 {
     lg_tensor *t = NULL;
@@ -226,8 +237,11 @@ static lg_tensor *make_input(const in_spec *s)
         lo = -1;
         hi = 1;
     }
-    for (int64_t i = 0; i < n; i++)
-        lg_tensor_set_f64(t, i, s->kind == IN_CONST_VALUES ? s->vals[i] : frand(lo, hi));
+    for (int64_t i = 0; i < n; i++) {
+        double v = s->kind == IN_CONST_VALUES ? s->vals[i] : frand(lo, hi);
+        if (half_inputs && dt == LG_FLOAT) v = lg_half_to_float(lg_float_to_half((float)v));
+        lg_tensor_set_f64(t, i, v);
+    }
     return t;
 }
 
@@ -325,7 +339,7 @@ static void compare(const kcase *c, int ci, int o, const lg_tensor *ref, const l
     const float *r = ref->data, *g = got->data;
     double scale = 0;
     for (int64_t i = 0; i < n; i++) scale = fmax(scale, fabs(r[i]));
-    double rtol = fp16 ? 2e-2 : 1e-4, atol = (fp16 ? 1e-2 : 1e-5) * scale;
+    double rtol = fp16 ? 1e-2 : 1e-4, atol = (fp16 ? 5e-3 : 1e-5) * scale;
     for (int64_t i = 0; i < n; i++) {
         double d = fabs((double)g[i] - (double)r[i]);
         if (!(d <= rtol * fabs(r[i]) + atol) && !(isinf(r[i]) && g[i] == r[i]))
@@ -424,6 +438,13 @@ static void run_case(const lg_backend_i *be, lg_device *d, bool fp16, int ci, lg
     if (be->graph_compute(d, &g) != LG_OK) fail_msg("case %d %s: graph_compute: %s", ci, c->op, lg_last_error());
     if (lg_vk_validation_messages() != 0) fail_msg("case %d %s: the validation layer reported a message", ci, c->op);
 
+    if (getenv("LG_TEST_DUMP")) {
+        for (int i = 0; i < c->n_in; i++)
+            if (in[i] && in[i]->dtype == LG_FLOAT)
+                for (int64_t e = 0; e < lg_tensor_numel_(in[i]); e++) printf("in%d[%lld] = %g\n", i, (long long)e, ((float *)in[i]->data)[e]);
+        for (int64_t e = 0; e < lg_tensor_numel_(out[0]) && out[0]->dtype == LG_FLOAT; e++)
+            printf("y[%lld] cpu %g vk %g\n", (long long)e, ((float *)out[0]->data)[e], ((float *)got[0]->data)[e]);
+    }
     for (int i = 0; i < c->n_out; i++) compare(c, ci, i, out[i], got[i], fp16);
 
     be->node_release(d, state);
@@ -448,9 +469,11 @@ static void run_all(lg_precision prec)
     if (be->device_open(0, &cfg, &d) != LG_OK) fail_msg("device_open: %s", lg_last_error());
     bool fp16 = prec == LG_PRECISION_FP16 && lg_vk_fp16_storage(d);
     if (prec == LG_PRECISION_FP16 && !fp16) printf("note: the device has no 16-bit storage: fp16 runs as fp32\n");
+    half_inputs = fp16;
     lg_threadpool *pool = lg_threadpool_create(1);
+    const char *only = getenv("LG_TEST_CASE"); /* one case index, when debugging */
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        if (fp16 && cases[i].fp32_only) continue;
+        if ((fp16 && cases[i].fp32_only) || (only && atoi(only) != (int)i)) continue;
         run_case(be, d, fp16, (int)i, pool);
     }
     lg_threadpool_free(pool);

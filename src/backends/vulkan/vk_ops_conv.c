@@ -107,7 +107,8 @@ static int record_pointwise(lg_vk_rec *r, const lg_dev_node *dn, const conv2d *c
         .nb2 = G, .sa1 = 0, .sa2 = M * Cg, .sb1 = (uint32_t)c->g.in_c * HW, .sb2 = Cg * HW, .sc1 = 0, .sc2 = M,
         .alpha = 1.0f, .beta = 1.0f, .act = e.act, .act_alpha = e.alpha, .act_beta = e.beta,
     };
-    return lg_vk_gemm_record(r, &g, (uint32_t)(c->g.batch * G), bind[0], bind[1], lg_vkk_in(dn, 2) ? &bind[2] : NULL,
+    /* A is the weight [M][C/G], B the image [C/G][HW] */
+    return lg_vk_gemm_record(r, &g, (uint32_t)(c->g.batch * G), bind[1], bind[0], lg_vkk_in(dn, 2) ? &bind[2] : NULL,
                              dn->residual ? &bind[3] : NULL, bind[4]);
 }
 

@@ -9,6 +9,7 @@
 
 layout(local_size_x = 256) in;
 layout(local_size_x_id = 0) in;
+layout(constant_id = 0) const uint WG = 256;
 
 layout(binding = 0) readonly buffer X { STORE_T x[]; };
 layout(binding = 1) readonly buffer P { STORE_T p[]; };
@@ -23,7 +24,7 @@ layout(push_constant) uniform Push {
 
 void main()
 {
-    uint i = lg_flat_index();
+    uint i = LG_FLAT_INDEX(WG);
     if (i >= pc.n) return;
     uint c = (i / pc.S) % pc.C;
     float v = LOADF(x[i]) * LOADF(p[c]) + LOADF(p[pc.C + c]);

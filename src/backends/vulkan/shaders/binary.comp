@@ -11,6 +11,7 @@
 
 layout(local_size_x = 256) in;
 layout(local_size_x_id = 0) in;
+layout(constant_id = 0) const uint WG = 256;
 
 layout(binding = 0) readonly buffer A { STORE_T a[]; };
 layout(binding = 1) readonly buffer B { STORE_T b[]; };
@@ -49,7 +50,7 @@ float binop(float x, float z)
 
 void main()
 {
-    uint i = lg_flat_index();
+    uint i = LG_FLAT_INDEX(WG);
     if (i >= pc.n) return;
     uint g = pc.base + i;
     uint ia = 0u, ib = 0u, rest = g;

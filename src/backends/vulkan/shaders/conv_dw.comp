@@ -9,6 +9,7 @@
 
 layout(local_size_x = 256) in;
 layout(local_size_x_id = 0) in;
+layout(constant_id = 0) const uint WG = 256;
 
 layout(binding = 0) readonly buffer X { STORE_T x[]; };
 layout(binding = 1) readonly buffer W { STORE_T w[]; };
@@ -28,7 +29,7 @@ layout(push_constant) uniform Push {
 
 void main()
 {
-    uint i = lg_flat_index();
+    uint i = LG_FLAT_INDEX(WG);
     if (i >= pc.n) return;
     uint ow = i % pc.OW, t = i / pc.OW, oh = t % pc.OH, plane = t / pc.OH, c = plane % pc.C;
     uint xbase = plane * pc.H * pc.W, wbase = c * pc.KH * pc.KW;

@@ -8,6 +8,7 @@
  */
 layout(local_size_x = 256) in;
 layout(local_size_x_id = 0) in;
+layout(constant_id = 0) const uint WG = 256;
 
 layout(binding = 0) readonly buffer S { ELEM_T src[]; };
 layout(binding = 1) writeonly buffer D { ELEM_T dst[]; };
@@ -21,7 +22,7 @@ layout(push_constant) uniform Push {
 
 void main()
 {
-    uint i = lg_flat_index();
+    uint i = LG_FLAT_INDEX(WG);
     if (i >= pc.n) return;
     int si = int(pc.soff), di = int(pc.doff);
     uint rest = i;

@@ -7,6 +7,7 @@
  */
 layout(local_size_x = 256) in;
 layout(local_size_x_id = 0) in;
+layout(constant_id = 0) const uint WG = 256;
 
 layout(binding = 0) readonly buffer D { ELEM_T data[]; };
 layout(binding = 1) readonly buffer I { uint idx[]; };
@@ -19,7 +20,7 @@ layout(push_constant) uniform Push {
 
 void main()
 {
-    uint i = lg_flat_index();
+    uint i = LG_FLAT_INDEX(WG);
     if (i >= pc.n) return;
     uint w = i % pc.words, e = i / pc.words;
     uint in_ = e % pc.inner, t = e / pc.inner, j = t % pc.nidx, o = t / pc.nidx;

@@ -7,11 +7,12 @@
 #ifndef LG_KERNEL_GLSL
 #define LG_KERNEL_GLSL
 
-/* Flat index of this invocation in a 1-D problem dispatched as gx * gy groups. */
-uint lg_flat_index()
-{
-    return (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
-}
+/* Flat index of this invocation in a 1-D problem dispatched as gx * gy groups of wg
+ * invocations. Shaders pass their WG constant: glslang folds gl_WorkGroupSize.x to the
+ * default local_size_x even when local_size_x_id specialises it, so it must not be
+ * used (each shader declares `layout(constant_id = 0) const uint WG` beside
+ * `local_size_x_id = 0`, as ggml's shaders do). */
+#define LG_FLAT_INDEX(wg) ((gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * (wg) + gl_LocalInvocationID.x)
 
 float lg_tanh(float x)
 {

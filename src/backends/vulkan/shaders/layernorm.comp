@@ -6,10 +6,11 @@
 #version 450
 #include "common.glsl"
 #include "kernel.glsl"
-#include "wgreduce.glsl"
 
 layout(local_size_x = 64) in;
 layout(local_size_x_id = 0) in;
+layout(constant_id = 0) const uint WG = 64;
+#include "wgreduce.glsl"
 
 layout(binding = 0) readonly buffer X { STORE_T x[]; };
 layout(binding = 1) readonly buffer S { STORE_T scale[]; };
@@ -27,15 +28,15 @@ void main()
     if (o >= pc.rows) return;
     uint base = o * pc.R;
     float s = 0.0;
-    for (uint k = gl_LocalInvocationID.x; k < pc.R; k += gl_WorkGroupSize.x) s += LOADF(x[base + k]);
+    for (uint k = gl_LocalInvocationID.x; k < pc.R; k += WG) s += LOADF(x[base + k]);
     float mean = lg_wg_reduce(s, 0u) / float(pc.R);
     float q = 0.0;
-    for (uint k = gl_LocalInvocationID.x; k < pc.R; k += gl_WorkGroupSize.x) {
+    for (uint k = gl_LocalInvocationID.x; k < pc.R; k += WG) {
         float d = LOADF(x[base + k]) - mean;
         q += d * d;
     }
     float rstd = inversesqrt(lg_wg_reduce(q, 0u) / float(pc.R) + pc.eps);
-    for (uint k = gl_LocalInvocationID.x; k < pc.R; k += gl_WorkGroupSize.x) {
+    for (uint k = gl_LocalInvocationID.x; k < pc.R; k += WG) {
         float v = (LOADF(x[base + k]) - mean) * rstd * LOADF(scale[k]);
         if (pc.has_bias != 0u) v += LOADF(bias[k]);
         y[base + k] = STOREF(v);

@@ -7,10 +7,11 @@
 #version 450
 #include "common.glsl"
 #include "kernel.glsl"
-#include "wgreduce.glsl"
 
 layout(local_size_x = 64) in;
 layout(local_size_x_id = 0) in;
+layout(constant_id = 0) const uint WG = 64;
+#include "wgreduce.glsl"
 
 layout(binding = 0) readonly buffer X { STORE_T x[]; };
 layout(binding = 1) writeonly buffer Y { STORE_T y[]; };
@@ -32,12 +33,12 @@ void main()
     float mx = 0.0;
     if (op == 9u) {
         float m = -INF;
-        for (uint k = gl_LocalInvocationID.x; k < pc.R; k += gl_WorkGroupSize.x)
+        for (uint k = gl_LocalInvocationID.x; k < pc.R; k += WG)
             m = max(m, LOADF(x[base + k * pc.inner]));
         mx = lg_wg_reduce(m, 1u);
     }
     float acc = ident;
-    for (uint k = gl_LocalInvocationID.x; k < pc.R; k += gl_WorkGroupSize.x) {
+    for (uint k = gl_LocalInvocationID.x; k < pc.R; k += WG) {
         float v = LOADF(x[base + k * pc.inner]);
         if (op == 5u || op == 7u) v = v * v;
         else if (op == 6u) v = abs(v);

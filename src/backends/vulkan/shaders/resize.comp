@@ -10,6 +10,7 @@
 
 layout(local_size_x = 256) in;
 layout(local_size_x_id = 0) in;
+layout(constant_id = 0) const uint WG = 256;
 
 layout(binding = 0) readonly buffer X { STORE_T x[]; };
 layout(binding = 1) writeonly buffer Y { STORE_T y[]; };
@@ -47,7 +48,7 @@ int nearest(float v, float s)
 
 void main()
 {
-    uint i = lg_flat_index();
+    uint i = LG_FLAT_INDEX(WG);
     if (i >= pc.n) return;
     uint ow = i % pc.OW, t = i / pc.OW, oh = t % pc.OH, plane = t / pc.OH;
     uint base = plane * pc.H * pc.W;

@@ -9,6 +9,7 @@
 
 layout(local_size_x = 256) in;
 layout(local_size_x_id = 0) in;
+layout(constant_id = 0) const uint WG = 256;
 
 layout(binding = 0) readonly buffer X { STORE_T x[]; };
 layout(binding = 1) writeonly buffer Y { STORE_T y[]; };
@@ -51,7 +52,7 @@ float unary(float v)
 
 void main()
 {
-    uint i = lg_flat_index();
+    uint i = LG_FLAT_INDEX(WG);
     if (i >= pc.n) return;
     y[i] = STOREF(unary(LOADF(x[i])));
 }
