@@ -33,6 +33,13 @@ const char *lg_backend_name(int i);
 /* Number of devices the backend found (cpu: 1); device_name writes a description. */
 int lg_backend_device_count(int i);
 int lg_backend_device_name(int i, int dev, char *buf, int buflen);
+/* Everything known about the device as JSON text (malloc'd; the caller frees), or NULL
+ * for a backend without details (the CPU). Fields: docs/gpu.md. */
+char *lg_backend_device_json(int i, int dev);
+/* 1 when --backend auto may choose the device (software rasterisers only by name). */
+int lg_backend_device_auto(int i, int dev);
+/* 1 for the host backend (the CPU), 0 for GPU backends. */
+int lg_backend_is_host(int i);
 
 #ifdef __cplusplus
 }

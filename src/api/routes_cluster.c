@@ -133,9 +133,9 @@ static json_t *worker_json(const lg_worker_view *w)
     json_t *devices = json_array();
     for (int i = 0; i < in->n_devices; i++) {
         const lg_device_info *d = &in->devices[i];
-        json_array_append_new(devices, json_pack("{s:s,s:s,s:s,s:I,s:b}", "name", d->name, "vendor", d->vendor,
+        json_array_append_new(devices, json_pack("{s:s,s:s,s:s,s:I,s:b,s:b}", "name", d->name, "vendor", d->vendor,
                                                  "backend", d->backend, "memory_mb", (json_int_t)d->memory_mb,
-                                                 "fp16", d->fp16));
+                                                 "fp16", d->fp16, "healthy", !d->unhealthy));
     }
     json_t *backends = json_array();
     for (int i = 0; i < in->n_backends; i++) json_array_append_new(backends, json_string(in->backends[i]));

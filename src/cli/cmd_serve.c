@@ -70,7 +70,7 @@ static void usage(FILE *f, bool coordinator_only)
                    "  coordinator, REST API and local workers in one process\n"
                    "  --workers N         local workers (default 2; 0: none)\n"
                    "  --max-tasks N       concurrent tasks per local worker (default 1)\n"
-                   "  --backend B         local workers' backend: cpu or auto (default cpu)\n"
+                   "  --backend B         local workers' backend: cpu (default), auto, vulkan or vulkan:N\n"
                    "  --bind EP           ZeroMQ endpoint for workers (default tcp://127.0.0.1:5555;\n"
                    "                      port 0 picks a free one)\n");
     fprintf(f, "  --port N            REST API port (default 8000; 0 picks a free one)\n"
@@ -119,13 +119,12 @@ static int parse_option(serve_opts *o, int opt, const char *arg)
         fprintf(stderr, "legacygpu: --strategy: %s\n", lg_last_error());
         return LG_EXIT_USAGE;
     case OPT_API_HOST: o->api_host = arg; return LG_EXIT_OK;
-    case OPT_BACKEND:
-        if (!strcmp(arg, "cpu") || !strcmp(arg, "auto")) {
-            o->backend = arg;
-            return LG_EXIT_OK;
-        }
-        fprintf(stderr, "legacygpu: --backend expects cpu or auto, got '%s'\n", arg);
-        return LG_EXIT_USAGE;
+    case OPT_BACKEND: {
+        lg_cli_engine e = LG_CLI_ENGINE_INIT;
+        if (lg_cli_engine_opt(&e, LG_OPT_BACKEND, arg) != LG_EXIT_OK) return LG_EXIT_USAGE;
+        o->backend = arg;
+        return LG_EXIT_OK;
+    }
     case OPT_MAX_TASKS: return lg_cli_int("--max-tasks", arg, 1, 1024, &o->max_tasks);
     case OPT_MAX_ATTEMPTS: return lg_cli_int("--max-attempts", arg, 1, 100, &o->max_attempts);
     case OPT_HEARTBEAT: return lg_cli_number("--heartbeat", arg, 0.001, 1e6, &o->heartbeat_s);

@@ -24,7 +24,8 @@ static void usage(FILE *f)
                "  --worker-id ID      this worker's name (default HOSTNAME-PID-RANDOM)\n"
                "  --max-tasks N       tasks run at once (default 1)\n"
                "  --threads N         engine threads per task (default cores / max-tasks)\n"
-               "  --backend B         cpu or auto (default auto)\n"
+               "  --backend B         auto (every usable GPU, then the CPU; default), cpu, vulkan\n"
+               "                      (every Vulkan device) or vulkan:N: one executor per device\n"
                "  --models DIR        local model repository (default $LEGACYGPU_MODELS or ./models)\n"
                "  --cache DIR         where models fetched from the coordinator are kept\n"
                "  --tag KEY=VALUE     a label tasks can require (repeatable, up to 8)\n"
@@ -51,13 +52,12 @@ static int parse_option(lg_worker_config *wc, const char **tags, int *n_tags, in
         if (lg_cli_number("--threads", arg, 0, 1024, &v) != LG_EXIT_OK) return LG_EXIT_USAGE;
         wc->threads = (int)v;
         return LG_EXIT_OK;
-    case OPT_BACKEND:
-        if (strcmp(arg, "cpu") && strcmp(arg, "auto")) {
-            fprintf(stderr, "legacygpu: --backend expects cpu or auto, got '%s'\n", arg);
-            return LG_EXIT_USAGE;
-        }
+    case OPT_BACKEND: {
+        lg_cli_engine e = LG_CLI_ENGINE_INIT;
+        if (lg_cli_engine_opt(&e, LG_OPT_BACKEND, arg) != LG_EXIT_OK) return LG_EXIT_USAGE;
         wc->backend = arg;
         return LG_EXIT_OK;
+    }
     case OPT_MODELS: wc->models_dir = arg; return LG_EXIT_OK;
     case OPT_CACHE: wc->cache_dir = arg; return LG_EXIT_OK;
     case OPT_TAG:

@@ -114,10 +114,14 @@ static void dispatch(lg_coord_net *n)
             lg_coord_worker_bye(n->c, wid);
         } else {
             lg_frame in = { t.input, t.input_len };
-            send_to(n, p, LG_MSG_TASK,
-                    json_pack("{s:s, s:s, s:i, s:f, s:i}", "id", t.id, "model", t.model, "input_kind",
-                              (int)t.input_kind, "timeout_s", t.timeout_s, "attempt", t.attempts),
-                    1, &in);
+            json_t *meta = json_pack("{s:s, s:s, s:i, s:f, s:i}", "id", t.id, "model", t.model, "input_kind",
+                                     (int)t.input_kind, "timeout_s", t.timeout_s, "attempt", t.attempts);
+            /* What the task asks of a device: the worker picks the executor that fits. */
+            if (t.req.backend[0]) json_object_set_new(meta, "backend", json_string(t.req.backend));
+            if (t.req.device_vendor[0]) json_object_set_new(meta, "device_vendor", json_string(t.req.device_vendor));
+            if (t.req.min_memory_mb > 0) json_object_set_new(meta, "min_memory_mb", json_integer(t.req.min_memory_mb));
+            if (t.req.fp16 == 1) json_object_set_new(meta, "fp16", json_true());
+            send_to(n, p, LG_MSG_TASK, meta, 1, &in);
         }
         lg_task_clear(&t);
     }

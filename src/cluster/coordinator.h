@@ -67,6 +67,7 @@ typedef struct lg_device_info {
     char backend[16];        /* "cpu", "vulkan" */
     int64_t memory_mb;
     bool fp16;
+    bool unhealthy;          /* lost (VK_ERROR_DEVICE_LOST) or failing: given no device tasks */
 } lg_device_info;
 
 /* What a worker says about itself when it registers (and again in heartbeats). */

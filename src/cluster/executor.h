@@ -29,7 +29,7 @@
 typedef struct lg_executor lg_executor;
 
 /* models_dir: repository folder (may be empty or missing: models arrive by fetch into
- * cache_dir); backend "cpu" or "auto"; threads per session (0: all cores). */
+ * cache_dir); backend as lg_session_options.backend ("cpu", "auto", "vulkan:1"); threads per session (0: all cores). */
 int lg_executor_open(const char *models_dir, const char *cache_dir, const char *backend, int threads,
                      lg_executor **out);
 void lg_executor_close(lg_executor *e);

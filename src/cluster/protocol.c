@@ -268,9 +268,9 @@ json_t *lg_proto_worker_info_to_json(const lg_worker_info *w)
     json_t *devices = json_array();
     for (int i = 0; i < w->n_devices; i++) {
         const lg_device_info *d = &w->devices[i];
-        json_array_append_new(devices, json_pack("{s:s, s:s, s:s, s:I, s:b}", "name", d->name, "vendor", d->vendor,
+        json_array_append_new(devices, json_pack("{s:s, s:s, s:s, s:I, s:b, s:b}", "name", d->name, "vendor", d->vendor,
                                                  "backend", d->backend, "memory_mb", (json_int_t)d->memory_mb,
-                                                 "fp16", d->fp16));
+                                                 "fp16", d->fp16, "healthy", !d->unhealthy));
     }
     return json_pack("{s:s, s:s, s:o, s:o, s:i, s:i, s:o, s:o}", "id", w->id, "host", w->host, "backends", backends,
                      "devices", devices, "cpu_threads", w->cpu_threads, "capacity", w->capacity, "models",
@@ -350,6 +350,7 @@ int lg_proto_worker_info_from_json(const json_t *meta, lg_worker_info *w)
                 return lg_error(LG_E_PARSE, "protocol: HELLO devices[%zu].memory_mb is not a count", i);
             o->memory_mb = mem ? (int64_t)json_integer_value(mem) : 0;
             o->fp16 = json_is_true(json_object_get(d, "fp16"));
+            o->unhealthy = json_is_false(json_object_get(d, "healthy")); /* absent: healthy */
         }
     }
     LG_CHECK(copy_strs(json_object_get(meta, "models"), w->models, LG_MAX_WORKER_MODELS, &w->n_models, 64, "models"));

@@ -67,7 +67,7 @@ static bool wants_device(const lg_requirements *r)
 
 static bool device_fits(const lg_requirements *r, const lg_device_info *d)
 {
-    return d->memory_mb >= r->min_memory_mb && (!r->device_vendor[0] || strcasecmp(d->vendor, r->device_vendor) == 0) &&
+    return !d->unhealthy && d->memory_mb >= r->min_memory_mb && (!r->device_vendor[0] || strcasecmp(d->vendor, r->device_vendor) == 0) &&
            (r->fp16 != 1 || d->fp16) && (!r->backend[0] || strcasecmp(d->backend, r->backend) == 0);
 }
 
@@ -87,7 +87,7 @@ static bool has_backend(const lg_worker_info *w, const char *backend)
     for (int i = 0; i < w->n_backends; i++)
         if (strcasecmp(w->backends[i], backend) == 0) return true;
     for (int i = 0; i < w->n_devices; i++)
-        if (strcasecmp(w->devices[i].backend, backend) == 0) return true;
+        if (strcasecmp(w->devices[i].backend, backend) == 0 && !w->devices[i].unhealthy) return true;
     return false;
 }
 
@@ -206,7 +206,7 @@ static long long gpu_memory(const lg_worker_info *w)
 {
     long long sum = 0;
     for (int i = 0; i < w->n_devices; i++)
-        if (strcasecmp(w->devices[i].backend, "cpu") != 0) sum += w->devices[i].memory_mb;
+        if (strcasecmp(w->devices[i].backend, "cpu") != 0 && !w->devices[i].unhealthy) sum += w->devices[i].memory_mb;
     return sum;
 }
 

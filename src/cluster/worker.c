@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -36,7 +37,16 @@ typedef struct job {
     lg_input_kind kind;
     uint8_t *input;
     size_t len;
+    lg_requirements req;     /* what the task asks of a device (backend, vendor, memory, fp16) */
 } job;
+
+/* A device this worker serves, with its own executor (sessions on that device). */
+typedef struct wdev {
+    char backend[32];        /* the sessions' backend: "cpu", "vulkan:1" */
+    lg_executor *ex;
+    lg_device_info info;     /* as advertised; info.unhealthy after a device loss */
+    int running;             /* tasks on it now (under the worker's mutex) */
+} wdev;
 
 /* A report from a task thread for the I/O thread to send. */
 typedef struct report {
@@ -65,7 +75,10 @@ struct lg_worker {
     bool own_cache;              /* a temp folder this worker made and removes */
     lg_worker_config cfg;
     char **tags;
-    lg_executor *ex;
+    lg_executor *ex;             /* the first device's executor: model cache and fetches */
+    wdev devs[LG_MAX_DEVICES];
+    int n_devs;
+    atomic_bool hello_again;     /* a device's health changed: register again */
 
     pthread_mutex_t mu;
     pthread_cond_t job_cv, fetch_cv, done_cv;
@@ -187,13 +200,79 @@ static char *ensure_model(lg_worker *w, const char *model)
     return why;
 }
 
+static bool wants_gpu(const lg_requirements *r)
+{
+    return (r->backend[0] && strcasecmp(r->backend, "cpu")) || r->device_vendor[0] || r->min_memory_mb > 0 ||
+           r->fp16 == 1;
+}
+
+static bool dev_fits(const wdev *d, const lg_requirements *r)
+{
+    const lg_device_info *i = &d->info;
+    return !i->unhealthy && (!r->backend[0] || !strcasecmp(i->backend, r->backend)) &&
+           (!r->device_vendor[0] || !strcasecmp(i->vendor, r->device_vendor)) && i->memory_mb >= r->min_memory_mb &&
+           (r->fp16 != 1 || i->fp16);
+}
+
+/* The device for job j: among healthy ones that fit its requirements, a GPU before the
+ * CPU unless it asks for the CPU, the least busy first. -1 when none fits (*why set). */
+static int pick_device(lg_worker *w, const job *j, char *why, size_t len)
+{
+    int best = -1;
+    bool gpu_first = !(j->req.backend[0] && !strcasecmp(j->req.backend, "cpu"));
+    pthread_mutex_lock(&w->mu);
+    for (int k = 0; k < w->n_devs; k++) {
+        const wdev *d = &w->devs[k];
+        if (!dev_fits(d, &j->req)) continue;
+        bool is_gpu = strcmp(d->info.backend, "cpu") != 0;
+        if (best < 0) {
+            best = k;
+            continue;
+        }
+        bool best_gpu = strcmp(w->devs[best].info.backend, "cpu") != 0;
+        if (gpu_first && is_gpu != best_gpu) {
+            if (is_gpu) best = k;
+        } else if (d->running < w->devs[best].running) {
+            best = k;
+        }
+    }
+    if (best >= 0) w->devs[best].running++;
+    pthread_mutex_unlock(&w->mu);
+    if (best < 0)
+        snprintf(why, len, "no healthy device on this worker fits the task's requirements%s",
+                 wants_gpu(&j->req) ? " (GPU lost or never present)" : "");
+    return best;
+}
+
+/* A device failed under a task: no more tasks for it, and the coordinator hears so. */
+static void device_lost(lg_worker *w, int k, const char *error)
+{
+    pthread_mutex_lock(&w->mu);
+    bool was = w->devs[k].info.unhealthy;
+    w->devs[k].info.unhealthy = true;
+    pthread_mutex_unlock(&w->mu);
+    if (was) return;
+    fprintf(stderr, "legacygpu worker %s: device %s (%s) marked unhealthy: %s\n", w->id, w->devs[k].backend,
+            w->devs[k].info.name, error);
+    atomic_store(&w->hello_again, true);
+    wake(w);
+}
+
 static void run_job(lg_worker *w, job *j)
 {
     post(w, LG_MSG_STARTED, j->id, NULL, 0);
     double t0 = lg_now();
-    char *result = NULL, *error = ensure_model(w, j->model);
-    if (!error && lg_executor_run(w->ex, j->model, j->kind, j->input, j->len, &result, &error) != LG_OK && !error)
-        error = strdup(lg_last_error());
+    char *result = NULL, *error = ensure_model(w, j->model), why[256];
+    int k = error ? -1 : pick_device(w, j, why, sizeof(why));
+    if (!error && k < 0) error = strdup(why);
+    if (!error) {
+        int rc = lg_executor_run(w->devs[k].ex, j->model, j->kind, j->input, j->len, &result, &error);
+        if (rc != LG_OK && !error) error = strdup(lg_last_error());
+        if (rc == LG_E_DEVICE) device_lost(w, k, error ? error : "device error");
+        pthread_mutex_lock(&w->mu);
+        w->devs[k].running--;
+        pthread_mutex_unlock(&w->mu);
+    }
     if (error) {
         free(result);
         char *reason = NULL;
@@ -261,20 +340,17 @@ static void fill_info(lg_worker *w, lg_worker_info *info)
     if (lg_system_info_get(&si) != LG_OK) memset(&si, 0, sizeof(si));
     info->cpu_threads = si.num_cores;
     info->capacity = w->cfg.max_tasks;
-    bool cpu_only = w->cfg.backend && strcmp(w->cfg.backend, "cpu") == 0;
-    for (int b = 0; b < lg_backend_count() && info->n_backends < 4; b++) {
-        const char *name = lg_backend_name(b);
-        if (cpu_only && strcmp(name, "cpu") != 0) continue;
-        snprintf(info->backends[info->n_backends++], sizeof(info->backends[0]), "%s", name);
-        for (int d = 0; d < lg_backend_device_count(b) && info->n_devices < LG_MAX_DEVICES; d++) {
-            lg_device_info *dev = &info->devices[info->n_devices++];
-            if (lg_backend_device_name(b, d, dev->name, sizeof(dev->name)) != LG_OK)
-                snprintf(dev->name, sizeof(dev->name), "%s device %d", name, d);
-            snprintf(dev->backend, sizeof(dev->backend), "%s", name);
-            snprintf(dev->vendor, sizeof(dev->vendor), "%s", vendor_of(name, dev->name));
-            if (strcmp(name, "cpu") == 0) dev->memory_mb = (int64_t)(si.mem_total >> 20);
-        }
+    pthread_mutex_lock(&w->mu);
+    for (int k = 0; k < w->n_devs; k++) {
+        const lg_device_info *d = &w->devs[k].info;
+        info->devices[info->n_devices++] = *d;
+        bool listed = d->unhealthy;
+        for (int b = 0; b < info->n_backends; b++)
+            if (!strcmp(info->backends[b], d->backend)) listed = true;
+        if (!listed && info->n_backends < 4)
+            snprintf(info->backends[info->n_backends++], sizeof(info->backends[0]), "%s", d->backend);
     }
+    pthread_mutex_unlock(&w->mu);
     info->n_models = lg_executor_models(w->ex, info->models, LG_MAX_WORKER_MODELS);
     for (int i = 0; w->tags && w->tags[i] && info->n_tags < 8; i++)
         snprintf(info->tags[info->n_tags++], sizeof(info->tags[0]), "%s", w->tags[i]);
@@ -361,6 +437,14 @@ static void on_task(lg_worker *w, const lg_msg *m, double now)
     snprintf(j->id, sizeof(j->id), "%s", id);
     snprintf(j->model, sizeof(j->model), "%s", lg_proto_str(m, "model"));
     j->kind = (lg_input_kind)kind;
+    j->req.fp16 = -1;
+    const json_t *f;
+    if ((f = json_object_get(m->meta, "backend")) && json_is_string(f))
+        snprintf(j->req.backend, sizeof(j->req.backend), "%s", json_string_value(f));
+    if ((f = json_object_get(m->meta, "device_vendor")) && json_is_string(f))
+        snprintf(j->req.device_vendor, sizeof(j->req.device_vendor), "%s", json_string_value(f));
+    if ((f = json_object_get(m->meta, "min_memory_mb")) && json_is_integer(f)) j->req.min_memory_mb = json_integer_value(f);
+    if (json_is_true(json_object_get(m->meta, "fp16"))) j->req.fp16 = 1;
     memcpy(input, m->blob[0], m->blob_len[0]);
     j->input = input;
     j->len = m->blob_len[0];
@@ -391,9 +475,10 @@ static void on_model(lg_worker *w, const lg_msg *m, double now)
 {
     const char *name = lg_proto_str(m, "name");
     char *config = strndup((const char *)m->blob[1], m->blob_len[1]);
-    int rc = config ? lg_executor_add_model(w->ex, name, lg_proto_str(m, "sha256"), m->blob[0], m->blob_len[0],
-                                            m->blob_len[1] ? config : NULL)
-                    : lg_error(LG_E_NOMEM, "no memory for the config of model '%s'", name);
+    int rc = config ? LG_OK : lg_error(LG_E_NOMEM, "no memory for the config of model '%s'", name);
+    for (int k = 0; k < w->n_devs && rc == LG_OK; k++) /* every device's executor knows it */
+        rc = lg_executor_add_model(w->devs[k].ex, name, lg_proto_str(m, "sha256"), m->blob[0], m->blob_len[0],
+                                   m->blob_len[1] ? config : NULL);
     free(config);
     char why[600];
     snprintf(why, sizeof(why), "fetched model '%s' not usable: %s", name, lg_last_error());
@@ -529,6 +614,7 @@ static bool poll_once(lg_worker *w, double due)
     double now = lg_now();
     receive_all(w, now);
     send_reports(w);
+    if (w->welcomed && atomic_exchange(&w->hello_again, false)) send_hello(w, now);
     if (w->started_due && now >= w->started_due) w->started_due = 0;
     return true;
 }
@@ -594,7 +680,7 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 
 static void worker_free(lg_worker *w)
 {
-    if (w->ex) lg_executor_close(w->ex);
+    for (int k = 0; k < w->n_devs; k++) lg_executor_close(w->devs[k].ex);
     if (w->own_cache) nftw(w->cache_dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
     for (int i = 0; w->tags && w->tags[i]; i++) free(w->tags[i]);
     free(w->tags);
@@ -651,6 +737,81 @@ static int copy_config(lg_worker *w, const lg_worker_config *cfg)
     return LG_OK;
 }
 
+/* Adds a device to serve, with its executor. */
+static int add_device(lg_worker *w, const lg_worker_config *cfg, int threads, int b, int dev)
+{
+    if (w->n_devs == LG_MAX_DEVICES) return LG_OK;
+    wdev *d = &w->devs[w->n_devs];
+    memset(d, 0, sizeof(*d));
+    const char *name = lg_backend_name(b);
+    lg_system_info si;
+    if (lg_system_info_get(&si) != LG_OK) memset(&si, 0, sizeof(si));
+    if (lg_backend_is_host(b)) snprintf(d->backend, sizeof(d->backend), "%s", name);
+    else snprintf(d->backend, sizeof(d->backend), "%s:%d", name, dev);
+    if (lg_backend_device_name(b, dev, d->info.name, sizeof(d->info.name)) != LG_OK)
+        snprintf(d->info.name, sizeof(d->info.name), "%s device %d", name, dev);
+    snprintf(d->info.backend, sizeof(d->info.backend), "%s", name);
+    snprintf(d->info.vendor, sizeof(d->info.vendor), "%s", vendor_of(name, d->info.name));
+    if (lg_backend_is_host(b)) d->info.memory_mb = (int64_t)(si.mem_total >> 20);
+    char *text = lg_backend_device_json(b, dev);
+    json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    if (j) { /* a GPU: its vendor, device-local memory and fp16 arithmetic */
+        const char *vendor = json_string_value(json_object_get(j, "vendor"));
+        if (vendor) snprintf(d->info.vendor, sizeof(d->info.vendor), "%s", vendor);
+        json_t *heaps = json_object_get(j, "heaps"), *h;
+        size_t i;
+        int64_t local = 0;
+        json_array_foreach(heaps, i, h) {
+            int64_t bytes = json_integer_value(json_object_get(h, "bytes"));
+            if (json_is_true(json_object_get(h, "device_local")) && bytes > local) local = bytes;
+        }
+        d->info.memory_mb = local >> 20;
+        d->info.fp16 = json_is_true(json_object_get(j, "fp16"));
+        json_decref(j);
+    }
+    LG_CHECK(lg_executor_open(cfg->models_dir, w->cache_dir, d->backend, threads, &d->ex));
+    w->n_devs++;
+    return LG_OK;
+}
+
+/* The devices --backend names: "cpu" the CPU alone; "auto" every GPU auto may use, then
+ * the CPU; "vulkan" every device of that backend, "vulkan:N" device N, then the CPU. */
+static int open_devices(lg_worker *w, const lg_worker_config *cfg, int threads)
+{
+    const char *want = cfg->backend && cfg->backend[0] ? cfg->backend : "auto";
+    char name[32];
+    int only = -1;
+    const char *colon = strchr(want, ':');
+    snprintf(name, sizeof(name), "%.*s", colon ? (int)(colon - want) : (int)strlen(want), want);
+    if (colon) only = atoi(colon + 1);
+    int host = -1, rc = LG_OK;
+    bool found = !strcmp(name, "auto");
+    for (int b = 0; b < lg_backend_count(); b++) {
+        if (lg_backend_is_host(b)) {
+            host = b;
+            if (!strcmp(name, lg_backend_name(b))) found = true;
+            continue;
+        }
+        bool named = !strcmp(name, lg_backend_name(b));
+        if (!named && strcmp(name, "auto")) continue;
+        found = true;
+        int nd = lg_backend_device_count(b);
+        if (named && only >= nd)
+            return lg_error(LG_E_NOT_FOUND, "worker: backend '%s' has no device %d (%d found)", name, only, nd);
+        for (int d = 0; d < nd && rc == LG_OK; d++) {
+            if ((only >= 0 && d != only) || (!named && !lg_backend_device_auto(b, d))) continue;
+            rc = add_device(w, cfg, threads, b, d);
+        }
+        if (named && w->n_devs == 0 && rc == LG_OK)
+            return lg_error(LG_E_NOT_FOUND, "worker: backend '%s' found no device on this machine", name);
+    }
+    if (!found) return lg_error(LG_E_INVALID_ARG, "worker: backend '%s' is not in this build", want);
+    if (rc == LG_OK && host >= 0) rc = add_device(w, cfg, threads, host, 0);
+    if (rc == LG_OK) w->ex = w->devs[0].ex;
+    return rc;
+}
+
 int lg_worker_start(const lg_worker_config *cfg, lg_worker **out)
 {
     *out = NULL;
@@ -669,7 +830,7 @@ int lg_worker_start(const lg_worker_config *cfg, lg_worker **out)
             threads = lg_system_info_get(&si) == LG_OK ? si.num_cores / w->cfg.max_tasks : 1;
             if (threads < 1) threads = 1;
         }
-        rc = lg_executor_open(cfg->models_dir, w->cache_dir, cfg->backend ? cfg->backend : "auto", threads, &w->ex);
+        rc = open_devices(w, cfg, threads);
     }
     w->backoff = BACKOFF_FIRST_S;
     w->silence_s = w->cfg.heartbeat_interval_s * w->cfg.heartbeat_misses;

@@ -25,7 +25,7 @@ typedef struct lg_worker_config {
     const char *worker_id;       /* NULL: hostname-pid-random */
     const char *models_dir;      /* local repository, may be NULL */
     const char *cache_dir;       /* where fetched models go; NULL: a temp folder */
-    const char *backend;         /* "cpu" or "auto" */
+    const char *backend;         /* "cpu", "auto" (every usable GPU, then the CPU), "vulkan", "vulkan:N" */
     int max_tasks;               /* concurrent tasks; default 1 */
     int threads;                 /* engine threads per task; 0: cores / max_tasks */
     double heartbeat_interval_s; /* default 1.0 */

@@ -70,3 +70,33 @@ int lg_backend_device_name(int i, int dev, char *buf, int len)
         return lg_error(LG_E_INVALID_ARG, "backend %s has no device %d", all[i]->name, dev);
     return all[i]->device_name(dev, buf, len);
 }
+
+static const lg_backend_i *backend_at(int i)
+{
+    int n;
+    const lg_backend_i *const *all = lg_backend_registry(&n);
+    return (i >= 0 && i < n) ? all[i] : NULL;
+}
+
+char *lg_backend_device_json(int i, int dev)
+{
+    const lg_backend_i *b = backend_at(i);
+    if (!b || !b->device_describe || dev < 0 || dev >= b->device_count()) return NULL;
+    json_t *j = b->device_describe(dev);
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    return text;
+}
+
+int lg_backend_device_auto(int i, int dev)
+{
+    const lg_backend_i *b = backend_at(i);
+    if (!b || dev < 0 || dev >= b->device_count()) return 0;
+    return b->is_host || !b->device_auto || b->device_auto(dev);
+}
+
+int lg_backend_is_host(int i)
+{
+    const lg_backend_i *b = backend_at(i);
+    return b && b->is_host;
+}

@@ -743,6 +743,49 @@ def test_cli(t):  # timeout: 90
 
 # ---- driver -------------------------------------------------------------------------------
 
+class Skip(Exception):
+    """The scenario cannot run on this machine (the message says why)."""
+
+
+def vulkan_devices(t):
+    """The Vulkan devices `legacygpu info --json` lists (lavapipe in CI)."""
+    info = json.loads(t.cli_run(["info", "--json"]).stdout or "{}")
+    return [d for d in info.get("devices", []) if isinstance(d, dict) and d.get("backend", "vulkan") == "vulkan"]
+
+
+def test_gpu_requirement(t):  # timeout: 150
+    """A task requiring the Vulkan backend runs on the worker that has a Vulkan device
+    (lavapipe in CI); a CPU-only worker never takes it. The GPU worker advertises its
+    device (backend, vendor, memory, fp16) and serves it with an executor of its own."""
+    if not vulkan_devices(t):
+        raise Skip("no Vulkan device on this machine (install mesa-vulkan-drivers for lavapipe)")
+    srv = t.coordinator()
+    api = Http(srv.api)
+    t.worker(srv, "w-cpu", ["--backend", "cpu", "--max-tasks", "2"])
+    t.worker(srv, "w-gpu", ["--backend", "vulkan", "--max-tasks", "2"])
+    wait_workers(api, 2)
+    gpu = expect_status(api.get("/cluster/workers/w-gpu"), 200, "GET the GPU worker").json()
+    devs = gpu.get("devices") or gpu.get("info", {}).get("devices", [])
+    vk = [d for d in devs if d.get("backend") == "vulkan"]
+    expect(vk and vk[0].get("memory_mb", 0) > 0 and vk[0].get("healthy") is True,
+           "the GPU worker advertises its Vulkan device with memory and health", gpu)
+    cpu = expect_status(api.get("/cluster/workers/w-cpu"), 200, "GET the CPU worker").json()
+    cdevs = cpu.get("devices") or cpu.get("info", {}).get("devices", [])
+    expect(not [d for d in cdevs if d.get("backend") == "vulkan"], "the CPU-only worker advertises no GPU", cpu)
+    need = {"backend": "vulkan", "min_memory_mb": 256}
+    tasks = [(submit(api, t.body(i % 10, requirements=need)), i % 10) for i in range(8)]
+    expect_completed(api, tasks, timeout=90)
+    for tid, _ in tasks:
+        w = api.get(f"/cluster/tasks/{tid}/status").json().get("worker_id")
+        expect(w == "w-gpu", f"task {tid} requiring vulkan ran on the GPU worker", w)
+    # Without a GPU worker, such a task waits: the CPU worker never takes it.
+    gw = [p for p in t.procs.procs if p.name == "worker-w-gpu"][0]
+    expect(gw.stop() == 0, "GPU worker exits 0 on SIGTERM")
+    waiting = submit(api, t.body(3, requirements={"backend": "vulkan"}))
+    expect_error(api.get(f"/cluster/tasks/{waiting}/result?wait=1.0"), 408, "no GPU worker left")
+    expect(status_of(api, waiting) == "QUEUED", "a vulkan task stays queued with only a CPU worker")
+
+
 class ScenarioTimeout(Exception):
     pass
 
@@ -768,6 +811,10 @@ def main(argv):
     try:
         with t.procs:
             fn(t)
+    except Skip as e:
+        signal.alarm(0)
+        print(f"SKIP cluster.{name}: {e}")
+        return 77
     except (Failure, ScenarioTimeout, OSError, ValueError, KeyError, TypeError) as e:
         signal.alarm(0)
         print(f"FAIL cluster.{name}: {e}", file=sys.stderr)
