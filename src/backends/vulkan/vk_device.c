@@ -422,9 +422,13 @@ static int ctx_create(int dev, lg_vk_ctx **out)
     VkQueueFamilyProperties qf[32];
     if (nq > 32) nq = 32;
     vkGetPhysicalDeviceQueueFamilyProperties(c->phys, &nq, qf);
+    /* A compute-only family first (AMD's async compute queues, as ncnn and ggml pick),
+     * else any family with compute. */
     c->qfam = UINT32_MAX;
-    for (uint32_t i = 0; i < nq && c->qfam == UINT32_MAX; i++)
-        if (qf[i].queueFlags & VK_QUEUE_COMPUTE_BIT) c->qfam = i;
+    for (int pass = 0; pass < 2 && c->qfam == UINT32_MAX; pass++)
+        for (uint32_t i = 0; i < nq && c->qfam == UINT32_MAX; i++)
+            if ((qf[i].queueFlags & VK_QUEUE_COMPUTE_BIT) && (pass == 1 || !(qf[i].queueFlags & VK_QUEUE_GRAPHICS_BIT)))
+                c->qfam = i;
     if (c->qfam == UINT32_MAX) {
         ctx_destroy(c);
         return lg_error(LG_E_DEVICE, "vulkan: device '%s' has no compute queue", p->caps.name);

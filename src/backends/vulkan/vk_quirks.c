@@ -43,7 +43,9 @@ static const quirk_row quirk_table[] = {
     { 0x1002, VK_DRIVER_ID_AMD_PROPRIETARY, ANY_ARCH, NULL, 0, LG_VK_QUIRK_BINDING_MARGIN },
     /* GCN before Vega (GFX6-8: Tahiti to Polaris) has no packed fp16 math: fp16
      * arithmetic runs at the fp32 rate with extra conversions; store fp16, compute fp32.
-     * RADV names these parts in the device name (e.g. "(RADV POLARIS10)"). */
+     * RADV names these parts in the device name (e.g. "(RADV POLARIS10)"). Vega's packed
+     * math only pays when shaders compute on f16vec2/f16vec4 (ACC4_T): ggml-vulkan users
+     * report scalar fp16 accumulation slower than fp32 on gfx906. */
     { 0x1002, 0, LG_VK_ARCH_AMD_GCN, "POLARIS", 0, LG_VK_QUIRK_NO_FP16 },
     { 0x1002, 0, LG_VK_ARCH_AMD_GCN, "TONGA", 0, LG_VK_QUIRK_NO_FP16 },
     { 0x1002, 0, LG_VK_ARCH_AMD_GCN, "FIJI", 0, LG_VK_QUIRK_NO_FP16 },
