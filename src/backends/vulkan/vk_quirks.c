@@ -22,14 +22,16 @@ typedef struct quirk_row {
     uint32_t quirks;
 } quirk_row;
 
-/* First all matching rows are OR-ed together. Keep a reason and a source per row. */
+/* The quirks of all matching rows are OR-ed together. Keep a reason and a source per row. */
 static const quirk_row quirk_table[] = {
-    /* lavapipe (Mesa llvmpipe) reports shaderFloat16 but runs fp16 arithmetic through
-     * conversions to fp32 on the CPU: slower, never faster; its 16-bit storage is real
-     * and stays on so CI tests the fp16 storage path. Seen: Mesa 22.3.6, Debian 12. */
+    /* lavapipe (Mesa llvmpipe) reports shaderFloat16 (Mesa 22.3.6, Debian 12), but LLVM
+     * promotes half arithmetic to float on x86 CPUs without AVX512-FP16: conversions for
+     * nothing. Its 16-bit storage is real and stays on, so CI tests fp16 storage (the
+     * fp16-arithmetic variant is tested with this quirk turned off). */
     { 0x10005, VK_DRIVER_ID_MESA_LLVMPIPE, ANY_ARCH, NULL, 0, LG_VK_QUIRK_NO_FP16 },
     /* Small GCN parts (Polaris 11/12: RX 460/550/560, Radeon Pro 555X; Vega 8 iGPUs)
-     * reach the amdgpu kernel driver's job timeout (lockup_timeout, 10 s) on long
+     * reach the amdgpu kernel driver's job timeout (amdgpu.lockup_timeout: 10 s
+     * on older kernels; newer ones give compute queues 60 s) on long
      * submissions of big models, and the GPU is reset; several short submits avoid it.
      * Not yet observed by this project (no such part in CI): applied from the amdgpu
      * timeout's design; LEGACYGPU_VK_QUIRKS=-small_submits turns it off. */
