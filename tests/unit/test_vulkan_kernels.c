@@ -343,8 +343,9 @@ static void compare(const kcase *c, int ci, int o, const lg_tensor *ref, const l
     for (int64_t i = 0; i < n; i++) {
         double d = fabs((double)g[i] - (double)r[i]);
         if (!(d <= rtol * fabs(r[i]) + atol) && !(isinf(r[i]) && g[i] == r[i]))
-            fail_msg("case %d %s-%d (%s): output %d element %lld: vulkan %.7g, cpu %.7g (scale %.4g)", ci, c->op,
-                     c->opset, fp16 ? "fp16" : "fp32", o, (long long)i, g[i], r[i], scale);
+            fail_msg("case %d %s-%d (%s, tunings %s): output %d element %lld: vulkan %.7g, cpu %.7g (scale %.4g)", ci,
+                     c->op, c->opset, fp16 ? "fp16" : "fp32", getenv("LEGACYGPU_VK_TUNE") ? getenv("LEGACYGPU_VK_TUNE") : "own",
+                     o, (long long)i, g[i], r[i], scale);
     }
 }
 
@@ -460,7 +461,17 @@ static void run_case(const lg_backend_i *be, lg_device *d, bool fp16, int ci, lg
     lg_tensor_free(res);
 }
 
-static void run_all(lg_precision prec)
+/* The ops whose kernels take sizes from the tuning table (vk_tune.c). */
+static bool tuned_op(const char *op)
+{
+    static const char *const ops[] = { "Gemm", "MatMul", "Conv", "Softmax", "LogSoftmax", "LayerNormalization",
+                                       "ReduceMean", "ReduceSum", "GlobalAveragePool", "Add", "Relu", "Transpose" };
+    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+        if (strcmp(ops[i], op) == 0) return true;
+    return false;
+}
+
+static void run_all_tuned(lg_precision prec, bool tuned_only)
 {
     const lg_backend_i *be = lg_backend_find("vulkan");
     assert_non_null(be);
@@ -474,14 +485,28 @@ static void run_all(lg_precision prec)
     const char *only = getenv("LG_TEST_CASE"); /* one case index, when debugging */
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         if ((fp16 && cases[i].fp32_only) || (only && atoi(only) != (int)i)) continue;
+        if (tuned_only && !tuned_op(cases[i].op)) continue;
         run_case(be, d, fp16, (int)i, pool);
     }
     lg_threadpool_free(pool);
     be->device_close(d);
 }
 
-static void test_kernels_fp32(void **st) { run_all(LG_PRECISION_FP32); }
-static void test_kernels_fp16(void **st) { run_all(LG_PRECISION_FP16); }
+static void test_kernels_fp32(void **st) { run_all_tuned(LG_PRECISION_FP32, false); }
+static void test_kernels_fp16(void **st) { run_all_tuned(LG_PRECISION_FP16, false); }
+
+/* The tile and workgroup sizes of the other architecture classes (LEGACYGPU_VK_TUNE),
+ * on the kernels that use them: lavapipe runs any size a real GPU would get. */
+static void test_kernels_other_tunings(void **st)
+{
+    /* nvidia_* and other repeat rows of these */
+    static const char *const arches[] = { "amd_gcn", "amd_rdna", "intel" };
+    for (size_t a = 0; a < sizeof(arches) / sizeof(arches[0]); a++) {
+        setenv("LEGACYGPU_VK_TUNE", arches[a], 1);
+        run_all_tuned(a % 2 ? LG_PRECISION_FP16 : LG_PRECISION_FP32, true);
+    }
+    unsetenv("LEGACYGPU_VK_TUNE");
+}
 
 int main(void)
 {
@@ -495,6 +520,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kernels_fp32),
         cmocka_unit_test(test_kernels_fp16),
+        cmocka_unit_test(test_kernels_other_tunings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
