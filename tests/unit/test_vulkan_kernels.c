@@ -212,6 +212,21 @@ static const kcase cases[] = {
       ATTRS(AS("mode", "linear"), AS("coordinate_transformation_mode", "pytorch_half_pixel")) },
 };
 
+/* Tensors and weights larger than one binding when the binding is capped at 1 MiB
+ * (LEGACYGPU_VK_MAX_BINDING_MB=1, test unit.vulkan_kernels_split): elementwise kernels
+ * in chunks, constant GEMM / conv weights in blocks; in fp16 too (half the bytes). */
+static const kcase big_cases[] = {
+    { "Sigmoid", 13, IN(X(3, 200003)), 1 },
+    { "Add", 14, IN(X(2, 300001), X(2, 300001)), 1 },
+    { "Mul", 14, IN(X(600001), X(1)), 1 },
+    { "Gemm", 13, IN(X(3, 1025), W(1025, 601), W(601)), 1, .act = { LG_ACT_RELU } },
+    { "Gemm", 13, IN(X(5, 700), W(900, 700)), 1, ATTRS(AI("transB", 1)), .residual = true },
+    { "MatMul", 13, IN(X(2, 3, 1100), W(1100, 560)), 1 },
+    { "Conv", 11, IN(X(1, 130, 5, 4), W(520, 130, 3, 3), W(520)), 1, ATTRS(AIS("pads", 1, 1, 1, 1)),
+      .act = { LG_ACT_SILU } },
+    { "Reshape", 14, IN(X(2, 300000), I64(-1)), 1 },
+};
+
 /* ---- helpers ---- */
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
@@ -349,9 +364,10 @@ static void compare(const kcase *c, int ci, int o, const lg_tensor *ref, const l
     }
 }
 
-static void run_case(const lg_backend_i *be, lg_device *d, bool fp16, int ci, lg_threadpool *pool)
+/* Returns false when the backend does not take the node (supports_node said no). */
+static bool run_case(const lg_backend_i *be, lg_device *d, bool fp16, const kcase *c, int ci, lg_threadpool *pool,
+                     bool must_support)
 {
-    const kcase *c = &cases[ci];
     lg_node n;
     lg_attr attrs[MAX_ATTRS];
     build_node(c, &n, attrs);
@@ -390,8 +406,13 @@ static void run_case(const lg_backend_i *be, lg_device *d, bool fp16, int ci, lg
         sout[i] = &oshapes[i];
     }
     uint32_t host_inputs = 0, consumed = 0;
-    if (!be->supports_node(d, &n, c->opset, c->n_in, sin, c->n_out, sout, &host_inputs))
-        fail_msg("case %d: vulkan does not support %s-%d", ci, c->op, c->opset);
+    if (!be->supports_node(d, &n, c->opset, c->n_in, sin, c->n_out, sout, &host_inputs)) {
+        if (must_support) fail_msg("case %d: vulkan does not support %s-%d", ci, c->op, c->opset);
+        for (int i = 0; i < c->n_out; i++) lg_tensor_free(out[i]);
+        for (int i = 0; i < c->n_in; i++) lg_tensor_free(in[i]);
+        lg_tensor_free(res);
+        return false;
+    }
     if (c->act.kind != LG_ACT_NONE || c->residual)
         assert_true(be->supports_epilogue(d, &n, &c->act, c->residual));
     if (res) rshape = shape_of(res);
@@ -459,6 +480,7 @@ static void run_case(const lg_backend_i *be, lg_device *d, bool fp16, int ci, lg
     }
     for (int i = 0; i < c->n_in; i++) lg_tensor_free(in[i]);
     lg_tensor_free(res);
+    return true;
 }
 
 /* The ops whose kernels take sizes from the tuning table (vk_tune.c). */
@@ -471,7 +493,8 @@ static bool tuned_op(const char *op)
     return false;
 }
 
-static void run_all_tuned(lg_precision prec, bool tuned_only)
+/* Runs a table of cases; returns how many the backend refused (only when !must_support). */
+static int run_table(const kcase *table, size_t n_cases, lg_precision prec, bool tuned_only, bool must_support)
 {
     const lg_backend_i *be = lg_backend_find("vulkan");
     assert_non_null(be);
@@ -481,15 +504,39 @@ static void run_all_tuned(lg_precision prec, bool tuned_only)
     bool fp16 = prec == LG_PRECISION_FP16 && lg_vk_fp16_storage(d);
     if (prec == LG_PRECISION_FP16 && !fp16) printf("note: the device has no 16-bit storage: fp16 runs as fp32\n");
     half_inputs = fp16;
+    if (getenv("LEGACYGPU_VK_MAX_BINDING_MB")) /* the split tests need the cap to hold */
+        assert_true(lg_vk_device_caps(d)->max_storage_range <= ((uint64_t)atoi(getenv("LEGACYGPU_VK_MAX_BINDING_MB")) << 20));
     lg_threadpool *pool = lg_threadpool_create(1);
     const char *only = getenv("LG_TEST_CASE"); /* one case index, when debugging */
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        if ((fp16 && cases[i].fp32_only) || (only && atoi(only) != (int)i)) continue;
-        if (tuned_only && !tuned_op(cases[i].op)) continue;
-        run_case(be, d, fp16, (int)i, pool);
+    int refused = 0;
+    for (size_t i = 0; i < n_cases; i++) {
+        if ((fp16 && table[i].fp32_only) || (only && atoi(only) != (int)i)) continue;
+        if (tuned_only && !tuned_op(table[i].op)) continue;
+        if (!run_case(be, d, fp16, &table[i], (int)i, pool, must_support)) {
+            printf("note: the backend does not take %s-%d at this binding size\n", table[i].op, table[i].opset);
+            refused++;
+        }
     }
     lg_threadpool_free(pool);
     be->device_close(d);
+    return refused;
+}
+
+static void run_all_tuned(lg_precision prec, bool tuned_only)
+{
+    run_table(cases, sizeof(cases) / sizeof(cases[0]), prec, tuned_only, true);
+}
+
+/* With LEGACYGPU_VK_MAX_BINDING_MB=1: the split paths. */
+static void test_split_fp32(void **st)
+{
+    int refused = run_table(big_cases, sizeof(big_cases) / sizeof(big_cases[0]), LG_PRECISION_FP32, false, false);
+    if (refused) skip(); /* reported above: the backend's own size check came first */
+}
+static void test_split_fp16(void **st)
+{
+    int refused = run_table(big_cases, sizeof(big_cases) / sizeof(big_cases[0]), LG_PRECISION_FP16, false, false);
+    if (refused) skip();
 }
 
 static void test_kernels_fp32(void **st) { run_all_tuned(LG_PRECISION_FP32, false); }
@@ -517,6 +564,13 @@ int main(void)
         return 77;
     }
     if (!lg_vk_validation_enabled()) printf("note: the Khronos validation layer is not available\n");
+    if (getenv("LEGACYGPU_VK_MAX_BINDING_MB")) {
+        const struct CMUnitTest split[] = {
+            cmocka_unit_test(test_split_fp32),
+            cmocka_unit_test(test_split_fp16),
+        };
+        return cmocka_run_group_tests(split, NULL, NULL);
+    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kernels_fp32),
         cmocka_unit_test(test_kernels_fp16),

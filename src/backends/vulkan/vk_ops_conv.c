@@ -7,8 +7,11 @@
  *   everything else                                       conv.comp, implicit GEMM
  * Geometry (pads from auto_pad included) comes from the CPU kernel's lg_conv_geometry,
  * so both backends read the attributes the same way. Weights and bias are constants the
- * runtime uploads as device tensors, in ONNX layout.
+ * runtime uploads as device tensors, in ONNX layout; a constant weight larger than one
+ * binding (group 1, not depthwise) is uploaded at prepare as blocks of output channels
+ * that each fit one (lg_vk_blocks), each block one conv.comp dispatch.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "backends/cpu/ops/conv.h"
@@ -22,6 +25,7 @@ typedef struct conv_push {
     uint32_t flags;
     uint32_t act;
     float act_alpha, act_beta;
+    uint32_t oc0, OC;
 } conv_push;
 
 typedef struct conv_dw_push {
@@ -68,15 +72,24 @@ static bool is_pointwise(const conv2d *c)
     return c->KH == 1 && c->KW == 1 && c->SH == 1 && c->SW == 1 && c->PH == 0 && c->PW == 0;
 }
 
+/* A constant weight larger than one binding: row blocks (group 1, not depthwise). */
+static bool w_in_blocks(lg_device *d, const lg_tensor *w)
+{
+    return w && w->data && w->dtype == LG_FLOAT && lg_vkk_small(w) && !lg_vkk_fits(d, w);
+}
+
 static bool conv_supports(lg_device *d, const lg_node *n, int opset, int n_in, const lg_tensor *const *in,
                           int n_out, const lg_tensor *const *out, uint32_t *host_inputs)
 {
     const lg_tensor *x = lg_vkk_arg(n_in, in, 0), *w = lg_vkk_arg(n_in, in, 1), *b = lg_vkk_arg(n_in, in, 2);
     const lg_tensor *y = n_out > 0 ? out[0] : NULL;
     conv2d c;
-    if (!lg_vkk_float_fits(d, x) || !lg_vkk_float_fits(d, w) || !lg_vkk_float_fits(d, y)) return false;
+    if (!lg_vkk_float_fits(d, x) || !lg_vkk_float_fits(d, y) || !w) return false;
     if (b && !lg_vkk_float_fits(d, b)) return false;
     if (!conv2d_make(n, x, w, &c)) return false;
+    if (!lg_vkk_float_fits(d, w) &&
+        !(w_in_blocks(d, w) && c.g.group == 1 && lg_vk_blocks_possible(d, lg_tensor_numel_(w) / w->dims[0])))
+        return false;
     /* workgroup z is image * group */
     return c.g.batch * c.g.group <= 65535;
 }
@@ -112,16 +125,20 @@ static int record_pointwise(lg_vk_rec *r, const lg_dev_node *dn, const conv2d *c
                              dn->residual ? &bind[3] : NULL, bind[4]);
 }
 
-static int record_general(lg_vk_rec *r, const lg_dev_node *dn, const conv2d *c, const lg_vk_binding *bind)
+/* Output channels oc0 .. oc0+M-1 (M = 0: all of them, per group) with the weights in bind[1]. */
+static int record_general(lg_vk_rec *r, const lg_dev_node *dn, const conv2d *c, const lg_vk_binding *bind,
+                          uint32_t oc0, uint32_t M)
 {
     lg_device *d = lg_vk_rec_device(r);
     const lg_vk_tune *t = lg_vk_tune_get(d);
-    uint32_t G = (uint32_t)c->g.group, M = (uint32_t)(c->g.out_c / G);
+    uint32_t G = (uint32_t)c->g.group;
+    if (M == 0) M = (uint32_t)(c->g.out_c / G);
     const lg_vk_tile *tile = M < 16 ? &t->skinny : &t->gemm;
     lg_vkk_epi e = lg_vkk_epilogue(dn);
     conv_push p = {
         M, (uint32_t)(c->g.in_c / G), G, c->H, c->W, c->OH, c->OW, c->KH, c->KW, c->SH, c->SW, c->DH, c->DW,
         c->PH, c->PW, (lg_vkk_in(dn, 2) ? 1u : 0u) | (dn->residual ? 2u : 0u), e.act, e.alpha, e.beta,
+        oc0, (uint32_t)c->g.out_c,
     };
     uint32_t spec[6];
     lg_vk_pipeline *pipe;
@@ -139,14 +156,48 @@ static int conv_record(lg_vk_rec *r, const lg_dev_node *dn)
     const lg_tensor *x = dn->inputs[0], *w = dn->inputs[1], *b = lg_vkk_in(dn, 2), *y = dn->outputs[0];
     conv2d c;
     if (!conv2d_make(dn->node, x, w, &c)) return lg_error(LG_E_RUNTIME, "Conv: geometry changed after supports()");
+    const lg_vk_blocks *bl = dn->state;
     lg_vk_binding yb = lg_vk_bind_tensor(d, y);
     lg_vk_binding bind[5] = {
-        lg_vk_bind_tensor(d, x), lg_vk_bind_tensor(d, w), b ? lg_vk_bind_tensor(d, b) : yb,
+        lg_vk_bind_tensor(d, x), bl ? yb : lg_vk_bind_tensor(d, w), b ? lg_vk_bind_tensor(d, b) : yb,
         dn->residual ? lg_vk_bind_tensor(d, dn->residual) : yb, yb,
     };
+    if (bl) {
+        for (int i = 0; i < bl->n; i++) {
+            uint32_t oc0 = (uint32_t)i * bl->per, rows = (uint32_t)c.g.out_c - oc0;
+            bind[1] = lg_vk_weight_binding(bl->w[i]);
+            LG_CHECK(record_general(r, dn, &c, bind, oc0, rows < bl->per ? rows : bl->per));
+        }
+        return LG_OK;
+    }
     if (is_depthwise(&c)) return record_depthwise(r, dn, &c, bind);
     if (is_pointwise(&c)) return record_pointwise(r, dn, &c, bind);
-    return record_general(r, dn, &c, bind);
+    return record_general(r, dn, &c, bind, 0, 0);
+}
+
+static int conv_prepare(lg_device *d, const lg_dev_node *dn, void **state)
+{
+    const lg_tensor *w = dn->inputs[1];
+    *state = NULL;
+    if (!w_in_blocks(d, w)) return LG_OK;
+    int64_t rows = w->dims[0], k = lg_tensor_numel_(w) / rows;
+    lg_vk_blocks *bl = calloc(1, sizeof(*bl));
+    if (!bl) return lg_error(LG_E_NOMEM, "vulkan: out of host memory");
+    /* the weight's rows are the blocks' "columns": element (kk, j) = W[j][kk] */
+    int rc = lg_vk_blocks_upload(d, w->data, w->data, k, rows, 1, k, true, bl);
+    if (rc != LG_OK) {
+        free(bl);
+        return rc;
+    }
+    if (dn->consumed) *dn->consumed |= 0x2u;
+    *state = bl;
+    return LG_OK;
+}
+
+static void conv_release(lg_device *d, void *state)
+{
+    lg_vk_blocks_release(d, state);
+    free(state);
 }
 
 static bool conv_epilogue(const lg_node *n, const lg_act *act, bool residual)
@@ -155,6 +206,6 @@ static bool conv_epilogue(const lg_node *n, const lg_act *act, bool residual)
 }
 
 const lg_vk_op lg_vk_ops_conv[] = {
-    { "Conv", "", 1, LG_VK_OPSET_MAX, conv_supports, NULL, NULL, conv_record, conv_epilogue },
+    { "Conv", "", 1, LG_VK_OPSET_MAX, conv_supports, conv_prepare, conv_release, conv_record, conv_epilogue },
     { NULL }
 };

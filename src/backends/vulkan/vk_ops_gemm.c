@@ -3,8 +3,11 @@
  * (batched with numpy broadcasting of the batch dims, 1-D operands) on gemm.comp, with
  * the fused epilogue (activation, residual). Transposes are strides; batch dims are
  * merged into at most two levels of batch strides (more: the node stays on the CPU).
- * Constant operands are uploaded by the runtime as device tensors, as they are.
+ * Constant operands are uploaded by the runtime as device tensors, as they are, except a
+ * constant 2-D B larger than one binding: prepare uploads it as column blocks that each
+ * fit one, and record runs one dispatch per block (lg_vk_blocks, shared with Conv).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "backends/vulkan/vk_ops_gemm.h"
@@ -23,9 +26,111 @@ int lg_vk_gemm_record(lg_vk_rec *r, lg_vk_gemm_args *g, uint32_t nz, lg_vk_bindi
     LG_CHECK(lg_vk_pipeline_get(d, "gemm", 5, sizeof(*g), 6, spec, &p));
     g->flags = (c ? 1u : 0u) | (res ? 2u : 0u);
     if (g->nb2 == 0) g->nb2 = 1;
+    if (g->ldy == 0) g->ldy = g->N;
     lg_vk_binding bind[5] = { a, b, c ? *c : y, res ? *res : y, y };
     if (nz == 0 || g->M == 0 || g->N == 0) return LG_OK;
     return lg_vk_dispatch(r, p, 5, bind, g, sizeof(*g), lg_vk_groups(g->N, tile->bn), lg_vk_groups(g->M, tile->bm), nz);
+}
+
+/* ---- constants larger than one binding ---- */
+
+#define BLOCK_VARIANT 0x424c0000u /* (key, this + block index) names a block */
+
+bool lg_vk_blocks_possible(lg_device *d, int64_t k)
+{
+    return (uint64_t)k * lg_vkk_esize(d, LG_FLOAT) <= lg_vk_device_caps(d)->max_storage_range;
+}
+
+bool lg_vk_blocks_needed(lg_device *d, int64_t k, int64_t cols)
+{
+    return (uint64_t)(k * cols) * lg_vkk_esize(d, LG_FLOAT) > lg_vk_device_caps(d)->max_storage_range;
+}
+
+int lg_vk_blocks_upload(lg_device *d, const void *key, const float *src, int64_t k, int64_t cols, int64_t sk,
+                        int64_t sj, bool col_major, lg_vk_blocks *out)
+{
+    int64_t per = (int64_t)(lg_vk_device_caps(d)->max_storage_range / lg_vkk_esize(d, LG_FLOAT)) / k;
+    if (per > cols) per = cols;
+    memset(out, 0, sizeof(*out));
+    out->per = (uint32_t)per;
+    out->n = (int)((cols + per - 1) / per);
+    out->w = calloc((size_t)out->n, sizeof(*out->w));
+    float *tmp = malloc(sizeof(float) * (size_t)(k * per));
+    if (!out->w || !tmp) {
+        free(tmp);
+        free(out->w);
+        return lg_error(LG_E_NOMEM, "vulkan: host memory for a %lld x %lld weight block", (long long)k, (long long)per);
+    }
+    int rc = LG_OK;
+    for (int b = 0; b < out->n && rc == LG_OK; b++) {
+        int64_t j0 = b * per, nj = cols - j0 < per ? cols - j0 : per;
+        for (int64_t kk = 0; kk < k; kk++)
+            for (int64_t j = 0; j < nj; j++)
+                tmp[col_major ? j * k + kk : kk * nj + j] = src[kk * sk + (j0 + j) * sj];
+        rc = lg_vk_weights_upload_f32(d, key, BLOCK_VARIANT + (uint32_t)b, tmp, k * nj, &out->w[b]);
+    }
+    free(tmp);
+    if (rc != LG_OK) lg_vk_blocks_release(d, out);
+    return rc;
+}
+
+void lg_vk_blocks_release(lg_device *d, lg_vk_blocks *b)
+{
+    for (int i = 0; b->w && i < b->n; i++)
+        if (b->w[i]) lg_vk_weights_release(d, b->w[i]);
+    free(b->w);
+    memset(b, 0, sizeof(*b));
+}
+
+/* B of a Gemm / MatMul node: constant, 2-D and larger than one binding. */
+static bool b_in_blocks(lg_device *d, const lg_tensor *b)
+{
+    return b && b->data && b->ndim == 2 && b->dtype == LG_FLOAT && !lg_vkk_fits(d, b);
+}
+
+static int gemm_prepare(lg_device *d, const lg_dev_node *dn, void **state)
+{
+    const lg_tensor *b = dn->inputs[1];
+    *state = NULL;
+    if (!b_in_blocks(d, b)) return LG_OK;
+    bool tb = strcmp(dn->node->op_type, "Gemm") == 0 && lg_attr_int(dn->node, "transB", 0) != 0;
+    int64_t K = tb ? b->dims[1] : b->dims[0], N = tb ? b->dims[0] : b->dims[1];
+    lg_vk_blocks *bl = calloc(1, sizeof(*bl));
+    if (!bl) return lg_error(LG_E_NOMEM, "vulkan: out of host memory");
+    int rc = lg_vk_blocks_upload(d, b->data, b->data, K, N, tb ? 1 : N, tb ? K : 1, false, bl);
+    if (rc != LG_OK) {
+        free(bl);
+        return rc;
+    }
+    if (dn->consumed) *dn->consumed |= 0x2u;
+    *state = bl;
+    return LG_OK;
+}
+
+static void gemm_release(lg_device *d, void *state)
+{
+    lg_vk_blocks_release(d, state);
+    free(state);
+}
+
+/* One dispatch per column block of B (state), or one with B bound whole. */
+static int record_blocks(lg_vk_rec *r, const lg_dev_node *dn, lg_vk_gemm_args *g, lg_vk_binding a, lg_vk_binding b,
+                         const lg_vk_binding *c, const lg_vk_binding *res, lg_vk_binding y, uint32_t nz)
+{
+    const lg_vk_blocks *bl = dn->state;
+    if (!bl) return lg_vk_gemm_record(r, g, nz, a, b, c, res, y);
+    uint32_t N = g->N;
+    for (int i = 0; i < bl->n; i++) {
+        lg_vk_gemm_args gb = *g;
+        gb.ycol = (uint32_t)i * bl->per;
+        gb.N = N - gb.ycol < bl->per ? N - gb.ycol : bl->per;
+        gb.ldy = N;
+        gb.sbk = gb.N;
+        gb.sbn = 1;
+        gb.sb1 = gb.sb2 = 0;
+        LG_CHECK(lg_vk_gemm_record(r, &gb, nz, a, lg_vk_weight_binding(bl->w[i]), c, res, y));
+    }
+    return LG_OK;
 }
 
 static void set_epilogue(lg_vk_gemm_args *g, const lg_dev_node *dn)
@@ -43,8 +148,10 @@ static bool gemm_supports(lg_device *d, const lg_node *n, int opset, int n_in, c
 {
     const lg_tensor *a = lg_vkk_arg(n_in, in, 0), *b = lg_vkk_arg(n_in, in, 1), *c = lg_vkk_arg(n_in, in, 2);
     const lg_tensor *y = n_out > 0 ? out[0] : NULL;
-    if (!lg_vkk_float_fits(d, a) || !lg_vkk_float_fits(d, b) || !lg_vkk_float_fits(d, y)) return false;
-    if (a->ndim != 2 || b->ndim != 2 || y->ndim != 2) return false;
+    if (!lg_vkk_float_fits(d, a) || !lg_vkk_float_fits(d, y) || !b || a->ndim != 2 || b->ndim != 2 || y->ndim != 2)
+        return false;
+    if (!lg_vkk_float_fits(d, b) && !(b_in_blocks(d, b) && lg_vk_blocks_possible(d, a->dims[lg_attr_int(n, "transA", 0) ? 0 : 1])))
+        return false;
     if (c && (!lg_vkk_float_fits(d, c) || c->ndim > 2)) return false;
     return true;
 }
@@ -77,8 +184,8 @@ static int gemm_record(lg_vk_rec *r, const lg_dev_node *dn)
         cb = lg_vk_bind_tensor(d, c);
     }
     if (dn->residual) rb = lg_vk_bind_tensor(d, dn->residual);
-    return lg_vk_gemm_record(r, &g, 1, lg_vk_bind_tensor(d, a), lg_vk_bind_tensor(d, b), c ? &cb : NULL,
-                             dn->residual ? &rb : NULL, lg_vk_bind_tensor(d, y));
+    return record_blocks(r, dn, &g, lg_vk_bind_tensor(d, a), dn->state ? lg_vk_bind_tensor(d, a) : lg_vk_bind_tensor(d, b),
+                         c ? &cb : NULL, dn->residual ? &rb : NULL, lg_vk_bind_tensor(d, y), 1);
 }
 
 /* ---- MatMul ---- */
@@ -143,7 +250,8 @@ static bool matmul_supports(lg_device *d, const lg_node *n, int opset, int n_in,
 {
     const lg_tensor *a = lg_vkk_arg(n_in, in, 0), *b = lg_vkk_arg(n_in, in, 1), *y = n_out > 0 ? out[0] : NULL;
     matmul_plan p;
-    if (!lg_vkk_float_fits(d, a) || !lg_vkk_float_fits(d, b) || !lg_vkk_float_fits(d, y)) return false;
+    if (!lg_vkk_float_fits(d, a) || !lg_vkk_float_fits(d, y) || !b) return false;
+    if (!lg_vkk_float_fits(d, b) && !(b_in_blocks(d, b) && lg_vk_blocks_possible(d, b->dims[0]))) return false;
     return matmul_plan_make(a, b, y, &p);
 }
 
@@ -171,8 +279,8 @@ static int matmul_record(lg_vk_rec *r, const lg_dev_node *dn)
     set_epilogue(&g, dn);
     lg_vk_binding rb;
     if (dn->residual) rb = lg_vk_bind_tensor(d, dn->residual);
-    return lg_vk_gemm_record(r, &g, p.nz, lg_vk_bind_tensor(d, a), lg_vk_bind_tensor(d, b), NULL,
-                             dn->residual ? &rb : NULL, lg_vk_bind_tensor(d, y));
+    return record_blocks(r, dn, &g, lg_vk_bind_tensor(d, a), dn->state ? lg_vk_bind_tensor(d, a) : lg_vk_bind_tensor(d, b),
+                         NULL, dn->residual ? &rb : NULL, lg_vk_bind_tensor(d, y), p.nz);
 }
 
 static bool gemm_epilogue(const lg_node *n, const lg_act *act, bool residual)
@@ -181,7 +289,7 @@ static bool gemm_epilogue(const lg_node *n, const lg_act *act, bool residual)
 }
 
 const lg_vk_op lg_vk_ops_gemm[] = {
-    { "Gemm", "", 7, LG_VK_OPSET_MAX, gemm_supports, NULL, NULL, gemm_record, gemm_epilogue },
-    { "MatMul", "", 1, LG_VK_OPSET_MAX, matmul_supports, NULL, NULL, matmul_record, gemm_epilogue },
+    { "Gemm", "", 7, LG_VK_OPSET_MAX, gemm_supports, gemm_prepare, gemm_release, gemm_record, gemm_epilogue },
+    { "MatMul", "", 1, LG_VK_OPSET_MAX, matmul_supports, gemm_prepare, gemm_release, matmul_record, gemm_epilogue },
     { NULL }
 };

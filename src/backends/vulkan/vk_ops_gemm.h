@@ -18,7 +18,27 @@ typedef struct lg_vk_gemm_args {
     float alpha, beta;
     uint32_t act;
     float act_alpha, act_beta;
+    uint32_t ldy, ycol; /* row length of Y / R (0: N) and the first column written */
 } lg_vk_gemm_args;
+
+/* A constant operand larger than one binding, uploaded as blocks that each fit one:
+ * column blocks of a GEMM's B ([K][cols] each), row blocks of a convolution's weight
+ * ([rows][K] each). */
+typedef struct lg_vk_blocks {
+    int n;
+    uint32_t per;            /* columns (rows) per block; the last may have fewer */
+    lg_vk_weight **w;
+} lg_vk_blocks;
+
+/* Whether a constant of rows x cols floats needs blocks on d, and whether it can have
+ * them (one row / column of K fits a binding). */
+bool lg_vk_blocks_needed(lg_device *d, int64_t k, int64_t cols);
+bool lg_vk_blocks_possible(lg_device *d, int64_t k);
+/* Uploads src (element (k, j) at src[k * sk + j * sj], j < cols) as blocks of columns,
+ * each stored [k][cols of the block] (col_major = 0) or [cols of the block][k] (1). */
+int lg_vk_blocks_upload(lg_device *d, const void *key, const float *src, int64_t k, int64_t cols, int64_t sk,
+                        int64_t sj, bool col_major, lg_vk_blocks *out);
+void lg_vk_blocks_release(lg_device *d, lg_vk_blocks *b);
 
 int lg_vk_gemm_record(lg_vk_rec *r, lg_vk_gemm_args *g, uint32_t nz, lg_vk_binding a, lg_vk_binding b,
                       const lg_vk_binding *c, const lg_vk_binding *res, lg_vk_binding y);

@@ -4,7 +4,8 @@
  * (workgroup z = n * G + g): Y[m][j] = act(sum_k W[m][k] X(k, j) + bias[m] + R[m][j]),
  * m over the group's output channels, j over output pixels, k over (channel, kh, kw) of
  * the group; X(k, j) is the input element under tap k of pixel j, 0 in the padding.
- * W is the ONNX weight [M][C/G][KH][KW] as uploaded.
+ * W is the ONNX weight [M][C/G][KH][KW] as uploaded, or (G = 1, weights larger than one
+ * binding) a block of its rows: output channels oc0 .. oc0+M-1 of OC.
  */
 #version 450
 #include "common.glsl"
@@ -33,6 +34,7 @@ layout(push_constant) uniform Push {
     uint flags;          /* 1: bias, 2: R */
     uint act;
     float act_alpha, act_beta;
+    uint oc0, OC;        /* this dispatch's first output channel, all output channels */
 } pc;
 
 shared float As[BK * BM];
@@ -83,12 +85,12 @@ void main()
     for (uint i = 0; i < TM; i++) {
         uint m = m0 + tm + i * (BM / TM);
         if (m >= pc.M) continue;
-        uint oc = g * pc.M + m;
+        uint oc = pc.oc0 + g * pc.M + m;
         float bv = (pc.flags & 1u) != 0u ? LOADF(bias[oc]) : 0.0;
         for (uint j = 0; j < TN; j++) {
             uint n = n0 + tn + j * (BN / TN);
             if (n >= N) continue;
-            uint yi = (nimg * pc.G * pc.M + oc) * N + n;
+            uint yi = (nimg * pc.OC + oc) * N + n;
             float v = acc[i * TN + j] + bv;
             if ((pc.flags & 2u) != 0u) v += LOADF(r[yi]);
             y[yi] = STOREF(lg_act(v, pc.act, pc.act_alpha, pc.act_beta));

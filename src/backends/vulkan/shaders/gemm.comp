@@ -3,7 +3,8 @@
  * accumulators, tiled in shared memory (vk_ops_gemm.c: Gemm, MatMul; vk_ops_conv.c:
  * 1x1 convolutions). A (M x K) and B (K x N) are read through element strides, so
  * transposes cost nothing; batch z = z1 * nb2 + z2 selects A, B and C through two
- * levels of batch strides (0 = broadcast). Y and R are dense [z][M][N].
+ * levels of batch strides (0 = broadcast). Y and R are [z][M][ldy]; a dispatch writes
+ * the N columns from ycol (B split into column blocks when larger than one binding).
  *
  * Tiles (specialisation constants, vk_tune.c per architecture): a workgroup computes a
  * BM x BN block of Y, walking K in steps of BK through shared memory; each of its
@@ -36,6 +37,7 @@ layout(push_constant) uniform Push {
     float alpha, beta;
     uint act;
     float act_alpha, act_beta;
+    uint ldy, ycol;      /* Y and R rows are ldy long; this dispatch writes columns ycol .. ycol+N-1 */
 } pc;
 
 shared float As[BK * BM];
@@ -73,7 +75,7 @@ void main()
         barrier();
     }
 
-    uint ybase = z * pc.M * pc.N, cbase = z1 * pc.sc1 + z2 * pc.sc2;
+    uint ybase = z * pc.M * pc.ldy + pc.ycol, cbase = z1 * pc.sc1 + z2 * pc.sc2;
     for (uint i = 0; i < TM; i++) {
         uint m = m0 + tm + i * (BM / TM);
         if (m >= pc.M) continue;
@@ -81,8 +83,8 @@ void main()
             uint n = n0 + tn + j * (BN / TN);
             if (n >= pc.N) continue;
             float v = pc.alpha * acc[i * TN + j];
-            if ((pc.flags & 1u) != 0u) v += pc.beta * LOADF(cc[cbase + m * pc.scm + n * pc.scn]);
-            uint yi = ybase + m * pc.N + n;
+            if ((pc.flags & 1u) != 0u) v += pc.beta * LOADF(cc[cbase + m * pc.scm + (pc.ycol + n) * pc.scn]);
+            uint yi = ybase + m * pc.ldy + n;
             if ((pc.flags & 2u) != 0u) v += LOADF(r[yi]);
             y[yi] = STOREF(lg_act(v, pc.act, pc.act_alpha, pc.act_beta));
         }
