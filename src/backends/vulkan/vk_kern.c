@@ -26,7 +26,8 @@ bool lg_vkk_fits(lg_device *d, const lg_tensor *t)
 {
     if (!lg_vkk_small(t)) return false;
     uint64_t bytes = (uint64_t)lg_tensor_numel_(t) * lg_vkk_esize(d, t->dtype);
-    return lg_vkk_esize(d, t->dtype) > 0 && bytes <= lg_vk_device_caps(d)->max_storage_range;
+    /* empty tensors too: a binding needs a range of at least one byte (the CPU runs them) */
+    return bytes > 0 && bytes <= lg_vk_device_caps(d)->max_storage_range;
 }
 
 bool lg_vkk_float_fits(lg_device *d, const lg_tensor *t)

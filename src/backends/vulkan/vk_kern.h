@@ -40,7 +40,7 @@ void lg_vk_tile_spec(const lg_vk_tile *t, uint32_t spec[6]);
 /* Bytes per element of dtype dt on d (float: 2 when fp16 storage); 0 for dtypes the
  * kernels never bind (strings). */
 uint32_t lg_vkk_esize(lg_device *d, lg_dtype dt);
-/* Whether a tensor's storage fits one binding (caps.max_storage_range). */
+/* Whether a tensor's storage fits one binding (caps.max_storage_range) and is not empty. */
 bool lg_vkk_fits(lg_device *d, const lg_tensor *t);
 /* Whether the tensor is float32 (the dtype float kernels take) and fits one binding. */
 bool lg_vkk_float_fits(lg_device *d, const lg_tensor *t);
