@@ -32,7 +32,7 @@
 
 /* ---- case description ---- */
 
-enum { IN_RANDOM = 0, IN_CONST, IN_CONST_VALUES, IN_ABSENT };
+enum { IN_RANDOM = 0, IN_CONST, IN_CONST_VALUES, IN_ABSENT, IN_VALUES /* given values, not a constant */ };
 
 typedef struct in_spec {
     int kind;
@@ -202,6 +202,18 @@ static const kcase cases[] = {
     { "Gather", 13, IN({ .kind = IN_CONST_VALUES, .dt = LG_INT64, .ndim = 1, .dims = { 5 }, .n_vals = 5,
                          .vals = { 10, -20, 30, 40000000000.0, 50 } },
                        I64(3, 0)), 1, .fp32_only = true },
+    { "Gather", 13, IN(X(6, 5), { .kind = IN_VALUES, .dt = LG_INT64, .ndim = 2, .dims = { 2, 2 }, .n_vals = 4,
+                                   .vals = { 5, -6, 0, 3 } }), 1, ATTRS(AI("axis", 0)) },
+    { "Gather", 13, IN(X(6, 5), { .kind = IN_VALUES, .dt = LG_INT32, .ndim = 1, .dims = { 3 }, .n_vals = 3,
+                                   .vals = { 4, -1, 2 } }), 1, ATTRS(AI("axis", 1)) },
+    { "Concat", 13, IN(I64(1, 2, 3), { .kind = IN_VALUES, .dt = LG_INT64, .ndim = 1, .dims = { 2 }, .n_vals = 2,
+                                        .vals = { -4, 5000000000.0 } }), 1, ATTRS(AI("axis", 0)), .fp32_only = true },
+    { "Transpose", 13, IN({ .kind = IN_VALUES, .dt = LG_INT32, .ndim = 2, .dims = { 2, 3 }, .n_vals = 6,
+                            .vals = { 1, 2, 3, 4, 5, 6 } }), 1, .fp32_only = true },
+    { "Slice", 9, IN(X(4, 7, 5)), 1, ATTRS(AIS("starts", 1, -4), AIS("ends", 3, 1000), AIS("axes", 0, 1)) },
+    { "Split", 11, IN(X(3, 10)), 2, ATTRS(AI("axis", 1), AIS("split", 7, 3)) },
+    { "Upsample", 9, IN(X(1, 2, 3, 4), F32V(1, 1, 2, 2)), 1 },
+    { "Resize", 10, IN(X(1, 2, 5, 4), F32V(1, 1, 0.6, 1.5)), 1 },
     { "Resize", 13, IN(X(1, 3, 5, 7), ABSENT, F32V(1, 1, 2, 3)), 1, ATTRS(AS("mode", "nearest")) },
     { "Resize", 13, IN(X(1, 2, 6, 8), ABSENT, F32V(1, 1, 0.5, 0.75)), 1,
       ATTRS(AS("mode", "nearest"), AS("nearest_mode", "ceil"), AS("coordinate_transformation_mode", "asymmetric")) },
@@ -253,7 +265,7 @@ static lg_tensor *make_input(const in_spec *s)
         hi = 1;
     }
     for (int64_t i = 0; i < n; i++) {
-        double v = s->kind == IN_CONST_VALUES ? s->vals[i] : frand(lo, hi);
+        double v = s->kind == IN_CONST_VALUES || s->kind == IN_VALUES ? s->vals[i] : frand(lo, hi);
         if (half_inputs && dt == LG_FLOAT) v = lg_half_to_float(lg_float_to_half((float)v));
         lg_tensor_set_f64(t, i, v);
     }
@@ -399,7 +411,7 @@ static bool run_case(const lg_backend_i *be, lg_device *d, bool fp16, const kcas
     for (int i = 0; i < c->n_in; i++) {
         if (!in[i]) continue;
         shapes[i] = shape_of(in[i]);
-        sin[i] = c->in[i].kind == IN_RANDOM ? &shapes[i] : in[i];
+        sin[i] = c->in[i].kind == IN_RANDOM || c->in[i].kind == IN_VALUES ? &shapes[i] : in[i];
     }
     for (int i = 0; i < c->n_out; i++) {
         oshapes[i] = shape_of(out[i]);
@@ -432,8 +444,9 @@ static bool run_case(const lg_backend_i *be, lg_device *d, bool fp16, const kcas
     for (int i = 0; i < c->n_in; i++) {
         if (!in[i]) continue;
         bool on_host = (host_inputs >> i) & 1u, kept = (consumed >> i) & 1u;
-        if (on_host || (kept && c->in[i].kind != IN_RANDOM)) {
-            assert_true(c->in[i].kind != IN_RANDOM); /* host inputs must be constants here */
+        bool constant = c->in[i].kind == IN_CONST || c->in[i].kind == IN_CONST_VALUES;
+        if (on_host || (kept && constant)) {
+            assert_true(constant); /* host inputs must be constants here */
             rin[i] = in[i];
             continue;
         }
