@@ -90,8 +90,8 @@ static bool conv_supports(lg_device *d, const lg_node *n, int opset, int n_in, c
     if (!lg_vkk_float_fits(d, w) &&
         !(w_in_blocks(d, w) && c.g.group == 1 && lg_vk_blocks_possible(d, lg_tensor_numel_(w) / w->dims[0])))
         return false;
-    /* workgroup z is image * group */
-    return c.g.batch * c.g.group <= 65535;
+    /* workgroup z is image * group; x and y cover pixels and channels */
+    return c.g.batch * c.g.group <= 65535 && lg_vk_gemm_grid_ok(c.g.out_c / c.g.group, (int64_t)c.OH * c.OW);
 }
 
 static int record_depthwise(lg_vk_rec *r, const lg_dev_node *dn, const conv2d *c, const lg_vk_binding *bind)

@@ -14,6 +14,12 @@
 
 #define GEMM_MAX_Z 65535u /* batches are workgroup z */
 
+bool lg_vk_gemm_grid_ok(int64_t M, int64_t N)
+{
+    /* 32: the narrowest BN and the smallest BM for M >= 16; M < 16 is one group row */
+    return (N + 31) / 32 <= 65535 && (M + 31) / 32 <= 65535;
+}
+
 int lg_vk_gemm_record(lg_vk_rec *r, lg_vk_gemm_args *g, uint32_t nz, lg_vk_binding a, lg_vk_binding b,
                       const lg_vk_binding *c, const lg_vk_binding *res, lg_vk_binding y)
 {
@@ -153,7 +159,7 @@ static bool gemm_supports(lg_device *d, const lg_node *n, int opset, int n_in, c
     if (!lg_vkk_float_fits(d, b) && !(b_in_blocks(d, b) && lg_vk_blocks_possible(d, a->dims[lg_attr_int(n, "transA", 0) ? 0 : 1])))
         return false;
     if (c && (!lg_vkk_float_fits(d, c) || c->ndim > 2)) return false;
-    return true;
+    return lg_vk_gemm_grid_ok(y->dims[0], y->dims[1]);
 }
 
 static int gemm_record(lg_vk_rec *r, const lg_dev_node *dn)
@@ -252,7 +258,7 @@ static bool matmul_supports(lg_device *d, const lg_node *n, int opset, int n_in,
     matmul_plan p;
     if (!lg_vkk_float_fits(d, a) || !lg_vkk_float_fits(d, y) || !b) return false;
     if (!lg_vkk_float_fits(d, b) && !(b_in_blocks(d, b) && lg_vk_blocks_possible(d, b->dims[0]))) return false;
-    return matmul_plan_make(a, b, y, &p);
+    return matmul_plan_make(a, b, y, &p) && lg_vk_gemm_grid_ok(p.M, p.N);
 }
 
 static int matmul_record(lg_vk_rec *r, const lg_dev_node *dn)

@@ -40,6 +40,10 @@ int lg_vk_blocks_upload(lg_device *d, const void *key, const float *src, int64_t
                         int64_t sj, bool col_major, lg_vk_blocks *out);
 void lg_vk_blocks_release(lg_device *d, lg_vk_blocks *b);
 
+/* Whether an M x N output fits the workgroup grid (x over N, y over M; at most 65535 groups
+ * each with the smallest tiles of vk_tune.c). */
+bool lg_vk_gemm_grid_ok(int64_t M, int64_t N);
+
 int lg_vk_gemm_record(lg_vk_rec *r, lg_vk_gemm_args *g, uint32_t nz, lg_vk_binding a, lg_vk_binding b,
                       const lg_vk_binding *c, const lg_vk_binding *res, lg_vk_binding y);
 
