@@ -39,6 +39,12 @@ layout(push_constant) uniform Push {
 
 shared float As[BK * BM];
 shared float Bs[BK * BN];
+/* The im2col index arithmetic, divided out once: per column (output pixel) of the group's
+ * block its window origin, per row k of the current K step its channel offset and tap
+ * offsets (no integer division in the load loop: llvmpipe scalarises it, GPUs spend
+ * ~20 instructions on each). */
+shared int col_h[BN], col_w[BN];
+shared int row_c[BK], row_h[BK], row_w[BK];
 
 void main()
 {
@@ -52,22 +58,30 @@ void main()
     uint tm = lid / (BN / TN), tn = lid % (BN / TN);
     float acc[TM * TN];
     for (uint i = 0; i < TM * TN; i++) acc[i] = 0.0;
+    for (uint i = lid; i < BN; i += WG) {
+        uint j = n0 + i;
+        col_h[i] = j < N ? int((j / pc.OW) * pc.SH) - pc.PH : -0x40000000; /* far outside: padding */
+        col_w[i] = int((j % pc.OW) * pc.SW) - pc.PW;
+    }
 
     for (uint k0 = 0; k0 < K; k0 += BK) {
+        if (lid < BK) {
+            uint k = k0 + lid, t = k % KK;
+            row_c[lid] = k < K ? int((k / KK) * pc.H * pc.W) : -1;
+            row_h[lid] = int((t / pc.KW) * pc.DH);
+            row_w[lid] = int((t % pc.KW) * pc.DW);
+        }
+        barrier();
         for (uint i = lid; i < BM * BK; i += WG) {
             uint mm = i / BK, kk = i % BK, m = m0 + mm, k = k0 + kk;
             As[kk * BM + mm] = (m < pc.M && k < K) ? LOADF(w[wbase + m * K + k]) : 0.0;
         }
         for (uint i = lid; i < BN * BK; i += WG) {
-            uint kk = i / BN, nn = i % BN, j = n0 + nn, k = k0 + kk;
+            uint kk = i / BN, nn = i % BN;
+            int ih = col_h[nn] + row_h[kk], iw = col_w[nn] + row_w[kk];
             float v = 0.0;
-            if (j < N && k < K) {
-                uint c = k / KK, t = k % KK;
-                int ih = int((j / pc.OW) * pc.SH + (t / pc.KW) * pc.DH) - pc.PH;
-                int iw = int((j % pc.OW) * pc.SW + (t % pc.KW) * pc.DW) - pc.PW;
-                if (ih >= 0 && ih < int(pc.H) && iw >= 0 && iw < int(pc.W))
-                    v = LOADF(x[xbase + (c * pc.H + uint(ih)) * pc.W + uint(iw)]);
-            }
+            if (row_c[kk] >= 0 && ih >= 0 && ih < int(pc.H) && iw >= 0 && iw < int(pc.W))
+                v = LOADF(x[xbase + uint(row_c[kk] + ih * int(pc.W) + iw)]);
             Bs[kk * BN + nn] = v;
         }
         barrier();
