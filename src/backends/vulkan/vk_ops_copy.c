@@ -6,8 +6,9 @@
  *       shaders/copy_nd.comp (float tensors, fp16 storage included) or copy_nd_u32.comp
  *       (int32 as one word, int64 as two words per element), up to 6 dims once
  *       contiguous dims are merged.
- * Shapes, axes, starts/ends/steps and split sizes given as inputs are read on the host
- * (*host_inputs), so they must be constants or host values.
+ * Slice's starts/ends/axes/steps are read on the host (*host_inputs: constants or host
+ * values); the shape, axes and split inputs of the others are not read at all (the
+ * output shapes carry them), so shapes computed at run time keep those nodes on the GPU.
  */
 #include <string.h>
 
@@ -129,8 +130,8 @@ static bool bytes_supports(lg_device *d, const lg_node *n, int opset, int n_in, 
         if (lg_attr_int(n, "training_mode", 0) != 0) return false;
         if (tm && (!tm->data || tm->dtype != LG_BOOL || *(const uint8_t *)tm->data != 0)) return false;
     }
-    for (int i = 1; i < n_in; i++)
-        if (in[i]) *host_inputs |= 1u << i; /* shape, axes, ratio, training_mode */
+    /* The shape / axes inputs are not read: the output's shape says it all, so a shape
+     * computed at run time does not pull the node off the device. */
     return true;
 }
 
@@ -257,8 +258,9 @@ static bool single_supports(lg_device *d, const lg_node *n, int opset, int n_in,
     copy_view v;
     copy_push p;
     if (!copy_tensors_ok(d, x, y)) return false;
-    for (int i = 1; i < n_in; i++)
-        if (in[i]) *host_inputs |= 1u << i;
+    if (strcmp(n->op_type, "Slice") == 0) /* starts, ends, axes, steps; Expand's shape is y's */
+        for (int i = 1; i < n_in; i++)
+            if (in[i]) *host_inputs |= 1u << i;
     return single_view(n, opset, n_in, in, y, &v) && view_compact(&v, x->dtype == LG_FLOAT ? 0 : dtype_words(x->dtype), &p);
 }
 
@@ -296,7 +298,7 @@ static bool parts_supports(lg_device *d, const lg_node *n, int opset, int n_in, 
     int axis, np = concat ? n_in : n_out;
     if (!whole || whole->ndim < 1 || lg_norm_axis(lg_attr_int(n, "axis", concat ? 1 : 0), whole->ndim, &axis) != LG_OK)
         return false;
-    if (!concat && n_in > 1) *host_inputs |= 0x2u; /* split sizes */
+    /* Split's sizes are its outputs' shapes: its input 1 is never read */
     for (int i = 0; i < np; i++) {
         const lg_tensor *part = concat ? in[i] : out[i];
         copy_view v;
