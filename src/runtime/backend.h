@@ -135,6 +135,11 @@ typedef struct lg_backend_i {
      * Weights go to the device here (shared between sessions of one model on one device). */
     int (*node_prepare)(lg_device *d, const lg_dev_node *dn, void **state);
     void (*node_release)(lg_device *d, void *state);
+    /* Constants on the device, shared by the sessions of one model on one device: a device
+     * tensor with host's values (keyed by the host tensor), uploaded on first use and
+     * reference-counted; weights_put drops the reference and frees the tensor struct. */
+    int (*weights_get)(lg_device *d, const lg_tensor *host, lg_tensor **dev);
+    void (*weights_put)(lg_device *d, lg_tensor *dev);
     /* Device memory for activations: one buffer of bytes, at most max_buffer_bytes. */
     int (*buffer_alloc)(lg_device *d, uint64_t bytes, lg_buffer **out);
     void (*buffer_free)(lg_device *d, lg_buffer *b);

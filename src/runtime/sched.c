@@ -386,6 +386,8 @@ static int upload_constant(lg_session *s, int v)
     lg_sched *sc = s->sched;
     if (sc->cdev[v]) return LG_OK;
     const lg_tensor *c = lg_plan_constant(main_plan(s), v);
+    if (s->dev_backend->weights_get) /* shared with other sessions of this model */
+        return s->dev_backend->weights_get(s->dev, c, &sc->cdev[v]);
     uint64_t bytes = s->dev_backend->storage_bytes(s->dev, c->dtype, lg_tensor_numel_(c));
     lg_buffer *b;
     LG_CHECK(s->dev_backend->buffer_alloc(s->dev, bytes, &b));
@@ -673,7 +675,8 @@ static void sched_release(lg_session *s)
     for (int i = 0; i < p->graph->n_nodes; i++)
         if (sc->prepared[i] && s->dev_backend->node_release) s->dev_backend->node_release(s->dev, sc->states[i]);
     for (int v = 0; v < p->graph->n_values; v++) {
-        lg_tensor_free(sc->cdev[v]);
+        if (sc->cdev[v] && !sc->cbuf[v] && s->dev_backend->weights_put) s->dev_backend->weights_put(s->dev, sc->cdev[v]);
+        else lg_tensor_free(sc->cdev[v]);
         if (sc->cbuf[v]) s->dev_backend->buffer_free(s->dev, sc->cbuf[v]);
         sc->cdev[v] = NULL;
         sc->cbuf[v] = NULL;
@@ -948,6 +951,12 @@ int lg_session_placement(lg_session *s, lg_placement *out, int max, int *count)
         free(g);
     }
     return LG_OK;
+}
+
+const lg_tensor *lg_sched_device_constant(const lg_session *s, int v)
+{
+    if (!s->sched || v < 0 || v >= main_plan(s)->graph->n_values) return NULL;
+    return s->sched->cdev[v];
 }
 
 int lg_session_device(lg_session *s, char *buf, int len)

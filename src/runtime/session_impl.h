@@ -68,6 +68,8 @@ void lg_sched_free(lg_session *s);
 /* Runs the main graph in frame f (inputs bound); LG_E_UNSUPPORTED if the scheduler
  * cannot take this run (the caller then runs everything on the host). */
 int lg_sched_run(lg_session *s, lg_frame *f);
+/* The device copy of constant value v of the main graph, or NULL (tests). */
+const lg_tensor *lg_sched_device_constant(const lg_session *s, int v);
 
 const lg_plan *lg_session_plan_for(const lg_session *s, const lg_graph *g);
 

@@ -68,7 +68,48 @@ static json_t *vk_device_describe(int dev)
 static bool vk_device_auto(int dev)
 {
     const lg_vk_caps *c = lg_vk_caps_of(dev);
+    /* LEGACYGPU_VK_AUTO_SOFTWARE=1 lets auto take a software device (tests of auto on lavapipe). */
+    const char *sw = getenv("LEGACYGPU_VK_AUTO_SOFTWARE");
+    if (c && sw && !strcmp(sw, "1")) return true;
     return c && c->arch != LG_VK_ARCH_LLVMPIPE && strcmp(c->type, "cpu") != 0;
+}
+
+/* Shared constants: the weights cache under the variant LG_VK_CONST_VARIANT, keyed by the
+ * model's host tensor; the device tensor remembers its weight in release_ctx. */
+#define LG_VK_CONST_VARIANT 0x636f6e73u /* "cons" */
+
+static int vk_weights_get(lg_device *d, const lg_tensor *host, lg_tensor **out)
+{
+    int64_t n = lg_tensor_numel_(host);
+    lg_vk_weight *w;
+    if (host->dtype == LG_STRING || !host->data) return lg_error(LG_E_UNSUPPORTED, "vulkan: constant has no bytes");
+    if (host->dtype == LG_FLOAT)
+        LG_CHECK(lg_vk_weights_upload_f32(d, host, LG_VK_CONST_VARIANT, host->data, n, &w));
+    else
+        LG_CHECK(lg_vk_weights_upload(d, host, LG_VK_CONST_VARIANT, host->data, host->nbytes ? host->nbytes : 1, &w));
+    lg_tensor *t = lg_tensor_new_empty();
+    if (!t) {
+        lg_vk_weights_release(d, w);
+        return lg_error(LG_E_NOMEM, "out of memory");
+    }
+    lg_vk_binding b = lg_vk_weight_binding(w);
+    t->dtype = host->dtype;
+    t->ndim = host->ndim;
+    memcpy(t->dims, host->dims, sizeof(t->dims));
+    t->nbytes = host->nbytes;
+    t->buf = (lg_buffer *)b.buf;
+    t->offset = b.offset;
+    t->release_ctx = w; /* no release callback: weights_put releases it */
+    *out = t;
+    return LG_OK;
+}
+
+static void vk_weights_put(lg_device *d, lg_tensor *t)
+{
+    if (!t) return;
+    if (t->release_ctx) lg_vk_weights_release(d, t->release_ctx);
+    t->release_ctx = NULL;
+    lg_tensor_free(t);
 }
 
 static uint64_t vk_storage_bytes(lg_device *d, lg_dtype dt, int64_t numel)
@@ -234,6 +275,8 @@ const lg_backend_i lg_backend_vulkan = {
     .node_flops = vk_node_flops,
     .node_prepare = vk_node_prepare,
     .node_release = vk_node_release,
+    .weights_get = vk_weights_get,
+    .weights_put = vk_weights_put,
     .buffer_alloc = vk_buffer_alloc,
     .buffer_free = vk_buffer_free,
     .storage_bytes = vk_storage_bytes,
