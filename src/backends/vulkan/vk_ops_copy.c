@@ -2,13 +2,13 @@
  * vk_ops_copy.c: the ops that only move bytes.
  *   Identity, Dropout (inference), Reshape, Flatten, Squeeze, Unsqueeze: one buffer copy
  *       (lg_vk_copy; any dtype, any size: no binding limit applies).
- *   Transpose, Slice (any steps), Concat, Split, Expand: strided copies through
+ *   Transpose, Slice-1..9, Concat, Split, Expand: strided copies through
  *       shaders/copy_nd.comp (float tensors, fp16 storage included) or copy_nd_u32.comp
  *       (int32 as one word, int64 as two words per element), up to 6 dims once
  *       contiguous dims are merged.
- * Slice's starts/ends/axes/steps are read on the host (*host_inputs: constants or host
- * values); the shape, axes and split inputs of the others are not read at all (the
- * output shapes carry them), so shapes computed at run time keep those nodes on the GPU.
+ * Slice-10+ reads starts, axes and steps on the device (shaders/slice.comp); the shape,
+ * axes, ends and split inputs of the others are not read at all (the output shapes carry
+ * them): shapes and offsets computed at run time keep these nodes on the GPU.
  */
 #include <string.h>
 
@@ -167,56 +167,28 @@ static bool transpose_view(const lg_node *n, const lg_tensor *x, const lg_tensor
     return true;
 }
 
-/* ---- Slice ---- */
+/* ---- Slice-1..9: starts and axes as attributes ---- */
 
-static bool slice_read(const lg_tensor *t, int i, int64_t *v)
+static bool slice_view(const lg_node *n, const lg_tensor *x, const lg_tensor *y, copy_view *v)
 {
-    if (!t->data) return false;
-    if (t->dtype == LG_INT64) *v = ((const int64_t *)t->data)[i];
-    else if (t->dtype == LG_INT32) *v = ((const int32_t *)t->data)[i];
-    else return false;
-    return true;
-}
-
-static bool slice_view(const lg_node *n, int opset, int n_in, const lg_tensor *const *in, const lg_tensor *y,
-                       copy_view *v)
-{
-    const lg_tensor *x = in[0];
-    int64_t start[LG_MAX_DIMS] = { 0 }, step[LG_MAX_DIMS], xs[LG_MAX_DIMS], ys[LG_MAX_DIMS];
-    for (int k = 0; k < x->ndim; k++) step[k] = 1;
-    if (opset < 10) {
-        int ns = 0, na = 0;
-        const int64_t *st = lg_attr_ints(n, "starts", &ns), *ax = lg_attr_ints(n, "axes", &na);
-        if (!st || (ax && na != ns)) return false;
-        for (int i = 0; i < ns; i++) {
-            int a;
-            if (lg_norm_axis(ax ? ax[i] : i, x->ndim, &a) != LG_OK) return false;
-            start[a] = st[i];
-        }
-    } else {
-        const lg_tensor *st = lg_vkk_arg(n_in, in, 1), *ax = lg_vkk_arg(n_in, in, 3), *sp = lg_vkk_arg(n_in, in, 4);
-        if (!st) return false;
-        int ns = (int)lg_tensor_numel_(st);
-        for (int i = 0; i < ns; i++) {
-            int64_t s, a = i, p = 1;
-            int an;
-            if (!slice_read(st, i, &s) || (ax && !slice_read(ax, i, &a)) || (sp && !slice_read(sp, i, &p))) return false;
-            if (p == 0 || lg_norm_axis(a, x->ndim, &an) != LG_OK) return false;
-            start[an] = s;
-            step[an] = p;
-        }
+    int64_t start[LG_MAX_DIMS] = { 0 }, xs[LG_MAX_DIMS], ys[LG_MAX_DIMS];
+    int ns = 0, na = 0;
+    const int64_t *st = lg_attr_ints(n, "starts", &ns), *ax = lg_attr_ints(n, "axes", &na);
+    if (!st || (ax && na != ns)) return false;
+    for (int i = 0; i < ns; i++) {
+        int a;
+        if (lg_norm_axis(ax ? ax[i] : i, x->ndim, &a) != LG_OK) return false;
+        start[a] = st[i];
     }
     lg_strides(x->ndim, x->dims, xs);
     lg_strides(y->ndim, y->dims, ys);
     memset(v, 0, sizeof(*v));
     v->ndim = x->ndim;
     for (int k = 0; k < x->ndim; k++) {
-        int64_t dim = x->dims[k], s = start[k];
-        if (s < 0) s += dim;
-        if (step[k] > 0) s = s < 0 ? 0 : s > dim ? dim : s;
-        else s = s < 0 ? 0 : s > dim - 1 ? dim - 1 : s;
+        int64_t dim = x->dims[k], s = start[k] < 0 ? start[k] + dim : start[k];
+        s = s < 0 ? 0 : s > dim ? dim : s;
         v->dims[k] = y->dims[k];
-        v->ss[k] = xs[k] * step[k];
+        v->ss[k] = xs[k];
         v->ds[k] = ys[k];
         if (y->dims[k] > 0) v->soff += s * xs[k];
     }
@@ -245,7 +217,7 @@ static bool single_view(const lg_node *n, int opset, int n_in, const lg_tensor *
                         copy_view *v)
 {
     if (strcmp(n->op_type, "Transpose") == 0) return transpose_view(n, in[0], y, v);
-    if (strcmp(n->op_type, "Slice") == 0) return slice_view(n, opset, n_in, in, y, v);
+    if (strcmp(n->op_type, "Slice") == 0) return slice_view(n, in[0], y, v);
     if (in[0]->ndim > y->ndim) return false;
     expand_view(in[0], y, v);
     return true;
@@ -258,9 +230,7 @@ static bool single_supports(lg_device *d, const lg_node *n, int opset, int n_in,
     copy_view v;
     copy_push p;
     if (!copy_tensors_ok(d, x, y)) return false;
-    if (strcmp(n->op_type, "Slice") == 0) /* starts, ends, axes, steps; Expand's shape is y's */
-        for (int i = 1; i < n_in; i++)
-            if (in[i]) *host_inputs |= 1u << i;
+    /* Transpose and Slice-1..9 have attributes only; Expand's shape input is y's shape */
     return single_view(n, opset, n_in, in, y, &v) && view_compact(&v, x->dtype == LG_FLOAT ? 0 : dtype_words(x->dtype), &p);
 }
 
@@ -270,6 +240,61 @@ static int single_record(lg_vk_rec *r, const lg_dev_node *dn)
     if (!single_view(dn->node, dn->opset, dn->n_inputs, dn->inputs, dn->outputs[0], &v))
         return lg_error(LG_E_RUNTIME, "%s: parameters changed after supports()", dn->node->op_type);
     return copy_view_record(r, dn->inputs[0], dn->outputs[0], &v);
+}
+
+/* ---- Slice-10+: starts, axes, steps read on the device (slice.comp) ---- */
+
+typedef struct slice_push {
+    uint32_t n, ndim, nsl, flags, words;
+    uint32_t in_dims[COPY_MAX_DIMS];
+    uint32_t out_dims[COPY_MAX_DIMS];
+} slice_push;
+
+static bool index_tensor(const lg_tensor *t, lg_dtype dt, int64_t n)
+{
+    return t && t->dtype == dt && t->ndim == 1 && t->dims[0] == n;
+}
+
+static bool slice_dev_supports(lg_device *d, const lg_node *n, int opset, int n_in, const lg_tensor *const *in,
+                               int n_out, const lg_tensor *const *out, uint32_t *host_inputs)
+{
+    const lg_tensor *x = lg_vkk_arg(n_in, in, 0), *st = lg_vkk_arg(n_in, in, 1), *ax = lg_vkk_arg(n_in, in, 3),
+                    *sp = lg_vkk_arg(n_in, in, 4), *y = n_out > 0 ? out[0] : NULL;
+    if (!copy_tensors_ok(d, x, y) || x->ndim < 1 || x->ndim > COPY_MAX_DIMS || y->ndim != x->ndim || !st) return false;
+    if ((st->dtype != LG_INT32 && st->dtype != LG_INT64) || st->ndim != 1 || st->dims[0] < 1) return false;
+    if ((ax && !index_tensor(ax, st->dtype, st->dims[0])) || (sp && !index_tensor(sp, st->dtype, st->dims[0])))
+        return false;
+    if (sp && sp->data) /* a zero step is the CPU's error to report */
+        for (int64_t i = 0; i < sp->dims[0]; i++)
+            if (lg_tensor_get_i64(sp, i) == 0) return false;
+    return (uint64_t)lg_tensor_numel_(y) * (x->dtype == LG_FLOAT ? 1 : (uint64_t)dtype_words(x->dtype)) < (1u << 31);
+}
+
+static int slice_dev_record(lg_vk_rec *r, const lg_dev_node *dn)
+{
+    lg_device *d = lg_vk_rec_device(r);
+    const lg_vk_tune *t = lg_vk_tune_get(d);
+    const lg_tensor *x = dn->inputs[0], *st = dn->inputs[1], *ax = lg_vkk_in(dn, 3), *sp = lg_vkk_in(dn, 4);
+    const lg_tensor *y = dn->outputs[0];
+    int words = x->dtype == LG_FLOAT ? 1 : dtype_words(x->dtype);
+    slice_push p;
+    lg_vk_pipeline *pipe;
+    memset(&p, 0, sizeof(p));
+    p.n = (uint32_t)(lg_tensor_numel_(y) * words);
+    p.ndim = (uint32_t)x->ndim;
+    p.nsl = (uint32_t)st->dims[0];
+    p.flags = (ax ? 1u : 0u) | (sp ? 2u : 0u) | (st->dtype == LG_INT64 ? 4u : 0u);
+    p.words = (uint32_t)words;
+    for (int k = 0; k < x->ndim; k++) {
+        p.in_dims[k] = (uint32_t)x->dims[k];
+        p.out_dims[k] = (uint32_t)y->dims[k];
+    }
+    if (p.n == 0) return LG_OK;
+    lg_vk_binding sb = lg_vk_bind_tensor(d, st);
+    lg_vk_binding b[5] = { lg_vk_bind_tensor(d, x), sb, ax ? lg_vk_bind_tensor(d, ax) : sb,
+                           sp ? lg_vk_bind_tensor(d, sp) : sb, lg_vk_bind_tensor(d, y) };
+    LG_CHECK(lg_vk_pipeline_get(d, x->dtype == LG_FLOAT ? "slice" : "slice_u32", 5, sizeof(p), 1, &t->wg_elem, &pipe));
+    return lg_vkk_dispatch_1d(r, pipe, 5, b, &p, sizeof(p), p.n, t->wg_elem);
 }
 
 /* ---- Concat, Split: regions of the larger tensor along axis ---- */
@@ -396,7 +421,8 @@ const lg_vk_op lg_vk_ops_copy[] = {
     BYTES("Identity", 1), BYTES("Dropout", 1), BYTES("Reshape", 5), BYTES("Flatten", 1), BYTES("Squeeze", 1),
     BYTES("Unsqueeze", 1),
     { "Transpose", "", 1, LG_VK_OPSET_MAX, single_supports, NULL, NULL, single_record, NULL },
-    { "Slice", "", 1, LG_VK_OPSET_MAX, single_supports, NULL, NULL, single_record, NULL },
+    { "Slice", "", 1, 9, single_supports, NULL, NULL, single_record, NULL },
+    { "Slice", "", 10, LG_VK_OPSET_MAX, slice_dev_supports, NULL, NULL, slice_dev_record, NULL },
     { "Expand", "", 8, LG_VK_OPSET_MAX, single_supports, NULL, NULL, single_record, NULL },
     { "Concat", "", 4, LG_VK_OPSET_MAX, parts_supports, NULL, NULL, parts_record, NULL },
     { "Split", "", 2, LG_VK_OPSET_MAX, parts_supports, NULL, NULL, parts_record, NULL },
