@@ -184,7 +184,7 @@ static int conv_prepare(lg_device *d, const lg_dev_node *dn, void **state)
     lg_vk_blocks *bl = calloc(1, sizeof(*bl));
     if (!bl) return lg_error(LG_E_NOMEM, "vulkan: out of host memory");
     /* the weight's rows are the blocks' "columns": element (kk, j) = W[j][kk] */
-    int rc = lg_vk_blocks_upload(d, w->data, w->data, k, rows, 1, k, true, bl);
+    int rc = lg_vk_blocks_upload(d, dn->node, w->data, k, rows, 1, k, true, bl);
     if (rc != LG_OK) {
         free(bl);
         return rc;

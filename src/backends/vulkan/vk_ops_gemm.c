@@ -103,7 +103,7 @@ static int gemm_prepare(lg_device *d, const lg_dev_node *dn, void **state)
     int64_t K = tb ? b->dims[1] : b->dims[0], N = tb ? b->dims[0] : b->dims[1];
     lg_vk_blocks *bl = calloc(1, sizeof(*bl));
     if (!bl) return lg_error(LG_E_NOMEM, "vulkan: out of host memory");
-    int rc = lg_vk_blocks_upload(d, b->data, b->data, K, N, tb ? 1 : N, tb ? K : 1, false, bl);
+    int rc = lg_vk_blocks_upload(d, dn->node, b->data, K, N, tb ? 1 : N, tb ? K : 1, false, bl);
     if (rc != LG_OK) {
         free(bl);
         return rc;

@@ -15,7 +15,7 @@
 
 /* ---- BatchNormalization ---- */
 
-#define BN_WEIGHT_VARIANT 0x424e0001u /* (key = scale's data, this) names the folded params */
+#define BN_WEIGHT_VARIANT 0x424e0001u /* (key = the node, this) names its folded params */
 
 typedef struct bn_push {
     uint32_t n, C, S;
@@ -54,7 +54,7 @@ static int bn_prepare(lg_device *d, const lg_dev_node *dn, void **state)
         p[C + c] = bi[c] - mean[c] * s;
     }
     lg_vk_weight *w = NULL;
-    int rc = lg_vk_weights_upload_f32(d, sc, BN_WEIGHT_VARIANT, p, 2 * C, &w);
+    int rc = lg_vk_weights_upload_f32(d, dn->node, BN_WEIGHT_VARIANT, p, 2 * C, &w);
     free(p);
     LG_CHECK(rc);
     if (dn->consumed) *dn->consumed |= 0x1eu;
