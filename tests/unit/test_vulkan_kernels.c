@@ -585,6 +585,7 @@ int main(void)
         return 77;
     }
     if (!lg_vk_validation_enabled()) printf("note: the Khronos validation layer is not available\n");
+    if (getenv("LG_TEST_FILTER")) cmocka_set_test_filter(getenv("LG_TEST_FILTER")); /* e.g. test_kernels_fp16 */
     if (getenv("LEGACYGPU_VK_MAX_BINDING_MB")) {
         const struct CMUnitTest split[] = {
             cmocka_unit_test(test_split_fp32),
