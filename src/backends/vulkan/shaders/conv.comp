@@ -37,7 +37,10 @@ layout(push_constant) uniform Push {
     uint oc0, OC;        /* this dispatch's first output channel, all output channels */
 } pc;
 
-shared float As[BK * BM];
+/* A's tile is stored k-major with rows padded by one: its loads walk k across
+ * neighbouring invocations, which would otherwise hit one shared-memory bank. */
+const uint BMP = BM + 1;
+shared float As[BK * BMP];
 shared float Bs[BK * BN];
 /* The im2col index arithmetic, divided out once: per column (output pixel) of the group's
  * block its window origin, per row k of the current K step its channel offset and tap
@@ -74,7 +77,7 @@ void main()
         barrier();
         for (uint i = lid; i < BM * BK; i += WG) {
             uint mm = i / BK, kk = i % BK, m = m0 + mm, k = k0 + kk;
-            As[kk * BM + mm] = (m < pc.M && k < K) ? LOADF(w[wbase + m * K + k]) : 0.0;
+            As[kk * BMP + mm] = (m < pc.M && k < K) ? LOADF(w[wbase + m * K + k]) : 0.0;
         }
         for (uint i = lid; i < BN * BK; i += WG) {
             uint kk = i / BN, nn = i % BN;
@@ -89,7 +92,7 @@ void main()
             float bv[TN];
             for (uint j = 0; j < TN; j++) bv[j] = Bs[kk * BN + tn + j * (BN / TN)];
             for (uint i = 0; i < TM; i++) {
-                float av = As[kk * BM + tm + i * (BM / TM)];
+                float av = As[kk * BMP + tm + i * (BM / TM)];
                 for (uint j = 0; j < TN; j++) acc[i * TN + j] += av * bv[j];
             }
         }

@@ -40,7 +40,10 @@ layout(push_constant) uniform Push {
     uint ldy, ycol;      /* Y and R rows are ldy long; this dispatch writes columns ycol .. ycol+N-1 */
 } pc;
 
-shared float As[BK * BM];
+/* A's tile is stored k-major with rows padded by one: its loads walk k across
+ * neighbouring invocations, which would otherwise hit one shared-memory bank. */
+const uint BMP = BM + 1;
+shared float As[BK * BMP];
 shared float Bs[BK * BN];
 
 void main()
@@ -57,7 +60,7 @@ void main()
     for (uint k0 = 0; k0 < pc.K; k0 += BK) {
         for (uint i = lid; i < BM * BK; i += WG) {
             uint mm = i / BK, kk = i % BK, m = m0 + mm, k = k0 + kk;
-            As[kk * BM + mm] = (m < pc.M && k < pc.K) ? LOADF(a[abase + m * pc.sam + k * pc.sak]) : 0.0;
+            As[kk * BMP + mm] = (m < pc.M && k < pc.K) ? LOADF(a[abase + m * pc.sam + k * pc.sak]) : 0.0;
         }
         for (uint i = lid; i < BN * BK; i += WG) {
             uint kk = i / BN, nn = i % BN, n = n0 + nn, k = k0 + kk;
@@ -68,7 +71,7 @@ void main()
             float bv[TN];
             for (uint j = 0; j < TN; j++) bv[j] = Bs[kk * BN + tn + j * (BN / TN)];
             for (uint i = 0; i < TM; i++) {
-                float av = As[kk * BM + tm + i * (BM / TM)];
+                float av = As[kk * BMP + tm + i * (BM / TM)];
                 for (uint j = 0; j < TN; j++) acc[i * TN + j] += av * bv[j];
             }
         }
