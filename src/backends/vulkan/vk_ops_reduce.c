@@ -94,7 +94,7 @@ static bool reduce_supports(lg_device *d, const lg_node *n, int opset, int n_in,
 {
     uint64_t o, R, i;
     if (!lg_vkk_float_fits(d, lg_vkk_arg(n_in, in, 0)) || n_out < 1 || !out[0]) return false;
-    if (n_in > 1) *host_inputs |= 0x2u;
+    if (n_in > 1 && in[1]) *host_inputs |= 0x2u; /* axes */
     return reduce_view(n, opset, n_in, in, &o, &R, &i);
 }
 

@@ -96,7 +96,8 @@ static bool unary_supports(lg_device *d, const lg_node *n, int opset, int n_in, 
     unary_push p;
     const lg_tensor *x = lg_vkk_arg(n_in, in, 0);
     if (!x || x->dtype != LG_FLOAT || !lg_vkk_small(x) || !params(n, n_in, in, &p)) return false;
-    if (n_in > 1) *host_inputs |= 0x6u; /* Clip's min / max */
+    for (int i = 1; i < n_in && i < 3; i++)
+        if (in[i]) *host_inputs |= 1u << i; /* Clip's min / max */
     return true;
 }
 
