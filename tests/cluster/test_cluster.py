@@ -786,6 +786,33 @@ def test_gpu_requirement(t):  # timeout: 150
     expect(status_of(api, waiting) == "QUEUED", "a vulkan task stays queued with only a CPU worker")
 
 
+def test_gpu_device_lost(t):  # timeout: 150
+    """A GPU lost under a task (VK_ERROR_DEVICE_LOST, injected) fails that attempt with
+    the reason, the worker marks the device unhealthy and says so to the coordinator,
+    and the task is requeued and completes; later GPU tasks find no healthy GPU."""
+    if not vulkan_devices(t):
+        raise Skip("no Vulkan device on this machine (install mesa-vulkan-drivers for lavapipe)")
+    srv = t.coordinator()
+    api = Http(srv.api)
+    t.procs.spawn("worker-w-gpu", ["worker", "start", "--coordinator", srv.zmq, "--models", t.models,
+                                   "--worker-id", "w-gpu", "--backend", "vulkan"],
+                  env={"LEGACYGPU_VK_INJECT_DEVICE_LOST": "1"})
+    wait_workers(api, 1)
+    tid = submit(api, t.body(7))
+    expect_completed(api, [(tid, 7)], timeout=90)
+
+    def gpu_unhealthy():
+        w = api.get("/cluster/workers/w-gpu").json()
+        devs = w.get("devices") or w.get("info", {}).get("devices", [])
+        return [d for d in devs if d.get("backend") == "vulkan" and d.get("healthy") is False]
+    wait_until(gpu_unhealthy, 20, "the lost GPU to be marked unhealthy in the registry")
+    log = [p for p in t.procs.procs if p.name == "worker-w-gpu"][0].output()
+    expect("marked unhealthy" in log and "device lost" in log, "the worker logs the lost device", log[-2000:])
+    gpu_task = submit(api, t.body(2, requirements={"backend": "vulkan"}))
+    expect_error(api.get(f"/cluster/tasks/{gpu_task}/result?wait=1.0"), 408, "no healthy GPU left")
+    expect(status_of(api, gpu_task) == "QUEUED", "a vulkan task waits for a healthy GPU")
+
+
 class ScenarioTimeout(Exception):
     pass
 

@@ -134,10 +134,20 @@ static atomic_int lost_injections;
 
 void lg_vk_inject_device_lost(int n) { atomic_store(&lost_injections, n); }
 
+/* LEGACYGPU_VK_INJECT_DEVICE_LOST=N: the next N submits of this process report
+ * VK_ERROR_DEVICE_LOST (cluster tests of a lost GPU; docs/gpu.md). */
+static void injections_from_env(void)
+{
+    const char *v = getenv("LEGACYGPU_VK_INJECT_DEVICE_LOST");
+    if (v && atoi(v) > 0) atomic_store(&lost_injections, atoi(v));
+}
+
 /* Ends, submits and waits for the command buffer; it is reset for reuse. */
 static int submit(lg_device *d, const char *what)
 {
     lg_vk_ctx *c = d->ctx;
+    static pthread_once_t env_once = PTHREAD_ONCE_INIT;
+    pthread_once(&env_once, injections_from_env);
     VkResult r = vkEndCommandBuffer(d->cb);
     if (r == VK_SUCCESS && atomic_load(&lost_injections) > 0) {
         atomic_fetch_sub(&lost_injections, 1);
