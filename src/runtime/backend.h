@@ -44,23 +44,7 @@ typedef struct lg_device_config {
     lg_precision precision;
 } lg_device_config;
 
-/* An activation or epilogue fused into the node that produces its input. */
-typedef enum lg_act_kind {
-    LG_ACT_NONE = 0,
-    LG_ACT_RELU,        /* max(x, 0) */
-    LG_ACT_CLIP,        /* min(max(x, alpha), beta) */
-    LG_ACT_SIGMOID,     /* 1 / (1 + exp(-x)) */
-    LG_ACT_SILU,        /* x * sigmoid(x) */
-    LG_ACT_LEAKYRELU,   /* x >= 0 ? x : alpha * x */
-    LG_ACT_HARDSIGMOID, /* max(0, min(1, alpha * x + beta)) */
-    LG_ACT_HARDSWISH,   /* x * max(0, min(1, x / 6 + 1 / 2)) */
-    LG_ACT_TANH,
-} lg_act_kind;
-
-typedef struct lg_act {
-    lg_act_kind kind;
-    float alpha, beta; /* clip: min, max; leakyrelu: alpha; hardsigmoid: alpha, beta */
-} lg_act;
+/* lg_act (an activation fused into its producer) is in runtime/kernel.h. */
 
 /* One node of a device partition, as graph_compute sees it. */
 typedef struct lg_dev_node {
@@ -151,6 +135,23 @@ typedef struct lg_backend_i {
      * LG_E_DEVICE when the device was lost (the message says so). */
     int (*graph_compute)(lg_device *d, const lg_dev_graph *g);
 } lg_backend_i;
+
+/* What a session runs on: the host backend, and optionally one opened device of a
+ * device backend (the session takes ownership of device and closes it). */
+typedef struct lg_backend_set {
+    const lg_backend_i *host;
+    const lg_backend_i *dev_backend;
+    lg_device *device;       /* NULL: the host alone */
+    int dev_index;
+    bool dev_auto;           /* chosen by "auto": out of device memory falls back to the host */
+} lg_backend_set;
+
+/* Creates a session on the backends of set (runtime/session.c): the runtime's entry;
+ * lg_session_create (backends/select.c) chooses the set from the options' backend. */
+struct lg_model;
+struct lg_session_options;
+int lg_session_create_on(struct lg_model *m, const struct lg_session_options *opts, const lg_backend_set *set,
+                         struct lg_session **out);
 
 /* The backends compiled in (backends/registry.c), most capable first; the CPU last. */
 const lg_backend_i *const *lg_backend_registry(int *count);

@@ -1,5 +1,6 @@
 /*
- * fuse.c: activation fusion on a session's plan. A Conv whose output feeds only an
+ * fuse.c: activation fusion on a session's plan. A node whose op takes an activation
+ * (fuse_act in its lg_op_def: the CPU's Conv) and whose output feeds only an
  * activation (Relu, Clip, Sigmoid, LeakyRelu, HardSigmoid, HardSwish, Tanh), or the SiLU
  * pair x * Sigmoid(x), computes the activation in its GEMM output pass: the activation
  * nodes are skipped and the Conv writes their output value directly. The model's graph is
@@ -7,7 +8,6 @@
  */
 #include <string.h>
 
-#include "backends/cpu/ops/conv.h"
 #include "base/error.h"
 #include "runtime/session_impl.h"
 
@@ -77,7 +77,7 @@ void lg_plan_fuse(lg_plan *p)
     const lg_graph *g = p->graph;
     for (int i = 0; i < g->n_nodes; i++) {
         const lg_node *n = &g->nodes[i];
-        if (p->skip[i] || !is_op(n, "Conv") || !p->states[i] || n->n_outputs != 1 || n->outputs[0] < 0) continue;
+        if (p->skip[i] || !p->ops[i]->fuse_act || !p->states[i] || n->n_outputs != 1 || n->outputs[0] < 0) continue;
         int v = n->outputs[0];
         if (g->values[v].is_output) continue;
         int rd[4];
@@ -93,7 +93,7 @@ void lg_plan_fuse(lg_plan *p)
         } else {
             continue;
         }
-        if (lg_conv_set_activation(p->states[i], &act) != LG_OK) { /* leave the graph as it was */
+        if (p->ops[i]->fuse_act(p->states[i], &act) != LG_OK) { /* leave the graph as it was */
             for (int k = 0; k < n_rd && k < 4; k++) p->skip[rd[k]] = false;
             lg_error_clear();
             continue;

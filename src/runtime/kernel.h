@@ -47,6 +47,30 @@
 typedef struct lg_kctx lg_kctx;
 typedef struct lg_frame lg_frame;
 
+/* An activation or epilogue fused into the node that produces its input. */
+typedef enum lg_act_kind {
+    LG_ACT_NONE = 0,
+    LG_ACT_RELU,        /* max(x, 0) */
+    LG_ACT_CLIP,        /* min(max(x, alpha), beta) */
+    LG_ACT_SIGMOID,     /* 1 / (1 + exp(-x)) */
+    LG_ACT_SILU,        /* x * sigmoid(x) */
+    LG_ACT_LEAKYRELU,   /* x >= 0 ? x : alpha * x */
+    LG_ACT_HARDSIGMOID, /* max(0, min(1, alpha * x + beta)) */
+    LG_ACT_HARDSWISH,   /* x * max(0, min(1, x / 6 + 1 / 2)) */
+    LG_ACT_TANH,
+} lg_act_kind;
+
+typedef struct lg_act {
+    lg_act_kind kind;
+    float alpha, beta; /* clip: min, max; leakyrelu: alpha; hardsigmoid: alpha, beta */
+} lg_act;
+
+/* Fills act for a Relu, Clip, Sigmoid, LeakyRelu, HardSigmoid, HardSwish or Tanh node
+ * (attributes and their defaults); LG_E_UNSUPPORTED for any other op (runtime/act.c).
+ * Clip from opset 11 takes min/max as inputs: the caller sets alpha/beta from them. */
+int lg_act_from_node(const lg_node *n, lg_act *act);
+
+
 struct lg_kctx {
     const lg_node *node;
     int opset;                     /* opset of the node's domain */
@@ -70,6 +94,9 @@ struct lg_op_def {
     int (*exec)(lg_kctx *ctx);
     int (*prepare)(lg_kctx *ctx, void **state);
     void (*release)(void *state);
+    /* Optional: applies act in the output pass of the node prepared into state (the
+     * runtime's fusion then skips the activation node); LG_OK or the reason it cannot. */
+    int (*fuse_act)(void *state, const lg_act *act);
 };
 
 /* Sets output i's dtype and shape (no-op for an unused output). */

@@ -22,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/cpu/ops/elementwise.h"
 #include "base/error.h"
 #include "legacygpu/engine.h"
 #include "runtime/session_impl.h"
@@ -934,7 +933,7 @@ int lg_session_placement(lg_session *s, lg_placement *out, int max, int *count)
         bool skipped = g->skip ? g->skip[i] : p->skip[i];
         out[i].node = n->name;
         out[i].op_type = n->op_type;
-        out[i].backend = skipped ? "-" : (g->on_dev && g->on_dev[i]) ? s->dev_backend->name : lg_backend_host()->name;
+        out[i].backend = skipped ? "-" : (g->on_dev && g->on_dev[i]) ? s->dev_backend->name : s->host_backend->name;
         out[i].fused = skipped;
         out[i].flops = (!skipped && g->shape) ? node_flops(n, g, p, i) : 0;
     }
@@ -967,8 +966,8 @@ int lg_session_device(lg_session *s, char *buf, int len)
         s->dev_backend->device_name(s->dev_index, name, sizeof(name));
         snprintf(buf, (size_t)len, "%s:%d (%s)", s->dev_backend->name, s->dev_index, name);
     } else {
-        lg_backend_host()->device_name(0, name, sizeof(name));
-        snprintf(buf, (size_t)len, "%s (%s)", lg_backend_host()->name, name);
+        s->host_backend->device_name(0, name, sizeof(name));
+        snprintf(buf, (size_t)len, "%s (%s)", s->host_backend->name, name);
     }
     return LG_OK;
 }

@@ -506,101 +506,25 @@ static int plan_graph(lg_session *s, const lg_graph *g, bool fold)
     return rc;
 }
 
-/* Parses "name" or "name:N". */
-static const lg_backend_i *parse_backend(const char *want, int *dev, bool *explicit_dev)
+int lg_session_create_on(lg_model *m, const lg_session_options *opts, const lg_backend_set *set, lg_session **out)
 {
-    char name[32];
-    const char *colon = strchr(want, ':');
-    size_t len = colon ? (size_t)(colon - want) : strlen(want);
-    *dev = 0;
-    *explicit_dev = false;
-    if (len >= sizeof(name)) return NULL;
-    memcpy(name, want, len);
-    name[len] = 0;
-    if (colon) {
-        char *end;
-        long v = strtol(colon + 1, &end, 10);
-        if (!colon[1] || *end || v < 0 || v > 255) return NULL;
-        *dev = (int)v;
-        *explicit_dev = true;
-    }
-    return lg_backend_find(name);
-}
-
-static int open_device(lg_session *s, const lg_backend_i *b, int dev)
-{
-    lg_device_config cfg = { .precision = s->opts.precision ? LG_PRECISION_FP16 : LG_PRECISION_FP32 };
-    LG_CHECK(b->device_open(dev, &cfg, &s->dev));
-    s->dev_backend = b;
-    s->dev_index = dev;
-    s->backends[s->n_backends++] = b;
-    return LG_OK;
-}
-
-/* "cpu": the CPU alone; "auto": the first device a device backend offers for automatic
- * use (software rasterisers only by name), else the CPU; "vulkan" / "vulkan:N": that
- * backend's device (0 by default), with the CPU behind it for the nodes it lacks. */
-static int choose_backends(lg_session *s)
-{
-    const char *want = s->opts.backend && s->opts.backend[0] ? s->opts.backend : "cpu";
-    int n;
-    const lg_backend_i *const *all = lg_backend_registry(&n);
-    s->n_backends = 0;
-    if (!strcmp(want, "auto")) {
-        for (int i = 0; i < n && !s->dev; i++) {
-            const lg_backend_i *b = all[i];
-            if (b->is_host || !b->device_open) continue;
-            int nd = b->device_count();
-            for (int d = 0; d < nd && !s->dev; d++) {
-                if (b->device_auto && !b->device_auto(d)) continue;
-                if (open_device(s, b, d) != LG_OK) {
-                    fprintf(stderr, "legacygpu: warning: %s device %d unusable (%s); trying the next\n", b->name, d,
-                            lg_last_error());
-                    lg_error_clear();
-                }
-            }
-        }
-        s->dev_auto = true;
-        s->backends[s->n_backends++] = lg_backend_host();
-        return LG_OK;
-    }
-    int dev;
-    bool explicit_dev;
-    const lg_backend_i *b = parse_backend(want, &dev, &explicit_dev);
-    if (!b) {
-        char names[256] = "auto";
-        size_t o = strlen(names);
-        for (int i = 0; i < n; i++) o += (size_t)snprintf(names + o, sizeof(names) - o, ", %s", all[i]->name);
-        return lg_error(LG_E_UNSUPPORTED, "backend '%s' is not available in this build (available: %s)", want, names);
-    }
-    if (!b->is_host) {
-        int nd = b->device_count();
-        if (nd <= 0) return lg_error(LG_E_NOT_FOUND, "backend '%s': no device found on this machine", b->name);
-        if (dev >= nd)
-            return lg_error(LG_E_NOT_FOUND, "backend '%s': no device %d (this machine has %d: 0..%d)", b->name, dev, nd,
-                            nd - 1);
-        LG_CHECK(open_device(s, b, dev));
-    } else if (explicit_dev && dev != 0) {
-        return lg_error(LG_E_NOT_FOUND, "backend '%s' has one device (0), not %d", b->name, dev);
-    }
-    if (b != lg_backend_host()) s->backends[s->n_backends++] = lg_backend_host();
-    else s->backends[s->n_backends++] = b;
-    return LG_OK;
-}
-
-int lg_session_create(lg_model *m, const lg_session_options *opts, lg_session **out)
-{
-    if (!m || !out) return lg_error(LG_E_INVALID_ARG, "lg_session_create: NULL argument");
+    if (!m || !out || !set || !set->host) return lg_error(LG_E_INVALID_ARG, "lg_session_create: NULL argument");
     lg_session *s = calloc(1, sizeof(*s));
-    if (!s) return lg_error(LG_E_NOMEM, "out of memory");
+    if (!s) {
+        if (set->device) set->dev_backend->device_close(set->device);
+        return lg_error(LG_E_NOMEM, "out of memory");
+    }
     if (opts) s->opts = *opts;
-    int rc = choose_backends(s);
-    if (rc != LG_OK) {
-        if (s->dev) s->dev_backend->device_close(s->dev);
-        free(s);
-        return rc;
+    s->host_backend = set->host;
+    s->backends[s->n_backends++] = set->host;
+    if (set->device) {
+        s->dev_backend = set->dev_backend;
+        s->dev = set->device;
+        s->dev_index = set->dev_index;
+        s->dev_auto = set->dev_auto;
     }
     s->model = m;
+    int rc;
 #ifdef __GLIBC__
     /* Activation buffers come and go every run: serve them from the heap instead of fresh
      * mmaps, so freed buffers are reused rather than faulted in again each time. */

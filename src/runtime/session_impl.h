@@ -44,6 +44,7 @@ struct lg_session {
     lg_session_options opts;
     lg_plan **plans;         /* main graph first, then every subgraph */
     int n_plans, cap_plans;
+    const lg_backend_i *host_backend; /* runs every node the device does not */
     /* The device backend this session may place nodes on (NULL: host only). */
     const lg_backend_i *dev_backend;
     lg_device *dev;

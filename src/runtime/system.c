@@ -8,7 +8,6 @@
 #include "base/cpu.h"
 #include "base/error.h"
 #include "legacygpu/system.h"
-#include "runtime/backend.h"
 
 static uint64_t meminfo(const char *key)
 {
@@ -37,66 +36,4 @@ int lg_system_info_get(lg_system_info *info)
     info->mem_total = meminfo("MemTotal");
     info->mem_available = meminfo("MemAvailable");
     return LG_OK;
-}
-
-/* The backends built into this library (runtime/backend.c). */
-int lg_backend_count(void)
-{
-    int n;
-    lg_backend_registry(&n);
-    return n;
-}
-
-const char *lg_backend_name(int i)
-{
-    int n;
-    const lg_backend_i *const *all = lg_backend_registry(&n);
-    return (i >= 0 && i < n) ? all[i]->name : NULL;
-}
-
-int lg_backend_device_count(int i)
-{
-    int n;
-    const lg_backend_i *const *all = lg_backend_registry(&n);
-    return (i >= 0 && i < n) ? all[i]->device_count() : 0;
-}
-
-int lg_backend_device_name(int i, int dev, char *buf, int len)
-{
-    int n;
-    const lg_backend_i *const *all = lg_backend_registry(&n);
-    if (i < 0 || i >= n) return lg_error(LG_E_INVALID_ARG, "no backend %d", i);
-    if (dev < 0 || dev >= all[i]->device_count())
-        return lg_error(LG_E_INVALID_ARG, "backend %s has no device %d", all[i]->name, dev);
-    return all[i]->device_name(dev, buf, len);
-}
-
-static const lg_backend_i *backend_at(int i)
-{
-    int n;
-    const lg_backend_i *const *all = lg_backend_registry(&n);
-    return (i >= 0 && i < n) ? all[i] : NULL;
-}
-
-char *lg_backend_device_json(int i, int dev)
-{
-    const lg_backend_i *b = backend_at(i);
-    if (!b || !b->device_describe || dev < 0 || dev >= b->device_count()) return NULL;
-    json_t *j = b->device_describe(dev);
-    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    json_decref(j);
-    return text;
-}
-
-int lg_backend_device_auto(int i, int dev)
-{
-    const lg_backend_i *b = backend_at(i);
-    if (!b || dev < 0 || dev >= b->device_count()) return 0;
-    return b->is_host || !b->device_auto || b->device_auto(dev);
-}
-
-int lg_backend_is_host(int i)
-{
-    const lg_backend_i *b = backend_at(i);
-    return b && b->is_host;
 }
