@@ -15,12 +15,14 @@
 #include "legacygpu/legacygpu.h"
 
 #define MAX_TAGS 8
+#define LG_DEFAULT_COORDINATOR "tcp://127.0.0.1:5555" /* a coordinator on this machine */
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: legacygpu worker start --coordinator tcp://HOST:5555 [options]\n"
+    fprintf(f, "usage: legacygpu worker start [--coordinator tcp://HOST:5555] [options]\n"
                "       legacygpu worker list [--status-filter S] [--json-output] [--api URL]\n"
-               "  --coordinator EP    the coordinator's ZeroMQ endpoint (default $LEGACYGPU_COORDINATOR)\n"
+               "  --coordinator EP    the coordinator's ZeroMQ endpoint (default $LEGACYGPU_COORDINATOR,\n"
+               "                      else " LG_DEFAULT_COORDINATOR ")\n"
                "  --worker-id ID      this worker's name (default HOSTNAME-PID-RANDOM)\n"
                "  --max-tasks N       tasks run at once (default 1)\n"
                "  --threads N         engine threads per task (default cores / max-tasks)\n"
@@ -101,6 +103,7 @@ static int worker_start(int argc, char **argv)
     if (env_models && *env_models) wc.models_dir = env_models;
     else if (stat("models", &st) == 0 && S_ISDIR(st.st_mode)) wc.models_dir = "models";
     wc.coordinator = getenv("LEGACYGPU_COORDINATOR");
+    if (!wc.coordinator || !*wc.coordinator) wc.coordinator = LG_DEFAULT_COORDINATOR;
     const char *tags[MAX_TAGS + 1] = { 0 };
     int n_tags = 0, opt;
     optind = 1;
@@ -111,10 +114,8 @@ static int worker_start(int argc, char **argv)
         }
         if (parse_option(&wc, tags, &n_tags, opt, optarg) != LG_EXIT_OK) return LG_EXIT_USAGE;
     }
-    if (optind != argc || !wc.coordinator || !*wc.coordinator) {
-        fprintf(stderr, optind != argc ? "legacygpu: unexpected argument '%s'\n"
-                                       : "legacygpu: worker start needs --coordinator tcp://HOST:PORT%s\n",
-                optind != argc ? argv[optind] : "");
+    if (optind != argc) {
+        fprintf(stderr, "legacygpu: unexpected argument '%s'\n", argv[optind]);
         return LG_EXIT_USAGE;
     }
     wc.tags = n_tags ? tags : NULL;
