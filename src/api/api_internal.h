@@ -55,6 +55,7 @@ struct lg_api {
     lg_api_config cfg;
     char bind_host[64];
     struct MHD_Daemon *daemon;
+    char *tls_cert, *tls_key;    /* PEM text when serving https (tls.c), else NULL */
     int port;
     char url[96];
     bool auth;                   /* a tokens file was given */
@@ -179,6 +180,11 @@ json_t *lg_task_status_json(const lg_task *t);
 int lg_api_ready_workers(lg_api *a);
 /* lg_coord_task_wait in slices, returning early when the server stops. */
 int lg_api_task_wait(lg_api *a, const char *id, double timeout_s, lg_task *out, bool *final);
+/* TLS (tls.c): reads cfg.tls_cert_file and cfg.tls_key_file into tls_cert and tls_key
+ * (nothing when neither is set); one clear error for a missing, unreadable or non-PEM
+ * file, or for one without the other. lg_api_tls_free wipes and frees them. */
+int lg_api_tls_load(lg_api *a);
+void lg_api_tls_free(lg_api *a);
 /* Frees the model metadata cache (server.c at stop). */
 void lg_api_models_free(lg_api *a);
 

@@ -327,7 +327,8 @@ int lg_api_task_wait(lg_api *a, const char *id, double timeout_s, lg_task *out, 
 /* Starts libmicrohttpd on the configured address. */
 static int start_daemon(lg_api *a)
 {
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME;
+    unsigned flags = (a->tls_cert ? MHD_USE_TLS : 0) | MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO |
+                     MHD_ALLOW_SUSPEND_RESUME;
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
     const char *host = strcmp(a->bind_host, "localhost") == 0 ? "127.0.0.1" : a->bind_host;
@@ -343,17 +344,28 @@ static int start_daemon(lg_api *a)
     } else {
         return lg_error(LG_E_INVALID_ARG, "API bind host '%s' is not an IPv4 or IPv6 address", a->bind_host);
     }
+    struct MHD_OptionItem tls[] = { /* an empty list for plain http */
+        { a->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, a->tls_cert },
+        { MHD_OPTION_HTTPS_MEM_KEY, 0, a->tls_key },
+        { MHD_OPTION_END, 0, NULL },
+    };
     a->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, a, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, a, MHD_OPTION_CONNECTION_TIMEOUT,
                                  (unsigned)120, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
                                  MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(a->cfg.threads > 0 ? a->cfg.threads : 4),
-                                 MHD_OPTION_END);
+                                 MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+    if (!a->daemon && a->tls_cert)
+        return lg_error(LG_E_IO,
+                        "cannot serve https on %s port %d: the port is in use, or the certificate '%s' and key "
+                        "'%s' are not a matching PEM certificate and private key",
+                        a->bind_host, a->cfg.port, a->cfg.tls_cert_file, a->cfg.tls_key_file);
     if (!a->daemon)
         return lg_error(LG_E_IO, "cannot listen on %s port %d (in use, or not an address of this machine)",
                         a->bind_host, a->cfg.port);
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(a->daemon, MHD_DAEMON_INFO_BIND_PORT);
     a->port = info ? info->port : a->cfg.port;
-    snprintf(a->url, sizeof a->url, (flags & MHD_USE_IPv6) ? "http://[%s]:%d" : "http://%s:%d", host, a->port);
+    snprintf(a->url, sizeof a->url, (flags & MHD_USE_IPv6) ? "%s://[%s]:%d" : "%s://%s:%d",
+             a->tls_cert ? "https" : "http", host, a->port);
     return LG_OK;
 }
 
@@ -382,6 +394,7 @@ int lg_api_start(lg_coord *c, const lg_api_config *cfg, lg_api **out)
     }
     const char *models = lg_coord_get_config(c)->models_dir;
     if (rc == LG_OK && models && lg_repo_open(models, &a->repo) != LG_OK) a->repo = NULL;
+    if (rc == LG_OK) rc = lg_api_tls_load(a);
     if (rc == LG_OK) rc = start_daemon(a);
     if (rc != LG_OK) {
         lg_api_stop(a);
@@ -428,6 +441,7 @@ void lg_api_stop(lg_api *a)
         if (listen_fd != MHD_INVALID_SOCKET) close(listen_fd);
     }
     lg_tokens_free(&a->tokens);
+    lg_api_tls_free(a);
     lg_api_models_free(a);
     if (a->repo) lg_repo_free(a->repo);
     pthread_mutex_destroy(&a->models_lock);
