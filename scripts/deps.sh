@@ -13,12 +13,16 @@ PKGS=(
   libjpeg62-turbo-dev libpng-dev
   # cluster, API, CLI
   libzmq3-dev libczmq-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev
+  # event stream over WebSocket (framing), the dashboard's charts (embedded at build time)
+  libwslay-dev libjs-chart.js
   # Vulkan backend
   libvulkan-dev glslc
   # tests: unit framework, conformance data, numpy/onnx for converting test tensors
   libcmocka-dev libonnx-testdata python3 python3-numpy python3-onnx
   # cluster tests and benchmarks: promtool (prometheus) checks /metrics, wrk loads the API
   prometheus wrk
+  # dashboard tests: Debian's browser, driven headless by puppeteer-core (npm, tests/browser)
+  chromium
 )
 
 # Retraining the demo model (scripts/make_demo_model.py) also needs PyTorch and

@@ -41,6 +41,15 @@ typedef struct conn_state {
 static enum MHD_Result send_reply(struct MHD_Connection *conn, lg_http_reply *rep)
 {
     struct MHD_Response *resp;
+    if (rep->stream) {
+        unsigned status;
+        resp = rep->stream->respond(rep->stream, &status);
+        rep->stream = NULL;
+        if (!resp) return MHD_NO;
+        enum MHD_Result ret = MHD_queue_response(conn, status, resp);
+        MHD_destroy_response(resp);
+        return ret;
+    }
     if (rep->body)
         resp = MHD_create_response_from_buffer(rep->len, rep->body, MHD_RESPMEM_MUST_FREE);
     else
@@ -62,7 +71,7 @@ static void run_handler(const lg_route *r, lg_http_req *req, lg_http_reply *rep)
 {
     rep->status = 500;
     r->handler(req, rep);
-    LG_ASSERT(rep->body != NULL);
+    LG_ASSERT(rep->body != NULL || rep->stream != NULL);
 }
 
 /* Route, role and declared size: the route to run, or NULL with rep filled. */
@@ -328,7 +337,7 @@ int lg_api_task_wait(lg_api *a, const char *id, double timeout_s, lg_task *out, 
 static int start_daemon(lg_api *a)
 {
     unsigned flags = (a->tls_cert ? MHD_USE_TLS : 0) | MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO |
-                     MHD_ALLOW_SUSPEND_RESUME;
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE;
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
     const char *host = strcmp(a->bind_host, "localhost") == 0 ? "127.0.0.1" : a->bind_host;
@@ -395,6 +404,7 @@ int lg_api_start(lg_coord *c, const lg_api_config *cfg, lg_api **out)
     const char *models = lg_coord_get_config(c)->models_dir;
     if (rc == LG_OK && models && lg_repo_open(models, &a->repo) != LG_OK) a->repo = NULL;
     if (rc == LG_OK) rc = lg_api_tls_load(a);
+    if (rc == LG_OK) rc = lg_event_hub_start(a);
     if (rc == LG_OK) rc = start_daemon(a);
     if (rc != LG_OK) {
         lg_api_stop(a);
@@ -419,6 +429,7 @@ int lg_api_port(const lg_api *a)
 void lg_api_stop(lg_api *a)
 {
     if (!a) return;
+    lg_event_hub_stop(a); /* event followers end before the daemon stops */
     pthread_mutex_lock(&a->waits_lock);
     atomic_store(&a->stopping, true);
     pthread_cond_broadcast(&a->waiter_cv);
@@ -440,6 +451,7 @@ void lg_api_stop(lg_api *a)
         MHD_stop_daemon(a->daemon);
         if (listen_fd != MHD_INVALID_SOCKET) close(listen_fd);
     }
+    lg_event_hub_free(a);
     lg_tokens_free(&a->tokens);
     lg_api_tls_free(a);
     lg_api_models_free(a);
