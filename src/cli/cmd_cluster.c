@@ -35,11 +35,13 @@ static void usage(FILE *f)
                "       legacygpu cluster strategy [NAME]        show or switch the balancing strategy\n"
                "  --api URL           REST API (default $LEGACYGPU_API or " LG_DEFAULT_API ")\n"
                "  --json-output       print the API's JSON bodies as they are\n"
+               "  --cacert FILE       CA certificate that signed an https:// API's (default\n"
+               "                      $LEGACYGPU_CACERT, else the system's CAs)\n"
                " environment: LEGACYGPU_TOKEN is sent as 'Authorization: Bearer TOKEN'.\n"
                " exit codes: 0 ok, 1 failed, 2 usage, 3 cannot reach the API, 4 timed out waiting.\n");
 }
 
-enum { OPT_API = 1, OPT_JSON, OPT_FILTER, OPT_TIMEOUT, OPT_HELP };
+enum { OPT_API = 1, OPT_JSON, OPT_FILTER, OPT_TIMEOUT, OPT_CACERT, OPT_HELP };
 
 static int parse_args(int argc, char **argv, cluster_opts *o)
 {
@@ -50,6 +52,7 @@ static int parse_args(int argc, char **argv, cluster_opts *o)
         { "status-filter", required_argument, 0, OPT_FILTER },
         { "status", required_argument, 0, OPT_FILTER },
         { "timeout", required_argument, 0, OPT_TIMEOUT },
+        { "cacert", required_argument, 0, OPT_CACERT },
         { "help", no_argument, 0, OPT_HELP },
         { 0, 0, 0, 0 },
     };
@@ -62,6 +65,7 @@ static int parse_args(int argc, char **argv, cluster_opts *o)
         lg_worker_status ws;
         switch (opt) {
         case OPT_API: o->api = optarg; break;
+        case OPT_CACERT: lg_http_use_cacert(optarg); break;
         case OPT_JSON: o->json = true; break;
         case OPT_FILTER:
             if (lg_worker_status_parse(optarg, &ws) != LG_OK) {

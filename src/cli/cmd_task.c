@@ -63,6 +63,8 @@ static void usage(FILE *f)
                " every subcommand:\n"
                "  --api URL           REST API (default $LEGACYGPU_API or " LG_DEFAULT_API ")\n"
                "  --json-output       print the API's JSON bodies as they are\n"
+               "  --cacert FILE       CA certificate that signed an https:// API's (default\n"
+               "                      $LEGACYGPU_CACERT, else the system's CAs)\n"
                " environment: LEGACYGPU_TOKEN is sent as 'Authorization: Bearer TOKEN'.\n"
                " exit codes: 0 ok, 1 failed (task failed or cancelled, not found, server error),\n"
                "  2 usage, 3 cannot reach the API, 4 timed out waiting.\n");
@@ -70,7 +72,7 @@ static void usage(FILE *f)
 
 enum {
     OPT_API = 1, OPT_JSON, OPT_MODEL, OPT_INPUT, OPT_PRIORITY, OPT_REQUIRE, OPT_TIMEOUT, OPT_KEY, OPT_WAIT,
-    OPT_WAIT_TIMEOUT, OPT_STATUS, OPT_LIMIT, OPT_CURSOR, OPT_HELP,
+    OPT_WAIT_TIMEOUT, OPT_STATUS, OPT_LIMIT, OPT_CURSOR, OPT_CACERT, OPT_HELP,
 };
 
 static int parse_option(task_opts *o, int opt, const char *arg)
@@ -78,6 +80,7 @@ static int parse_option(task_opts *o, int opt, const char *arg)
     char *end;
     switch (opt) {
     case OPT_API: o->api = arg; return LG_EXIT_OK;
+    case OPT_CACERT: lg_http_use_cacert(arg); return LG_EXIT_OK;
     case OPT_JSON: o->json = true; return LG_EXIT_OK;
     case OPT_MODEL: o->model = arg; return LG_EXIT_OK;
     case OPT_INPUT:
@@ -137,6 +140,7 @@ static int parse_args(int argc, char **argv, task_opts *o)
         { "status", required_argument, 0, OPT_STATUS },
         { "limit", required_argument, 0, OPT_LIMIT },
         { "cursor", required_argument, 0, OPT_CURSOR },
+        { "cacert", required_argument, 0, OPT_CACERT },
         { "help", no_argument, 0, OPT_HELP },
         { 0, 0, 0, 0 },
     };
