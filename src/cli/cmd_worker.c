@@ -2,6 +2,7 @@
  * cmd_worker.c: `legacygpu worker start|list`. start runs one worker in the foreground
  * (worker.h): it connects to the coordinator, runs tasks until SIGINT/SIGTERM, then
  * finishes or hands back its tasks and says goodbye. list is `cluster workers`.
+ * --curve-secret/--coordinator-key make its link CURVE-encrypted (cluster/curve.c).
  */
 #include <getopt.h>
 #include <signal.h>
@@ -31,12 +32,15 @@ static void usage(FILE *f)
                "  --cache DIR         where models fetched from the coordinator are kept\n"
                "  --tag KEY=VALUE     a label tasks can require (repeatable, up to 8)\n"
                "  --heartbeat S       heartbeat interval in seconds (default 1)\n"
-               "  --heartbeat-misses N  missed beats before the coordinator is presumed gone (default 3)\n");
+               "  --heartbeat-misses N  missed beats before the coordinator is presumed gone (default 3)\n"
+               "  --curve-secret FILE this worker's CURVE key pair (legacygpu keygen); its public\n"
+               "                      key must be in the coordinator's --curve-allow folder\n"
+               "  --coordinator-key FILE  the coordinator's CURVE public key (with --curve-secret)\n");
 }
 
 enum {
     OPT_COORD = 1, OPT_ID, OPT_MAX_TASKS, OPT_THREADS, OPT_BACKEND, OPT_MODELS, OPT_CACHE, OPT_TAG, OPT_HEARTBEAT,
-    OPT_MISSES, OPT_HELP,
+    OPT_MISSES, OPT_CURVE_SECRET, OPT_COORD_KEY, OPT_HELP,
 };
 
 static int parse_option(lg_worker_config *wc, const char **tags, int *n_tags, int opt, const char *arg)
@@ -61,6 +65,8 @@ static int parse_option(lg_worker_config *wc, const char **tags, int *n_tags, in
         wc->backend = arg;
         return LG_EXIT_OK;
     case OPT_MODELS: wc->models_dir = arg; return LG_EXIT_OK;
+    case OPT_CURVE_SECRET: wc->curve_secret = arg; return LG_EXIT_OK;
+    case OPT_COORD_KEY: wc->coordinator_key = arg; return LG_EXIT_OK;
     case OPT_CACHE: wc->cache_dir = arg; return LG_EXIT_OK;
     case OPT_TAG:
         if (*n_tags == MAX_TAGS || !strchr(arg, '=') || arg[0] == '=' || strlen(arg) >= 64) {
@@ -92,6 +98,8 @@ static int worker_start(int argc, char **argv)
         { "tag", required_argument, 0, OPT_TAG },
         { "heartbeat", required_argument, 0, OPT_HEARTBEAT },
         { "heartbeat-misses", required_argument, 0, OPT_MISSES },
+        { "curve-secret", required_argument, 0, OPT_CURVE_SECRET },
+        { "coordinator-key", required_argument, 0, OPT_COORD_KEY },
         { "help", no_argument, 0, OPT_HELP },
         { 0, 0, 0, 0 },
     };
@@ -118,6 +126,10 @@ static int worker_start(int argc, char **argv)
         fprintf(stderr, "legacygpu: unexpected argument '%s'\n", argv[optind]);
         return LG_EXIT_USAGE;
     }
+    if (!wc.curve_secret != !wc.coordinator_key) {
+        fprintf(stderr, "legacygpu: CURVE needs both --curve-secret FILE and --coordinator-key FILE\n");
+        return LG_EXIT_USAGE;
+    }
     wc.tags = n_tags ? tags : NULL;
 
     /* The signals are taken by sigwait on this thread; the worker's threads inherit
@@ -132,8 +144,8 @@ static int worker_start(int argc, char **argv)
     lg_worker *w;
     int rc = lg_worker_start(&wc, &w);
     if (rc != LG_OK) return lg_cli_fail(rc, "worker start");
-    printf("legacygpu: worker %s connecting to %s (max %d task%s, backend %s)\n", lg_worker_id(w), wc.coordinator,
-           wc.max_tasks, wc.max_tasks == 1 ? "" : "s", wc.backend);
+    printf("legacygpu: worker %s connecting to %s (max %d task%s, backend %s%s)\n", lg_worker_id(w), wc.coordinator,
+           wc.max_tasks, wc.max_tasks == 1 ? "" : "s", wc.backend, wc.curve_secret ? ", CURVE" : "");
     fflush(stdout);
     int sig = 0;
     while (sigwait(&stop_set, &sig) != 0) continue;
