@@ -12,6 +12,7 @@
 
 #include "base/error.h"
 #include "cli/cli.h"
+#include "cli/cmd_events.h"
 #include "cli/http_client.h"
 #include "cli/output.h"
 #include "cluster/coordinator.h"
@@ -33,6 +34,7 @@ static void usage(FILE *f)
                "       legacygpu cluster status                 health and statistics\n"
                "       legacygpu cluster workers [--status-filter S]  workers (idle, busy, draining, dead)\n"
                "       legacygpu cluster strategy [NAME]        show or switch the balancing strategy\n"
+               "       legacygpu cluster events [--types T] [--model M]  follow live events ('--help')\n"
                "  --api URL           REST API (default $LEGACYGPU_API or " LG_DEFAULT_API ")\n"
                "  --json-output       print the API's JSON bodies as they are\n"
                "  --cacert FILE       CA certificate that signed an https:// API's (default\n"
@@ -284,6 +286,7 @@ int lg_cmd_cluster(int argc, char **argv)
         return argc < 2 ? LG_EXIT_USAGE : LG_EXIT_OK;
     }
     if (!strcmp(argv[1], "start")) return lg_cmd_serve(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "events")) return lg_cmd_cluster_events(argc - 1, argv + 1);
     for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++) {
         if (strcmp(argv[1], subcommands[i].name)) continue;
         cluster_opts o;

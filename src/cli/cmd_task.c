@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 
 #include "base/error.h"
 #include "cli/cli.h"
+#include "cli/cmd_events.h"
 #include "cli/http_client.h"
 #include "cli/output.h"
 #include "cluster/task.h"
@@ -486,10 +488,16 @@ static int do_submit(lg_http *h, const task_opts *o)
         return LG_EXIT_USAGE;
     }
     int worst = LG_EXIT_OK;
+    /* On a terminal, --wait shows each task's state changes from the event stream. */
+    lg_task_progress *progress =
+        o->wait && !lg_out_json_mode() && isatty(STDERR_FILENO) ? lg_task_progress_start(lg_http_base(h), stderr) : NULL;
     for (int i = 0; i < o->n_inputs; i++) {
         lg_http_response r;
         int ex = submit_one(h, o, o->inputs[i], &r);
-        if (ex != LG_EXIT_OK) return ex; /* later inputs would fail the same way */
+        if (ex != LG_EXIT_OK) {
+            lg_task_progress_stop(progress);
+            return ex; /* later inputs would fail the same way */
+        }
         json_t *root = json_loads(r.body, 0, NULL);
         char id[LG_TASK_ID_LEN + 1];
         snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(root, "task_id")) ?: "");
@@ -501,6 +509,7 @@ static int do_submit(lg_http *h, const task_opts *o)
             continue;
         }
         lg_http_response_clear(&r);
+        lg_task_progress_add(progress, id, o->inputs[i]);
         ex = fetch_result(h, id, o->wait_s, &r);
         if (ex == LG_EXIT_OK || ex == LG_EXIT_TIMEOUT) {
             if (lg_out_json_mode()) lg_out_json(r.body);
@@ -509,9 +518,13 @@ static int do_submit(lg_http *h, const task_opts *o)
             else fprintf(stderr, "legacygpu: task %s (%s): not done after %g s\n", id, o->inputs[i], o->wait_s);
             lg_http_response_clear(&r);
         }
-        if (ex == LG_EXIT_UNREACHABLE) return ex;
+        if (ex == LG_EXIT_UNREACHABLE) {
+            worst = ex;
+            break;
+        }
         if (ex > worst) worst = ex;
     }
+    lg_task_progress_stop(progress);
     return worst;
 }
 
