@@ -19,8 +19,9 @@ PKGS=(
   libvulkan-dev glslc
   # tests: unit framework, conformance data, numpy/onnx for converting test tensors
   libcmocka-dev libonnx-testdata python3 python3-numpy python3-onnx
-  # cluster tests and benchmarks: promtool (prometheus) checks /metrics, wrk loads the API
-  prometheus wrk
+  # cluster tests and benchmarks: promtool (prometheus) checks /metrics, wrk loads the API;
+  # openssl makes the TLS tests' CA and certificates
+  prometheus wrk openssl
   # dashboard tests: Debian's browser, driven headless by puppeteer-core (npm, tests/browser)
   chromium
 )

@@ -747,13 +747,14 @@ class ScenarioTimeout(Exception):
     pass
 
 
-def main(argv):
+def main(argv, scenarios=None):
+    """Runs one scenario: test_<name> from `scenarios` (another file's globals()) or this file."""
     if len(argv) < 5:
         print(__doc__.strip(), file=sys.stderr)
         return 2
     cli, src, scratch, name = argv[1:5]
     timeout = int(argv[5]) if len(argv) > 5 else 120
-    fn = globals().get("test_" + name)
+    fn = (scenarios if scenarios is not None else globals()).get("test_" + name)
     if fn is None:
         print(f"no scenario {name!r}", file=sys.stderr)
         return 2
