@@ -231,6 +231,12 @@ def test_curve_workers(t):  # timeout: 120
             expect(word not in seen, f"{word!r} travelled in clear over the CURVE link")
     finally:
         relay.stop()
+    # Allowing a key is adding its file: the folder is read again, no restart.
+    stranger_pub = t.procs.path("keys", "stranger.key")
+    with open(stranger_pub) as src, open(os.path.join(allow, "stranger.key"), "w") as dst:
+        dst.write(src.read())
+    wait_until(lambda: any(w.get("worker_id") == "stranger" for w in list_workers(api)), 30,
+               "the stranger to register once its key is allowed")
     # A peer without CURVE gets the coordinator's greeting (mechanism CURVE) and nothing else.
     got = zmtp_probe("127.0.0.1", endpoint_port(srv.zmq))
     expect(len(got) <= 64 and got[12:17] == b"CURVE", f"a NULL-mechanism peer gets only a CURVE greeting: {got!r}")
