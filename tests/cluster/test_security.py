@@ -8,7 +8,8 @@ framework (test_cluster.py's driver and Ctx; one CTest test cluster.<name> each)
 - ZeroMQ CURVE between workers and coordinator: keys from `legacygpu keygen`; a worker
   whose key is in the allow folder works (its traffic, relayed through a recording proxy,
   carries no task data in clear); a worker with an unknown key, and one without CURVE,
-  are refused and logged, get no task and see no data;
+  are refused and logged, get no task and see no data; serve's in-process workers need
+  no keys;
 - `worker start` without --coordinator connects to tcp://127.0.0.1:5555.
 
     test_security.py CLI SOURCE_DIR SCRATCH_DIR SCENARIO [TIMEOUT_S]
@@ -240,6 +241,19 @@ def test_curve_workers(t):  # timeout: 120
     # A peer without CURVE gets the coordinator's greeting (mechanism CURVE) and nothing else.
     got = zmtp_probe("127.0.0.1", endpoint_port(srv.zmq))
     expect(len(got) <= 64 and got[12:17] == b"CURVE", f"a NULL-mechanism peer gets only a CURVE greeting: {got!r}")
+
+
+def test_curve_serve_local_workers(t):  # timeout: 60
+    _, coord_sec = keygen(t, "coordinator")
+    allow = t.procs.path("allowed")
+    os.makedirs(allow)
+    srv = t.serve(workers=1, extra=["--curve-secret", coord_sec, "--curve-allow", allow])
+    api = Http(srv.api)
+    wait_workers(api, 1)
+    tid = submit(api, t.body(6))
+    res = wait_result(api, tid, 60)
+    expect(res.get("status") == "COMPLETED", "serve's in-process worker runs tasks without keys", res)
+    check_digit_outputs(res, 6, f"task {tid}")
 
 
 def test_curve_bad_setup(t):  # timeout: 60
