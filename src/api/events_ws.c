@@ -108,10 +108,18 @@ static void *ws_thread(void *arg)
     wslay_event_context_ptr ctx = NULL;
     if (wslay_event_context_server_init(&ctx, &cb, w) == 0) {
         wslay_event_config_set_max_recv_msg_length(ctx, WS_MAX_RECV);
-        double last_ping = lg_mono_now();
+        double last_ping = lg_mono_now(), closing_since = 0;
         bool open = queue_news(w, ctx);
-        if (!open) wslay_event_queue_close(ctx, WSLAY_CODE_GOING_AWAY, NULL, 0);
+        if (!open) {
+            wslay_event_queue_close(ctx, WSLAY_CODE_GOING_AWAY, NULL, 0);
+            closing_since = lg_mono_now();
+        }
         while (wslay_event_want_read(ctx) || wslay_event_want_write(ctx)) {
+            /* Our close frame is out: wait for the peer's answer a moment, not forever
+             * (and not at all when the server stops). */
+            if (!open && !wslay_event_want_write(ctx) &&
+                (lg_events_stopping(f->hub->bus) || lg_mono_now() - closing_since > 2.0))
+                break;
             struct pollfd p[2] = {{w->sock, POLLIN, 0}, {f->wake_fd, POLLIN, 0}};
             if (wslay_event_want_write(ctx)) p[0].events |= POLLOUT;
             int rc = poll(p, 2, 1000);
@@ -126,6 +134,7 @@ static void *ws_thread(void *arg)
             if (open && !queue_news(w, ctx)) {
                 open = false;
                 wslay_event_queue_close(ctx, WSLAY_CODE_GOING_AWAY, NULL, 0);
+                closing_since = lg_mono_now();
             }
             if (open && lg_mono_now() - last_ping >= LG_EVENTS_KEEPALIVE_S) {
                 struct wslay_event_msg ping = {WSLAY_PING, NULL, 0};
