@@ -33,7 +33,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: legacygpu <command> [options]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n'legacygpu <command> --help' for a command's options.\n");
 }
 
