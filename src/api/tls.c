@@ -61,9 +61,9 @@ int lg_api_tls_load(lg_api *a)
                         has_cert ? "--tls-cert" : "--tls-key");
     if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
         return lg_error(LG_E_UNSUPPORTED, "this libmicrohttpd was built without TLS: cannot serve https");
-    /* "PRIVATE KEY" also matches "RSA PRIVATE KEY" and "EC PRIVATE KEY" blocks' tails. */
     LG_CHECK(read_pem("--tls-cert", cert, "CERTIFICATE", &a->tls_cert));
     int rc = read_pem("--tls-key", key, "", &a->tls_key);
+    /* "PRIVATE KEY-----" ends the PKCS#8, RSA and EC key headers alike. */
     if (rc == LG_OK && !strstr(a->tls_key, "PRIVATE KEY-----"))
         rc = lg_error(LG_E_INVALID_ARG, "--tls-key '%s': no PEM private key block", key);
     if (rc != LG_OK) lg_api_tls_free(a);
