@@ -14,7 +14,7 @@ static const lg_cli_command commands[] = {
     { "test-onnx", lg_cmd_test_onnx, "run ONNX backend-test folders and compare outputs", NULL },
     { "serve", lg_cmd_serve, "coordinator, REST API and local workers in one process", NULL },
     { "cluster", lg_cmd_cluster, "start/stop/inspect a coordinator (start|stop|status|workers)",
-      "start stop status workers strategy" },
+      "start stop status workers strategy events" },
     { "api", lg_cmd_api, "the coordinator's REST API daemon (same as cluster start)", "start stop status" },
     { "worker", lg_cmd_worker, "run a worker on this machine (start|list)", "start list" },
     { "task", lg_cmd_task, "submit and follow tasks (submit|list|status|result|cancel)",
