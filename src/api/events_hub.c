@@ -42,12 +42,25 @@ static void wake_followers(lg_event_hub *h, bool news, bool all)
         }
 }
 
+/* Wake-ups are batched: a follower resumed for every single event would cost a
+ * suspend/resume cycle per event; waiting this long after the last round lets events
+ * gather, so each round sends them in one write. */
+#define BATCH_S 0.02
+
 static void *notifier(void *arg)
 {
     lg_event_hub *h = arg;
     uint64_t seen = lg_events_next_id(h->bus);
+    double last_round = 0;
     while (!lg_events_stopping(h->bus)) {
         uint64_t now_id = lg_events_wait(h->bus, seen, 1.0);
+        double since = lg_mono_now() - last_round;
+        if (now_id != seen && since < BATCH_S) {
+            struct timespec pause = {0, (long)((BATCH_S - since) * 1e9)};
+            nanosleep(&pause, NULL);
+            now_id = lg_events_next_id(h->bus);
+        }
+        last_round = lg_mono_now();
         pthread_mutex_lock(&h->mu);
         wake_followers(h, now_id != seen, false);
         pthread_mutex_unlock(&h->mu);

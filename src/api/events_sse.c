@@ -10,12 +10,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include <microhttpd.h>
 
 #include "api/events_hub.h"
 #include "base/error.h"
+
+#define SSE_SNDBUF (64 * 1024)
 
 /* Formats the follower's next frame into f->out; false when there is none. */
 static bool next_frame(lg_sse_follower *f)
@@ -133,6 +136,11 @@ void lg_sse_reply(lg_http_req *req, lg_http_reply *rep, const lg_event_cursor *c
     f->stream.respond = sse_respond;
     f->hub = req->api->hub;
     f->conn = req->conn;
+    /* A small send buffer: a follower that stops reading holds little of the server's
+     * memory and work before it is left waiting (and dropped once it reads again). */
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    int sndbuf = SSE_SNDBUF;
+    if (ci) setsockopt(ci->connect_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
     f->cur = *cur;
     f->last_write = lg_mono_now();
     rep->status = 200;
