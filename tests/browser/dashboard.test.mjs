@@ -206,6 +206,7 @@ const scenarios = {
     await until(async () => (await workerStatus(page, 'w-kill')) === 'idle', 20000, 'worker w-kill shown idle');
     w.p.kill('SIGKILL');
     await until(async () => (await workerStatus(page, 'w-kill')) === 'dead', 20000, 'worker w-kill shown dead');
+    await until(() => text(page, '#card-workers').then((t) => t === '0'), 10000, 'no live worker in the totals');
     await shot(page, 'worker-dead');
     if (page.errors.length) fail('console errors:\n' + page.errors.join('\n'));
   },
