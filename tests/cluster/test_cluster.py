@@ -679,7 +679,7 @@ def test_openapi(t):  # timeout: 60
     expect(not missing, f"/openapi.json lacks {missing}")
     # Every documented GET without parameters answers as documented (the routes are real).
     for p, ops in paths.items():
-        if "get" in ops and "{}" not in p:
+        if "get" in ops and "{}" not in p and p != "/cluster/events":  # that one streams
             r = api.get(p)
             expect(str(r.status) in ops["get"].get("responses", {}), f"documented GET {p}", r)
 
