@@ -53,12 +53,25 @@ int lg_curve_keygen(const char *dir, const char *name, char *public_path, char *
     return LG_OK;
 }
 
+/* True when path reads like a CZMQ certificate (ZPL with a "public-key" entry). Checked
+ * before zcert_load, which leaks what it allocated for a file it cannot parse. */
+static bool looks_like_cert(const char *path)
+{
+    char text[8192];
+    FILE *f = fopen(path, "rb");
+    if (!f) return false;
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    return memchr(text, '\0', n) == NULL && strstr(text, "curve") && strstr(text, "public-key");
+}
+
 /* A certificate from path; with need_secret, it must hold the secret key too. */
 static int load_cert(const char *flag, const char *path, bool need_secret, zcert_t **out)
 {
     *out = NULL;
     if (!path || !is_file(path)) return lg_error(LG_E_IO, "%s '%s': no such file", flag, path ? path : "(none)");
-    zcert_t *cert = zcert_load(path);
+    zcert_t *cert = looks_like_cert(path) ? zcert_load(path) : NULL;
     if (!cert) return lg_error(LG_E_PARSE, "%s '%s': not a CURVE key file (make one with 'legacygpu keygen')", flag, path);
     const byte *pub = zcert_public_key(cert), *sec = zcert_secret_key(cert);
     bool has_pub = false, has_sec = false;
