@@ -412,6 +412,9 @@ int lg_api_start(lg_coord *c, const lg_api_config *cfg, lg_api **out)
     }
     if (!a->auth)
         fprintf(stderr, "legacygpu api: no tokens file: listening on %s only, without authentication\n", a->url);
+    else if (!a->tls_cert && !loopback(a->bind_host))
+        fprintf(stderr, "legacygpu api: %s without TLS: tokens and data cross the network in clear "
+                        "(--tls-cert and --tls-key serve https)\n", a->url);
     *out = a;
     return LG_OK;
 }
