@@ -22,6 +22,9 @@ PKGS=(
   # cluster tests and benchmarks: promtool (prometheus) checks /metrics, wrk loads the API;
   # openssl makes the TLS tests' CA and certificates
   prometheus wrk openssl
+  # the Debian package and its test: cpack's dpkg-shlibdeps (dpkg-dev) reads ELF files
+  # (file); the test renders the man page (man-db)
+  dpkg-dev file man-db
   # dashboard tests: Debian's browser, driven headless by puppeteer-core (npm, tests/browser)
   chromium
 )
