@@ -110,7 +110,9 @@ if [ $stop_at_end = 1 ]; then
   stop_server
 else
   echo "The cluster keeps running at $api (log: $log, pid $(cat "$pid_file"))."
+  echo "  dashboard: $api/   (open it in a browser)"
   echo "  export LEGACYGPU_API=$api"
   echo "  ./build/legacygpu task submit --model digits --input models/digits/samples/digit_7.png --wait"
+  echo "  ./build/legacygpu cluster events      # follow tasks and workers live"
   echo "  ./build/legacygpu cluster stop        # drains and stops it"
 fi

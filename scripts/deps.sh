@@ -13,13 +13,21 @@ PKGS=(
   libjpeg62-turbo-dev libpng-dev
   # cluster, API, CLI
   libzmq3-dev libczmq-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev
+  # event stream over WebSocket (framing), the dashboard's charts (embedded at build time)
+  libwslay-dev libjs-chart.js
   # Vulkan backend: headers and loader, the shader compiler (python3 embeds the SPIR-V);
   # tests: Mesa's lavapipe (the CPU Vulkan device CI runs on) and the Khronos validation layer
   libvulkan-dev glslc mesa-vulkan-drivers vulkan-validationlayers
   # tests: unit framework, conformance data, numpy/onnx for converting test tensors
   libcmocka-dev libonnx-testdata python3 python3-numpy python3-onnx
-  # cluster tests and benchmarks: promtool (prometheus) checks /metrics, wrk loads the API
-  prometheus wrk
+  # cluster tests and benchmarks: promtool (prometheus) checks /metrics, wrk loads the API;
+  # openssl makes the TLS tests' CA and certificates
+  prometheus wrk openssl
+  # the Debian package and its test: cpack's dpkg-shlibdeps (dpkg-dev) reads ELF files
+  # (file); the test renders the man page (man-db)
+  dpkg-dev file man-db
+  # dashboard tests: Debian's browser, driven headless by puppeteer-core (npm, tests/browser)
+  chromium
 )
 
 # Retraining the demo model (scripts/make_demo_model.py) also needs PyTorch and

@@ -55,6 +55,7 @@ struct lg_api {
     lg_api_config cfg;
     char bind_host[64];
     struct MHD_Daemon *daemon;
+    char *tls_cert, *tls_key;    /* PEM text when serving https (tls.c), else NULL */
     int port;
     char url[96];
     bool auth;                   /* a tokens file was given */
@@ -73,6 +74,7 @@ struct lg_api {
     lg_repo *repo;
     int n_meta;
     lg_model_meta_entry *meta;
+    struct lg_event_hub *hub;    /* the event bus and its followers (events_hub.c) */
 };
 
 /* ---- one request and its reply ------------------------------------------------------ */
@@ -90,6 +92,14 @@ typedef struct lg_http_req {
     lg_role role;
 } lg_http_req;
 
+/* A reply that streams (events_sse.c, events_ws.c) instead of sending a body: respond
+ * makes libmicrohttpd's response and its status; on failure it frees the stream and
+ * returns NULL. Stream objects start with this struct. */
+struct MHD_Response;
+typedef struct lg_http_stream {
+    struct MHD_Response *(*respond)(struct lg_http_stream *s, unsigned *status);
+} lg_http_stream;
+
 typedef struct lg_http_reply {
     int status;
     char *body;                  /* malloc'd; the server frees it */
@@ -97,6 +107,7 @@ typedef struct lg_http_reply {
     const char *content_type;
     char location[192];          /* Location header, "" none */
     char allow[64];              /* Allow header (405), "" none */
+    lg_http_stream *stream;      /* set instead of body by streaming handlers */
 } lg_http_reply;
 
 typedef void (*lg_http_handler)(lg_http_req *req, lg_http_reply *rep);
@@ -171,6 +182,12 @@ void lg_h_v2_model_ready(lg_http_req *req, lg_http_reply *rep);
 void lg_h_v2_infer(lg_http_req *req, lg_http_reply *rep);
 
 void lg_h_prometheus(lg_http_req *req, lg_http_reply *rep);
+
+void lg_h_events(lg_http_req *req, lg_http_reply *rep);
+void lg_h_stats_recent(lg_http_req *req, lg_http_reply *rep);
+void lg_h_worker_drain(lg_http_req *req, lg_http_reply *rep);
+void lg_h_dashboard(lg_http_req *req, lg_http_reply *rep);
+void lg_h_asset(lg_http_req *req, lg_http_reply *rep);
 void lg_h_openapi(lg_http_req *req, lg_http_reply *rep);
 
 /* Shared by task and KServe routes: the status body of a task. */
@@ -179,6 +196,16 @@ json_t *lg_task_status_json(const lg_task *t);
 int lg_api_ready_workers(lg_api *a);
 /* lg_coord_task_wait in slices, returning early when the server stops. */
 int lg_api_task_wait(lg_api *a, const char *id, double timeout_s, lg_task *out, bool *final);
+/* The event hub (events_hub.c): started with the API (before the daemon), stopped
+ * before the daemon stops (followers end, WebSocket threads finish), freed after. */
+int lg_event_hub_start(lg_api *a);
+void lg_event_hub_stop(lg_api *a);
+void lg_event_hub_free(lg_api *a);
+/* TLS (tls.c): reads cfg.tls_cert_file and cfg.tls_key_file into tls_cert and tls_key
+ * (nothing when neither is set); one clear error for a missing, unreadable or non-PEM
+ * file, or for one without the other. lg_api_tls_free wipes and frees them. */
+int lg_api_tls_load(lg_api *a);
+void lg_api_tls_free(lg_api *a);
 /* Frees the model metadata cache (server.c at stop). */
 void lg_api_models_free(lg_api *a);
 

@@ -25,6 +25,14 @@ const lg_route lg_api_routes[] = {
     {"GET", "/cluster/workers", USER, lg_h_workers, "Registered workers, optionally of one status", "workers",
      "status", NULL, "200,400"},
     {"GET", "/cluster/workers/{id}", USER, lg_h_worker, "One worker", "workers", NULL, NULL, "200,404"},
+    {"POST", "/cluster/workers/{id}/drain", ADMIN, lg_h_worker_drain,
+     "Give the worker no more tasks (it finishes what it holds)", "workers", NULL, NULL, "200,404,409"},
+    {"GET", "/cluster/events", USER, lg_h_events,
+     "Live events as Server-Sent Events, or WebSocket when the request asks for an upgrade", "events",
+     "types,model,last_event_id", NULL, "101,200,400,503"},
+    {"GET", "/cluster/stats/recent", USER, lg_h_stats_recent,
+     "Tasks per second, failures and latency p50/p90/p99 per 10 s over the last 15 minutes", "events", NULL, NULL,
+     "200"},
     {"POST", "/cluster/tasks", USER, lg_h_task_submit,
      "Submit a task (JSON body, or a raw tensor or image body with ?model=)", "tasks", "model,priority,timeout",
      RAW_TYPES, "200,202,400,409,413,415,503"},
@@ -50,6 +58,9 @@ const lg_route lg_api_routes[] = {
     {"GET", "/metrics", PUBLIC, lg_h_prometheus, "Prometheus metrics (text exposition format)", "metrics", NULL,
      NULL, "200"},
     {"GET", "/openapi.json", USER, lg_h_openapi, "This document", "meta", NULL, NULL, "200"},
+    {"GET", "/", PUBLIC, lg_h_dashboard, "The web dashboard", "dashboard", NULL, NULL, "200"},
+    {"GET", "/assets/{name}", PUBLIC, lg_h_asset, "The dashboard's scripts, styles and Chart.js", "dashboard", NULL,
+     NULL, "200,404"},
 };
 const int lg_api_n_routes = (int)(sizeof lg_api_routes / sizeof lg_api_routes[0]);
 

@@ -41,6 +41,15 @@ typedef struct conn_state {
 static enum MHD_Result send_reply(struct MHD_Connection *conn, lg_http_reply *rep)
 {
     struct MHD_Response *resp;
+    if (rep->stream) {
+        unsigned status;
+        resp = rep->stream->respond(rep->stream, &status);
+        rep->stream = NULL;
+        if (!resp) return MHD_NO;
+        enum MHD_Result ret = MHD_queue_response(conn, status, resp);
+        MHD_destroy_response(resp);
+        return ret;
+    }
     if (rep->body)
         resp = MHD_create_response_from_buffer(rep->len, rep->body, MHD_RESPMEM_MUST_FREE);
     else
@@ -62,7 +71,7 @@ static void run_handler(const lg_route *r, lg_http_req *req, lg_http_reply *rep)
 {
     rep->status = 500;
     r->handler(req, rep);
-    LG_ASSERT(rep->body != NULL);
+    LG_ASSERT(rep->body != NULL || rep->stream != NULL);
 }
 
 /* Route, role and declared size: the route to run, or NULL with rep filled. */
@@ -327,7 +336,8 @@ int lg_api_task_wait(lg_api *a, const char *id, double timeout_s, lg_task *out, 
 /* Starts libmicrohttpd on the configured address. */
 static int start_daemon(lg_api *a)
 {
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME;
+    unsigned flags = (a->tls_cert ? MHD_USE_TLS : 0) | MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO |
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE;
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
     const char *host = strcmp(a->bind_host, "localhost") == 0 ? "127.0.0.1" : a->bind_host;
@@ -343,17 +353,28 @@ static int start_daemon(lg_api *a)
     } else {
         return lg_error(LG_E_INVALID_ARG, "API bind host '%s' is not an IPv4 or IPv6 address", a->bind_host);
     }
+    struct MHD_OptionItem tls[] = { /* an empty list for plain http */
+        { a->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, a->tls_cert },
+        { MHD_OPTION_HTTPS_MEM_KEY, 0, a->tls_key },
+        { MHD_OPTION_END, 0, NULL },
+    };
     a->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, a, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, a, MHD_OPTION_CONNECTION_TIMEOUT,
                                  (unsigned)120, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
                                  MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(a->cfg.threads > 0 ? a->cfg.threads : 4),
-                                 MHD_OPTION_END);
+                                 MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+    if (!a->daemon && a->tls_cert)
+        return lg_error(LG_E_IO,
+                        "cannot serve https on %s port %d: the port is in use, or the certificate '%s' and key "
+                        "'%s' are not a matching PEM certificate and private key",
+                        a->bind_host, a->cfg.port, a->cfg.tls_cert_file, a->cfg.tls_key_file);
     if (!a->daemon)
         return lg_error(LG_E_IO, "cannot listen on %s port %d (in use, or not an address of this machine)",
                         a->bind_host, a->cfg.port);
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(a->daemon, MHD_DAEMON_INFO_BIND_PORT);
     a->port = info ? info->port : a->cfg.port;
-    snprintf(a->url, sizeof a->url, (flags & MHD_USE_IPv6) ? "http://[%s]:%d" : "http://%s:%d", host, a->port);
+    snprintf(a->url, sizeof a->url, (flags & MHD_USE_IPv6) ? "%s://[%s]:%d" : "%s://%s:%d",
+             a->tls_cert ? "https" : "http", host, a->port);
     return LG_OK;
 }
 
@@ -382,6 +403,8 @@ int lg_api_start(lg_coord *c, const lg_api_config *cfg, lg_api **out)
     }
     const char *models = lg_coord_get_config(c)->models_dir;
     if (rc == LG_OK && models && lg_repo_open(models, &a->repo) != LG_OK) a->repo = NULL;
+    if (rc == LG_OK) rc = lg_api_tls_load(a);
+    if (rc == LG_OK) rc = lg_event_hub_start(a);
     if (rc == LG_OK) rc = start_daemon(a);
     if (rc != LG_OK) {
         lg_api_stop(a);
@@ -389,6 +412,9 @@ int lg_api_start(lg_coord *c, const lg_api_config *cfg, lg_api **out)
     }
     if (!a->auth)
         fprintf(stderr, "legacygpu api: no tokens file: listening on %s only, without authentication\n", a->url);
+    else if (!a->tls_cert && !loopback(a->bind_host))
+        fprintf(stderr, "legacygpu api: %s without TLS: tokens and data cross the network in clear "
+                        "(--tls-cert and --tls-key serve https)\n", a->url);
     *out = a;
     return LG_OK;
 }
@@ -406,6 +432,7 @@ int lg_api_port(const lg_api *a)
 void lg_api_stop(lg_api *a)
 {
     if (!a) return;
+    lg_event_hub_stop(a); /* event followers end before the daemon stops */
     pthread_mutex_lock(&a->waits_lock);
     atomic_store(&a->stopping, true);
     pthread_cond_broadcast(&a->waiter_cv);
@@ -427,7 +454,9 @@ void lg_api_stop(lg_api *a)
         MHD_stop_daemon(a->daemon);
         if (listen_fd != MHD_INVALID_SOCKET) close(listen_fd);
     }
+    lg_event_hub_free(a);
     lg_tokens_free(&a->tokens);
+    lg_api_tls_free(a);
     lg_api_models_free(a);
     if (a->repo) lg_repo_free(a->repo);
     pthread_mutex_destroy(&a->models_lock);

@@ -49,7 +49,7 @@ const char *lg_last_error(void) { return last_msg; }
 
 void lg_error_clear(void) { last_msg[0] = 0; }
 
-int lg_error(int code, const char *fmt, ...)
+int (lg_error)(int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);

@@ -19,6 +19,15 @@
 
 /* Stores the message for this thread and returns code. */
 int lg_error(int code, const char *fmt, ...) LG_PRINTF(2, 3);
+/* The same, with the returned code visible to the compiler: after LG_CHECK(f(&out)) the
+ * optimiser then knows every failing path of f returned a non-zero code, so it sees that
+ * out is set on success (no "maybe uninitialized" at -O3). code is evaluated once. */
+#define lg_error(code, ...)                        \
+    __extension__({                                \
+        int lg_error_code_ = (code);               \
+        (lg_error)(lg_error_code_, __VA_ARGS__);   \
+        lg_error_code_;                            \
+    })
 /* Prepends "prefix: " to the current message; returns code. */
 int lg_error_prefix(int code, const char *fmt, ...) LG_PRINTF(2, 3);
 void lg_error_clear(void);

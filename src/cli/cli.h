@@ -9,6 +9,7 @@
 #define LG_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include <jansson.h>
 #include <stdio.h>
@@ -23,7 +24,11 @@ typedef struct lg_cli_command {
     const char *name;
     int (*run)(int argc, char **argv); /* argv[0] is the subcommand name */
     const char *summary;
+    const char *subcommands; /* "start stop ..." for commands that take one, else NULL */
 } lg_cli_command;
+
+/* main.c's command table (the completion script is made from it). */
+const lg_cli_command *lg_cli_commands(size_t *n);
 
 int lg_cmd_info(int argc, char **argv);
 int lg_cmd_run(int argc, char **argv);
@@ -34,6 +39,8 @@ int lg_cmd_cluster(int argc, char **argv);
 int lg_cmd_api(int argc, char **argv);
 int lg_cmd_worker(int argc, char **argv);
 int lg_cmd_task(int argc, char **argv);
+int lg_cmd_keygen(int argc, char **argv);
+int lg_cmd_completion(int argc, char **argv);
 
 /* Numeric option values: LG_EXIT_OK, or LG_EXIT_USAGE after printing what was expected. */
 int lg_cli_int(const char *flag, const char *s, int lo, int hi, int *out);

@@ -12,6 +12,7 @@
 
 #include "base/error.h"
 #include "cli/cli.h"
+#include "cli/cmd_events.h"
 #include "cli/http_client.h"
 #include "cli/output.h"
 #include "cluster/coordinator.h"
@@ -33,13 +34,16 @@ static void usage(FILE *f)
                "       legacygpu cluster status                 health and statistics\n"
                "       legacygpu cluster workers [--status-filter S]  workers (idle, busy, draining, dead)\n"
                "       legacygpu cluster strategy [NAME]        show or switch the balancing strategy\n"
+               "       legacygpu cluster events [--types T] [--model M]  follow live events ('--help')\n"
                "  --api URL           REST API (default $LEGACYGPU_API or " LG_DEFAULT_API ")\n"
                "  --json-output       print the API's JSON bodies as they are\n"
+               "  --cacert FILE       CA certificate that signed an https:// API's (default\n"
+               "                      $LEGACYGPU_CACERT, else the system's CAs)\n"
                " environment: LEGACYGPU_TOKEN is sent as 'Authorization: Bearer TOKEN'.\n"
                " exit codes: 0 ok, 1 failed, 2 usage, 3 cannot reach the API, 4 timed out waiting.\n");
 }
 
-enum { OPT_API = 1, OPT_JSON, OPT_FILTER, OPT_TIMEOUT, OPT_HELP };
+enum { OPT_API = 1, OPT_JSON, OPT_FILTER, OPT_TIMEOUT, OPT_CACERT, OPT_HELP };
 
 static int parse_args(int argc, char **argv, cluster_opts *o)
 {
@@ -50,6 +54,7 @@ static int parse_args(int argc, char **argv, cluster_opts *o)
         { "status-filter", required_argument, 0, OPT_FILTER },
         { "status", required_argument, 0, OPT_FILTER },
         { "timeout", required_argument, 0, OPT_TIMEOUT },
+        { "cacert", required_argument, 0, OPT_CACERT },
         { "help", no_argument, 0, OPT_HELP },
         { 0, 0, 0, 0 },
     };
@@ -62,6 +67,7 @@ static int parse_args(int argc, char **argv, cluster_opts *o)
         lg_worker_status ws;
         switch (opt) {
         case OPT_API: o->api = optarg; break;
+        case OPT_CACERT: lg_http_use_cacert(optarg); break;
         case OPT_JSON: o->json = true; break;
         case OPT_FILTER:
             if (lg_worker_status_parse(optarg, &ws) != LG_OK) {
@@ -280,6 +286,7 @@ int lg_cmd_cluster(int argc, char **argv)
         return argc < 2 ? LG_EXIT_USAGE : LG_EXIT_OK;
     }
     if (!strcmp(argv[1], "start")) return lg_cmd_serve(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "events")) return lg_cmd_cluster_events(argc - 1, argv + 1);
     for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++) {
         if (strcmp(argv[1], subcommands[i].name)) continue;
         cluster_opts o;

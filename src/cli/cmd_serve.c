@@ -9,8 +9,12 @@
  * and may --daemon: the process forks before any thread starts, the child binds the
  * ports and reports them through a pipe, and the parent prints them and exits.
  *
+ * --tls-cert/--tls-key serve the API over https (api/tls.c); --curve-secret/--curve-allow
+ * make the TCP worker endpoint ZeroMQ CURVE-encrypted and accept only the worker keys in
+ * the allow folder (cluster/curve.c); local workers connect in memory and need no keys.
+ *
  * Lines printed once everything listens (tests and scripts parse them):
- *   legacygpu: API http://127.0.0.1:8000
+ *   legacygpu: API http://127.0.0.1:8000     (https:// with --tls-cert)
  *   legacygpu: workers connect to tcp://127.0.0.1:5555
  */
 #include <errno.h>
@@ -38,6 +42,7 @@
 typedef struct serve_opts {
     bool coordinator_only; /* cluster start / api start */
     const char *models_dir, *data_dir, *tokens_file, *bind, *api_host, *backend, *pid_file, *log_file;
+    const char *tls_cert, *tls_key, *curve_secret, *curve_allow;
     lg_strategy_kind strategy;
     int port, workers, max_tasks, max_attempts, heartbeat_misses;
     double heartbeat_s, drain_timeout_s, result_ttl_s, ageing_s;
@@ -86,7 +91,12 @@ static void usage(FILE *f, bool coordinator_only)
                "  --drain-timeout S   on shutdown, wait this long for running tasks (default 30)\n"
                "  --max-body-bytes N  largest request body the API accepts (default 64 MiB)\n"
                "  --result-ttl S      keep finished tasks and results this long (default 86400)\n"
-               "  --ageing S          a queued task gains a priority level every S seconds (default 10)\n");
+               "  --ageing S          a queued task gains a priority level every S seconds (default 10)\n"
+               "  --tls-cert FILE     serve the API over https with this PEM certificate (chain)\n"
+               "  --tls-key FILE      the certificate's PEM private key (with --tls-cert)\n"
+               "  --curve-secret FILE the coordinator's CURVE key pair (legacygpu keygen): workers\n"
+               "                      on the TCP endpoint must use CURVE with its public key\n"
+               "  --curve-allow DIR   public keys of the workers allowed in (with --curve-secret)\n");
 }
 
 /* ---- options --------------------------------------------------------------------- */
@@ -102,7 +112,8 @@ static const char *default_models_dir(void)
 enum {
     OPT_MODELS = 1, OPT_WORKERS, OPT_PORT, OPT_BIND, OPT_DATA, OPT_TOKENS, OPT_STRATEGY, OPT_API_HOST,
     OPT_BACKEND, OPT_MAX_TASKS, OPT_MAX_ATTEMPTS, OPT_HEARTBEAT, OPT_MISSES, OPT_DRAIN, OPT_DAEMON, OPT_PID,
-    OPT_LOG, OPT_MAX_BODY, OPT_TTL, OPT_AGEING, OPT_HELP,
+    OPT_LOG, OPT_MAX_BODY, OPT_TTL, OPT_AGEING, OPT_TLS_CERT, OPT_TLS_KEY, OPT_CURVE_SECRET, OPT_CURVE_ALLOW,
+    OPT_HELP,
 };
 
 static int parse_option(serve_opts *o, int opt, const char *arg)
@@ -135,6 +146,10 @@ static int parse_option(serve_opts *o, int opt, const char *arg)
     case OPT_LOG: o->log_file = arg; return LG_EXIT_OK;
     case OPT_TTL: return lg_cli_number("--result-ttl", arg, 1, 1e9, &o->result_ttl_s);
     case OPT_AGEING: return lg_cli_number("--ageing", arg, 0.001, 1e6, &o->ageing_s);
+    case OPT_TLS_CERT: o->tls_cert = arg; return LG_EXIT_OK;
+    case OPT_TLS_KEY: o->tls_key = arg; return LG_EXIT_OK;
+    case OPT_CURVE_SECRET: o->curve_secret = arg; return LG_EXIT_OK;
+    case OPT_CURVE_ALLOW: o->curve_allow = arg; return LG_EXIT_OK;
     case OPT_MAX_BODY: {
         char *end;
         long long v = strtoll(arg, &end, 10);
@@ -173,6 +188,10 @@ static int parse_args(int argc, char **argv, serve_opts *o)
         { "max-body-bytes", required_argument, 0, OPT_MAX_BODY },
         { "result-ttl", required_argument, 0, OPT_TTL },
         { "ageing", required_argument, 0, OPT_AGEING },
+        { "tls-cert", required_argument, 0, OPT_TLS_CERT },
+        { "tls-key", required_argument, 0, OPT_TLS_KEY },
+        { "curve-secret", required_argument, 0, OPT_CURVE_SECRET },
+        { "curve-allow", required_argument, 0, OPT_CURVE_ALLOW },
         { "help", no_argument, 0, OPT_HELP },
         { 0, 0, 0, 0 },
     };
@@ -212,6 +231,14 @@ static int parse_args(int argc, char **argv, serve_opts *o)
     }
     if (o->daemon && !o->coordinator_only) {
         fprintf(stderr, "legacygpu: --daemon is for 'cluster start'; run serve under a service manager\n");
+        return LG_EXIT_USAGE;
+    }
+    if (!o->tls_cert != !o->tls_key) {
+        fprintf(stderr, "legacygpu: https needs both --tls-cert FILE and --tls-key FILE\n");
+        return LG_EXIT_USAGE;
+    }
+    if (!o->curve_secret != !o->curve_allow) {
+        fprintf(stderr, "legacygpu: CURVE needs both --curve-secret FILE and --curve-allow DIR\n");
         return LG_EXIT_USAGE;
     }
     if (!o->api_host) o->api_host = o->tokens_file ? "0.0.0.0" : "127.0.0.1";
@@ -262,7 +289,7 @@ static int start_all(const serve_opts *o, serve_state *s)
     cc.ageing_s = o->ageing_s;
     int rc = lg_coord_open(&cc, &s->coord);
     if (rc != LG_OK) return lg_error_prefix(rc, "coordinator (store in '%s')", o->data_dir);
-    rc = lg_coord_net_start(s->coord, o->bind, &s->net);
+    rc = lg_coord_net_start_curve(s->coord, o->bind, o->curve_secret, o->curve_allow, &s->net);
     if (rc != LG_OK) return lg_error_prefix(rc, "worker endpoint %s", o->bind);
     local_endpoint(lg_coord_net_endpoint(s->net), s->endpoint, sizeof(s->endpoint));
 
@@ -271,11 +298,14 @@ static int start_all(const serve_opts *o, serve_state *s)
     ac.bind_host = o->api_host;
     ac.port = o->port;
     ac.tokens_file = o->tokens_file;
+    ac.tls_cert_file = o->tls_cert;
+    ac.tls_key_file = o->tls_key;
     ac.max_body_bytes = o->max_body_bytes;
     ac.on_shutdown = on_api_shutdown;
     rc = lg_api_start(s->coord, &ac, &s->api);
     if (rc != LG_OK) return lg_error_prefix(rc, "REST API on %s:%d", o->api_host, o->port);
-    snprintf(s->api_url, sizeof(s->api_url), "http://%s:%d", connect_host(o->api_host), lg_api_port(s->api));
+    snprintf(s->api_url, sizeof(s->api_url), "%s://%s:%d", o->tls_cert ? "https" : "http", connect_host(o->api_host),
+             lg_api_port(s->api));
 
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     int slots = o->workers * o->max_tasks;

@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 
 #include "base/error.h"
 #include "cli/cli.h"
+#include "cli/cmd_events.h"
 #include "cli/http_client.h"
 #include "cli/output.h"
 #include "cluster/task.h"
@@ -63,6 +65,8 @@ static void usage(FILE *f)
                " every subcommand:\n"
                "  --api URL           REST API (default $LEGACYGPU_API or " LG_DEFAULT_API ")\n"
                "  --json-output       print the API's JSON bodies as they are\n"
+               "  --cacert FILE       CA certificate that signed an https:// API's (default\n"
+               "                      $LEGACYGPU_CACERT, else the system's CAs)\n"
                " environment: LEGACYGPU_TOKEN is sent as 'Authorization: Bearer TOKEN'.\n"
                " exit codes: 0 ok, 1 failed (task failed or cancelled, not found, server error),\n"
                "  2 usage, 3 cannot reach the API, 4 timed out waiting.\n");
@@ -70,7 +74,7 @@ static void usage(FILE *f)
 
 enum {
     OPT_API = 1, OPT_JSON, OPT_MODEL, OPT_INPUT, OPT_PRIORITY, OPT_REQUIRE, OPT_TIMEOUT, OPT_KEY, OPT_WAIT,
-    OPT_WAIT_TIMEOUT, OPT_STATUS, OPT_LIMIT, OPT_CURSOR, OPT_HELP,
+    OPT_WAIT_TIMEOUT, OPT_STATUS, OPT_LIMIT, OPT_CURSOR, OPT_CACERT, OPT_HELP,
 };
 
 static int parse_option(task_opts *o, int opt, const char *arg)
@@ -78,6 +82,7 @@ static int parse_option(task_opts *o, int opt, const char *arg)
     char *end;
     switch (opt) {
     case OPT_API: o->api = arg; return LG_EXIT_OK;
+    case OPT_CACERT: lg_http_use_cacert(arg); return LG_EXIT_OK;
     case OPT_JSON: o->json = true; return LG_EXIT_OK;
     case OPT_MODEL: o->model = arg; return LG_EXIT_OK;
     case OPT_INPUT:
@@ -137,6 +142,7 @@ static int parse_args(int argc, char **argv, task_opts *o)
         { "status", required_argument, 0, OPT_STATUS },
         { "limit", required_argument, 0, OPT_LIMIT },
         { "cursor", required_argument, 0, OPT_CURSOR },
+        { "cacert", required_argument, 0, OPT_CACERT },
         { "help", no_argument, 0, OPT_HELP },
         { 0, 0, 0, 0 },
     };
@@ -482,10 +488,16 @@ static int do_submit(lg_http *h, const task_opts *o)
         return LG_EXIT_USAGE;
     }
     int worst = LG_EXIT_OK;
+    /* On a terminal, --wait shows each task's state changes from the event stream. */
+    lg_task_progress *progress =
+        o->wait && !lg_out_json_mode() && isatty(STDERR_FILENO) ? lg_task_progress_start(lg_http_base(h), stderr) : NULL;
     for (int i = 0; i < o->n_inputs; i++) {
         lg_http_response r;
         int ex = submit_one(h, o, o->inputs[i], &r);
-        if (ex != LG_EXIT_OK) return ex; /* later inputs would fail the same way */
+        if (ex != LG_EXIT_OK) {
+            lg_task_progress_stop(progress);
+            return ex; /* later inputs would fail the same way */
+        }
         json_t *root = json_loads(r.body, 0, NULL);
         char id[LG_TASK_ID_LEN + 1];
         snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(root, "task_id")) ?: "");
@@ -497,6 +509,7 @@ static int do_submit(lg_http *h, const task_opts *o)
             continue;
         }
         lg_http_response_clear(&r);
+        lg_task_progress_add(progress, id, o->inputs[i]);
         ex = fetch_result(h, id, o->wait_s, &r);
         if (ex == LG_EXIT_OK || ex == LG_EXIT_TIMEOUT) {
             if (lg_out_json_mode()) lg_out_json(r.body);
@@ -505,9 +518,13 @@ static int do_submit(lg_http *h, const task_opts *o)
             else fprintf(stderr, "legacygpu: task %s (%s): not done after %g s\n", id, o->inputs[i], o->wait_s);
             lg_http_response_clear(&r);
         }
-        if (ex == LG_EXIT_UNREACHABLE) return ex;
+        if (ex == LG_EXIT_UNREACHABLE) {
+            worst = ex;
+            break;
+        }
         if (ex > worst) worst = ex;
     }
+    lg_task_progress_stop(progress);
     return worst;
 }
 

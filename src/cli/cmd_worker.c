@@ -2,6 +2,7 @@
  * cmd_worker.c: `legacygpu worker start|list`. start runs one worker in the foreground
  * (worker.h): it connects to the coordinator, runs tasks until SIGINT/SIGTERM, then
  * finishes or hands back its tasks and says goodbye. list is `cluster workers`.
+ * --curve-secret/--coordinator-key make its link CURVE-encrypted (cluster/curve.c).
  */
 #include <getopt.h>
 #include <signal.h>
@@ -15,12 +16,14 @@
 #include "legacygpu/legacygpu.h"
 
 #define MAX_TAGS 8
+#define LG_DEFAULT_COORDINATOR "tcp://127.0.0.1:5555" /* a coordinator on this machine */
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: legacygpu worker start --coordinator tcp://HOST:5555 [options]\n"
+    fprintf(f, "usage: legacygpu worker start [--coordinator tcp://HOST:5555] [options]\n"
                "       legacygpu worker list [--status-filter S] [--json-output] [--api URL]\n"
-               "  --coordinator EP    the coordinator's ZeroMQ endpoint (default $LEGACYGPU_COORDINATOR)\n"
+               "  --coordinator EP    the coordinator's ZeroMQ endpoint (default $LEGACYGPU_COORDINATOR,\n"
+               "                      else " LG_DEFAULT_COORDINATOR ")\n"
                "  --worker-id ID      this worker's name (default HOSTNAME-PID-RANDOM)\n"
                "  --max-tasks N       tasks run at once (default 1)\n"
                "  --threads N         engine threads per task (default cores / max-tasks)\n"
@@ -30,12 +33,15 @@ static void usage(FILE *f)
                "  --cache DIR         where models fetched from the coordinator are kept\n"
                "  --tag KEY=VALUE     a label tasks can require (repeatable, up to 8)\n"
                "  --heartbeat S       heartbeat interval in seconds (default 1)\n"
-               "  --heartbeat-misses N  missed beats before the coordinator is presumed gone (default 3)\n");
+               "  --heartbeat-misses N  missed beats before the coordinator is presumed gone (default 3)\n"
+               "  --curve-secret FILE this worker's CURVE key pair (legacygpu keygen); its public\n"
+               "                      key must be in the coordinator's --curve-allow folder\n"
+               "  --coordinator-key FILE  the coordinator's CURVE public key (with --curve-secret)\n");
 }
 
 enum {
     OPT_COORD = 1, OPT_ID, OPT_MAX_TASKS, OPT_THREADS, OPT_BACKEND, OPT_MODELS, OPT_CACHE, OPT_TAG, OPT_HEARTBEAT,
-    OPT_MISSES, OPT_HELP,
+    OPT_MISSES, OPT_CURVE_SECRET, OPT_COORD_KEY, OPT_HELP,
 };
 
 static int parse_option(lg_worker_config *wc, const char **tags, int *n_tags, int opt, const char *arg)
@@ -59,6 +65,8 @@ static int parse_option(lg_worker_config *wc, const char **tags, int *n_tags, in
         return LG_EXIT_OK;
     }
     case OPT_MODELS: wc->models_dir = arg; return LG_EXIT_OK;
+    case OPT_CURVE_SECRET: wc->curve_secret = arg; return LG_EXIT_OK;
+    case OPT_COORD_KEY: wc->coordinator_key = arg; return LG_EXIT_OK;
     case OPT_CACHE: wc->cache_dir = arg; return LG_EXIT_OK;
     case OPT_TAG:
         if (*n_tags == MAX_TAGS || !strchr(arg, '=') || arg[0] == '=' || strlen(arg) >= 64) {
@@ -90,6 +98,8 @@ static int worker_start(int argc, char **argv)
         { "tag", required_argument, 0, OPT_TAG },
         { "heartbeat", required_argument, 0, OPT_HEARTBEAT },
         { "heartbeat-misses", required_argument, 0, OPT_MISSES },
+        { "curve-secret", required_argument, 0, OPT_CURVE_SECRET },
+        { "coordinator-key", required_argument, 0, OPT_COORD_KEY },
         { "help", no_argument, 0, OPT_HELP },
         { 0, 0, 0, 0 },
     };
@@ -101,6 +111,7 @@ static int worker_start(int argc, char **argv)
     if (env_models && *env_models) wc.models_dir = env_models;
     else if (stat("models", &st) == 0 && S_ISDIR(st.st_mode)) wc.models_dir = "models";
     wc.coordinator = getenv("LEGACYGPU_COORDINATOR");
+    if (!wc.coordinator || !*wc.coordinator) wc.coordinator = LG_DEFAULT_COORDINATOR;
     const char *tags[MAX_TAGS + 1] = { 0 };
     int n_tags = 0, opt;
     optind = 1;
@@ -111,10 +122,12 @@ static int worker_start(int argc, char **argv)
         }
         if (parse_option(&wc, tags, &n_tags, opt, optarg) != LG_EXIT_OK) return LG_EXIT_USAGE;
     }
-    if (optind != argc || !wc.coordinator || !*wc.coordinator) {
-        fprintf(stderr, optind != argc ? "legacygpu: unexpected argument '%s'\n"
-                                       : "legacygpu: worker start needs --coordinator tcp://HOST:PORT%s\n",
-                optind != argc ? argv[optind] : "");
+    if (optind != argc) {
+        fprintf(stderr, "legacygpu: unexpected argument '%s'\n", argv[optind]);
+        return LG_EXIT_USAGE;
+    }
+    if (!wc.curve_secret != !wc.coordinator_key) {
+        fprintf(stderr, "legacygpu: CURVE needs both --curve-secret FILE and --coordinator-key FILE\n");
         return LG_EXIT_USAGE;
     }
     wc.tags = n_tags ? tags : NULL;
@@ -131,8 +144,8 @@ static int worker_start(int argc, char **argv)
     lg_worker *w;
     int rc = lg_worker_start(&wc, &w);
     if (rc != LG_OK) return lg_cli_fail(rc, "worker start");
-    printf("legacygpu: worker %s connecting to %s (max %d task%s, backend %s)\n", lg_worker_id(w), wc.coordinator,
-           wc.max_tasks, wc.max_tasks == 1 ? "" : "s", wc.backend);
+    printf("legacygpu: worker %s connecting to %s (max %d task%s, backend %s%s)\n", lg_worker_id(w), wc.coordinator,
+           wc.max_tasks, wc.max_tasks == 1 ? "" : "s", wc.backend, wc.curve_secret ? ", CURVE" : "");
     fflush(stdout);
     int sig = 0;
     while (sigwait(&stop_set, &sig) != 0) continue;

@@ -1,8 +1,11 @@
 /*
- * http_client.c: libcurl client of the REST API for the CLI: base URL and token from
- * the environment, one easy handle reused (keep-alive), responses into memory.
+ * http_client.c: libcurl client of the REST API for the CLI: base URL, token and CA
+ * file from the options and the environment, one easy handle reused (keep-alive),
+ * responses into memory. An https:// API's certificate and host name are always
+ * verified; nothing turns that off.
  */
 #include <curl/curl.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +20,7 @@ struct lg_http {
     CURL *curl;
     char base[512];
     char auth[600]; /* "Authorization: Bearer ..." or "" */
+    char cacert[512]; /* CA file for https, or "" (the system's CAs) */
     CURLcode last;  /* outcome of the last request */
 };
 
@@ -60,12 +64,38 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
     return len;
 }
 
+static const char *cacert_flag; /* --cacert, set before lg_http_open */
+
+void lg_http_use_cacert(const char *path)
+{
+    cacert_flag = path;
+}
+
+/* The CA file to verify an https API with ("" for the system's), checked readable. */
+static int pick_cacert(char *out, size_t n)
+{
+    const char *ca = cacert_flag && *cacert_flag ? cacert_flag : getenv("LEGACYGPU_CACERT");
+    const char *from = cacert_flag && *cacert_flag ? "--cacert" : "LEGACYGPU_CACERT";
+    out[0] = '\0';
+    if (!ca || !*ca) return LG_OK;
+    if (strlen(ca) >= n) return lg_error(LG_E_INVALID_ARG, "%s: path too long: %s", from, ca);
+    FILE *f = fopen(ca, "r");
+    if (!f) return lg_error(LG_E_IO, "%s: cannot read the CA certificate '%s': %s", from, ca, strerror(errno));
+    fclose(f);
+    snprintf(out, n, "%s", ca);
+    return LG_OK;
+}
+
 int lg_http_open(const char *api_url, lg_http **out)
 {
     *out = NULL;
     const char *url = api_url && *api_url ? api_url : getenv("LEGACYGPU_API");
     if (!url || !*url) url = LG_DEFAULT_API;
     if (strlen(url) >= sizeof(((lg_http *)0)->base)) return lg_error(LG_E_INVALID_ARG, "API URL too long: %s", url);
+    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+        return lg_error(LG_E_INVALID_ARG, "API URL '%s' is not http://HOST:PORT or https://HOST:PORT", url);
+    char cacert[sizeof(((lg_http *)0)->cacert)];
+    LG_CHECK(pick_cacert(cacert, sizeof(cacert)));
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return lg_error(LG_E_RUNTIME, "libcurl failed to start");
     lg_http *h = calloc(1, sizeof(*h));
     if (!h) return lg_error(LG_E_NOMEM, "out of memory");
@@ -75,6 +105,7 @@ int lg_http_open(const char *api_url, lg_http **out)
         return lg_error(LG_E_RUNTIME, "libcurl failed to start");
     }
     snprintf(h->base, sizeof(h->base), "%s", url);
+    snprintf(h->cacert, sizeof(h->cacert), "%s", cacert);
     size_t n = strlen(h->base);
     while (n > 0 && h->base[n - 1] == '/') h->base[--n] = '\0';
     const char *token = getenv("LEGACYGPU_TOKEN");
@@ -124,6 +155,10 @@ int lg_http_request(lg_http *h, const char *method, const char *path, const char
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
     if (timeout_s > 0) curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(timeout_s * 1000.0));
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (h->cacert[0]) curl_easy_setopt(c, CURLOPT_CAINFO, h->cacert);
     if (body) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, (const char *)body);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
@@ -135,8 +170,14 @@ int lg_http_request(lg_http *h, const char *method, const char *path, const char
     curl_slist_free_all(headers);
     if (cc != CURLE_OK) {
         free(b.data);
-        return lg_error(cc == CURLE_OPERATION_TIMEDOUT ? LG_E_LIMIT : LG_E_IO, "%s %s: %s", method, url,
-                        curl_easy_strerror(cc));
+        bool tls = cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
+                   cc == CURLE_SSL_CONNECT_ERROR;
+        return lg_error(cc == CURLE_OPERATION_TIMEDOUT ? LG_E_LIMIT : LG_E_IO, "%s %s: %s%s", method, url,
+                        curl_easy_strerror(cc),
+                        !tls ? ""
+                        : h->cacert[0] ? " (the API's certificate is not signed by the CA in the --cacert file)"
+                                       : " (give the CA that signed the API's certificate with --cacert FILE or "
+                                         "LEGACYGPU_CACERT)");
     }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
     resp->body = b.data ? b.data : strdup("");

@@ -1,7 +1,9 @@
 /*
  * http_client.h: the CLI's client of the REST API (libcurl): one keep-alive handle,
  * the base URL from --api or LEGACYGPU_API (default http://127.0.0.1:8000), the bearer
- * token from LEGACYGPU_TOKEN, and the exit code that fits each outcome.
+ * token from LEGACYGPU_TOKEN, the CA that signed an https:// API's certificate from
+ * --cacert or LEGACYGPU_CACERT (else the system's CAs), and the exit code that fits each
+ * outcome.
  *
  *   lg_http *h;
  *   lg_http_open(api_flag, &h);
@@ -30,8 +32,12 @@ typedef struct lg_http_response {
     char location[512]; /* the Location header, "" when none */
 } lg_http_response;
 
-/* api_url: --api value or NULL (then $LEGACYGPU_API, then the default). */
+/* api_url: --api value or NULL (then $LEGACYGPU_API, then the default). An https:// API
+ * is verified against the CA file of lg_http_use_cacert, else $LEGACYGPU_CACERT, else the
+ * system's CAs; a CA file that cannot be read is LG_E_IO. */
 int lg_http_open(const char *api_url, lg_http **out);
+/* --cacert FILE: the CA certificate (PEM) every later lg_http_open verifies with. */
+void lg_http_use_cacert(const char *path);
 void lg_http_close(lg_http *h);
 const char *lg_http_base(const lg_http *h);
 

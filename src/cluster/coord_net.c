@@ -3,7 +3,9 @@
  * that maps routing ids to workers, turns their messages into lg_coord calls through a
  * handler table, sends what lg_coord_next_dispatch hands out, serves model fetches from
  * the repository, beats and ticks every interval. An eventfd wakes it when the core has
- * work to dispatch, so a submit goes out at once, not at the next beat.
+ * work to dispatch, so a submit goes out at once, not at the next beat. With CURVE
+ * (curve.c) the TCP endpoint admits only allowed worker keys; a socket monitor reports
+ * each refused handshake, which is logged here.
  */
 #include <errno.h>
 #include <math.h>
@@ -17,6 +19,7 @@
 
 #include "base/error.h"
 #include "cluster/coord_net.h"
+#include "cluster/curve.h"
 #include "cluster/executor.h"
 #include "cluster/protocol.h"
 #include "legacygpu/repository.h"
@@ -43,7 +46,13 @@ struct lg_coord_net {
     lg_repo *repo;            /* models_dir, opened at the first fetch */
     char *text;               /* reused buffer for NUL-terminated payload text */
     size_t text_cap;
+    lg_curve_server *curve;   /* CURVE on the TCP endpoint, or NULL */
+    lg_curve_monitor *monitor; /* its refused handshakes */
+    double refused_logged_at; /* refusals are logged at most every REFUSED_LOG_S */
+    int refused_unlogged;
 };
+
+#define REFUSED_LOG_S 5.0
 
 /* ---- peers ---------------------------------------------------------------------------- */
 
@@ -325,6 +334,32 @@ static void wake(void *arg)
     }
 }
 
+/* Logs the handshakes the monitor saw fail: a key not in the allow list, or a peer that
+ * does not speak CURVE with this coordinator's key. */
+static void log_refusals(lg_coord_net *n)
+{
+    int status = 0;
+    char addr[256] = "";
+    int count = lg_curve_monitor_read(n->monitor, &status, addr, sizeof(addr)) + n->refused_unlogged;
+    double now = lg_now();
+    if (count == 0) return;
+    if (now - n->refused_logged_at < REFUSED_LOG_S) { /* a refused worker retries every few ms */
+        n->refused_unlogged = count;
+        return;
+    }
+    n->refused_logged_at = now;
+    n->refused_unlogged = 0;
+    if (status == 400)
+        fprintf(stderr,
+                "legacygpu coordinator: refused %d worker connection%s on %s: CURVE key not in the allow list '%s'\n",
+                count, count == 1 ? "" : "s", addr, lg_curve_server_allow_dir(n->curve));
+    else
+        fprintf(stderr,
+                "legacygpu coordinator: refused %d connection%s on %s: CURVE handshake failed (no CURVE, or the "
+                "worker has another coordinator key)\n",
+                count, count == 1 ? "" : "s", addr);
+}
+
 static void *run(void *arg)
 {
     lg_coord_net *n = arg;
@@ -332,8 +367,10 @@ static void *run(void *arg)
     while (!atomic_load(&n->stop)) {
         double due = next_beat < next_tick ? next_beat : next_tick;
         long ms = (long)ceil((due - lg_now()) * 1000.0);
-        zmq_pollitem_t items[2] = { { n->sock, 0, ZMQ_POLLIN, 0 }, { NULL, n->wake_fd, ZMQ_POLLIN, 0 } };
-        if (zmq_poll(items, 2, ms < 0 ? 0 : ms) < 0 && zmq_errno() != EINTR) break;
+        zmq_pollitem_t items[3] = { { n->sock, 0, ZMQ_POLLIN, 0 }, { NULL, n->wake_fd, ZMQ_POLLIN, 0 },
+                                    { n->monitor ? lg_curve_monitor_socket(n->monitor) : NULL, 0, ZMQ_POLLIN, 0 } };
+        if (zmq_poll(items, n->monitor ? 3 : 2, ms < 0 ? 0 : ms) < 0 && zmq_errno() != EINTR) break;
+        if (n->monitor && (items[2].revents & ZMQ_POLLIN)) log_refusals(n);
         if (items[1].revents & ZMQ_POLLIN) {
             uint64_t v;
             ssize_t r = read(n->wake_fd, &v, sizeof(v));
@@ -395,7 +432,9 @@ static int bind_router(lg_coord_net *n, const char *bind)
 
 static void net_free(lg_coord_net *n)
 {
+    lg_curve_monitor_close(&n->monitor);
     zsock_destroy(&n->router);
+    lg_curve_server_stop(&n->curve);
     if (n->wake_fd >= 0) close(n->wake_fd);
     if (n->repo) lg_repo_free(n->repo);
     free(n->peers);
@@ -404,6 +443,12 @@ static void net_free(lg_coord_net *n)
 }
 
 int lg_coord_net_start(lg_coord *c, const char *bind, lg_coord_net **out)
+{
+    return lg_coord_net_start_curve(c, bind, NULL, NULL, out);
+}
+
+int lg_coord_net_start_curve(lg_coord *c, const char *bind, const char *curve_secret, const char *curve_allow,
+                             lg_coord_net **out)
 {
     *out = NULL;
     lg_coord_net *n = calloc(1, sizeof(*n));
@@ -419,7 +464,12 @@ int lg_coord_net_start(lg_coord *c, const char *bind, lg_coord_net **out)
     }
     zsock_set_router_mandatory(n->router, 1);
     zsock_set_router_handover(n->router, 1);
-    int rc = bind_router(n, bind);
+    int rc = LG_OK;
+    if (curve_secret) { /* before the TCP bind: its listener takes the options it finds */
+        rc = lg_curve_server_start(n->router, curve_secret, curve_allow, &n->curve);
+        if (rc == LG_OK) rc = lg_curve_monitor_open(zsock_resolve(n->router), &n->monitor);
+    }
+    if (rc == LG_OK) rc = bind_router(n, bind);
     /* Workers in this process (serve) connect in memory: no TCP, no I/O thread hops. */
     snprintf(n->local, sizeof(n->local), "inproc://legacygpu-coordinator-%p", (void *)n);
     if (rc == LG_OK && zsock_bind(n->router, "%s", n->local) < 0)

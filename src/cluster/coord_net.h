@@ -19,6 +19,12 @@ typedef struct lg_coord_net lg_coord_net;
 
 /* bind: "tcp://HOST:PORT" (PORT 0 or * picks a free port). */
 int lg_coord_net_start(lg_coord *c, const char *bind, lg_coord_net **out);
+/* The same with ZeroMQ CURVE on the TCP endpoint (curve.h) when curve_secret is not NULL:
+ * this coordinator's key pair file, and the folder of the worker public keys it admits.
+ * A worker with another key is refused at the handshake and the refusal is logged. The
+ * in-process endpoint stays without CURVE. */
+int lg_coord_net_start_curve(lg_coord *c, const char *bind, const char *curve_secret, const char *curve_allow,
+                             lg_coord_net **out);
 /* The endpoint workers should connect to, with the real port. */
 const char *lg_coord_net_endpoint(const lg_coord_net *n);
 /* An inproc:// endpoint for workers in the same process (lg_worker_start there). */

@@ -86,6 +86,8 @@ struct lg_coord {
     const lg_worker_view **cand; /* scratch for dispatch */
     lg_reg_worker **elig;
     int cand_cap;
+    lg_coord_observer observer;  /* events, called under mu */
+    void *observer_arg;
 };
 
 static double mono_now(void)
@@ -101,6 +103,31 @@ static void hist_add(histogram *h, double v)
     while (i < N_BUCKETS && v > bucket_le[i]) i++;
     h->count[i]++;
     h->sum += v;
+}
+
+/* ---- events (mutex held) ------------------------------------------------------------- */
+
+static void emit(lg_coord *c, lg_coord_event ev)
+{
+    if (c->observer) c->observer(c->observer_arg, &ev);
+}
+
+static void emit_task(lg_coord *c, const lg_task *t, const char *action)
+{
+    emit(c, (lg_coord_event){ .kind = LG_EV_TASK, .action = action, .task = t });
+}
+
+static void emit_worker(lg_coord *c, const lg_reg_worker *w, const char *action)
+{
+    emit(c, (lg_coord_event){ .kind = LG_EV_WORKER, .action = action, .worker = &w->v });
+}
+
+/* lg_wreg_refresh, telling observers when the status changed. */
+static void refresh(lg_coord *c, lg_reg_worker *w)
+{
+    lg_worker_status before = w->v.status;
+    lg_wreg_refresh(w);
+    if (w->v.status != before) emit_worker(c, w, w->v.status == LG_WORKER_DEAD ? "dead" : "status");
 }
 
 /* ---- the table of live entries ------------------------------------------------------ */
@@ -279,7 +306,6 @@ static int persist(lg_coord *c, entry *e)
 static void unhold(lg_coord *c, entry *e)
 {
     lg_reg_worker *w = e->holder;
-    (void)c;
     if (!w) return;
     if (e->wprev) e->wprev->wnext = e->wnext;
     else w->held = e->wnext;
@@ -287,10 +313,10 @@ static void unhold(lg_coord *c, entry *e)
     e->wprev = e->wnext = NULL;
     e->holder = NULL;
     w->v.in_flight--;
-    lg_wreg_refresh(w);
+    refresh(c, w);
 }
 
-static void hold(entry *e, lg_reg_worker *w)
+static void hold(lg_coord *c, entry *e, lg_reg_worker *w)
 {
     e->holder = w;
     e->wprev = NULL;
@@ -298,7 +324,7 @@ static void hold(entry *e, lg_reg_worker *w)
     if (w->held) ((entry *)w->held)->wprev = e;
     w->held = e;
     w->v.in_flight++;
-    lg_wreg_refresh(w);
+    refresh(c, w);
 }
 
 static int enqueue(lg_coord *c, entry *e)
@@ -317,6 +343,7 @@ static int finish(lg_coord *c, entry *e, lg_task_state s, double now)
     set_state(c, e, s, now);
     e->t.finished_at = now;
     int rc = persist(c, e);
+    emit_task(c, &e->t, lg_task_state_name(s));
     hist_add(&c->task_hist, now - e->t.created_at);
     table_remove(c, e);
     if (e->waiters > 0) {
@@ -334,6 +361,7 @@ static int requeue(lg_coord *c, entry *e, double now)
     unhold(c, e);
     set_state(c, e, LG_TASK_QUEUED, now);
     c->requeued++;
+    emit_task(c, &e->t, "requeued");
     int rc = persist(c, e);
     int qrc = enqueue(c, e);
     return rc != LG_OK ? rc : qrc;
@@ -633,6 +661,7 @@ int lg_coord_submit(lg_coord *c, const lg_submit_request *req, lg_submit_result 
             c->by_state[LG_TASK_QUEUED]++;
             c->submitted++;
             enqueue(c, e);
+            emit_task(c, &e->t, "submitted");
             memcpy(res->task_id, e->t.id, sizeof res->task_id);
             res->created = true;
             res->state = LG_TASK_QUEUED;
@@ -806,7 +835,9 @@ int lg_coord_set_strategy(lg_coord *c, lg_strategy_kind k)
     if ((unsigned)k >= LG_STRATEGY_COUNT) return lg_error(LG_E_INVALID_ARG, "unknown strategy %d", (int)k);
     lock(c);
     int rc = strategy_make(c, k);
+    lg_strategy_kind prev = c->strategy;
     if (rc == LG_OK) c->strategy = c->cfg.strategy = k;
+    if (rc == LG_OK) emit(c, (lg_coord_event){ .kind = LG_EV_STRATEGY, .action = "changed", .strategy = k, .previous = prev });
     unlock(c);
     return rc;
 }
@@ -859,6 +890,7 @@ int lg_coord_stats_get(lg_coord *c, lg_coord_stats *out)
 void lg_coord_drain(lg_coord *c)
 {
     lock(c);
+    if (!c->draining) emit(c, (lg_coord_event){ .kind = LG_EV_DRAIN, .action = "started" });
     c->draining = true;
     unlock(c);
 }
@@ -879,6 +911,7 @@ int lg_coord_worker_hello(lg_coord *c, const lg_worker_info *info)
     lg_reg_worker *w;
     bool known;
     int rc = lg_wreg_hello(c->reg, info, lg_now(), mono_now(), &w, &known);
+    if (rc == LG_OK) emit_worker(c, w, known ? "rejoined" : "joined");
     unlock(c);
     if (rc == LG_OK) wake(c);
     return rc;
@@ -929,10 +962,34 @@ int lg_coord_worker_bye(lg_coord *c, const char *worker_id)
         moved = release_all(c, w, NULL, lg_now());
         w->dead = true;
         lg_wreg_refresh(w);
+        emit_worker(c, w, "left");
     }
     unlock(c);
     if (moved) wake(c);
     return w ? LG_OK : lg_error(LG_E_NOT_FOUND, "goodbye from unknown worker '%s'", worker_id);
+}
+
+int lg_coord_worker_drain(lg_coord *c, const char *worker_id)
+{
+    lock(c);
+    lg_reg_worker *w = lg_wreg_find(c->reg, worker_id);
+    bool alive = w && !w->dead;
+    if (alive && !w->draining) {
+        w->draining = true;
+        lg_wreg_refresh(w);
+        emit_worker(c, w, "draining");
+    }
+    unlock(c);
+    if (!w) return lg_error(LG_E_NOT_FOUND, "no worker '%s'", worker_id);
+    return alive ? LG_OK : lg_error(LG_E_INVALID_ARG, "worker '%s' is dead: nothing to drain", worker_id);
+}
+
+void lg_coord_set_observer(lg_coord *c, lg_coord_observer fn, void *arg)
+{
+    lock(c);
+    c->observer = fn;
+    c->observer_arg = arg;
+    unlock(c);
 }
 
 /* Mutex held: final-state timeouts of every live task. Returns how many expired. */
@@ -962,7 +1019,7 @@ int lg_coord_tick(lg_coord *c)
         lg_reg_worker *w = lg_wreg_at(c->reg, i);
         if (w->dead || mono - w->last_mono <= silence) continue;
         w->dead = true;
-        lg_wreg_refresh(w);
+        refresh(c, w);
         moved += release_all(c, w, "lost", now);
         dead++;
     }
@@ -1034,8 +1091,9 @@ static int assign(lg_coord *c, entry *e, runnable_ctx *rc_ctx, double now)
         e->t.started_at = now;
         hist_add(&c->queue_hist, now - e->t.created_at);
     }
-    hold(e, w);
+    hold(c, e, w);
     c->dispatched++;
+    emit_task(c, &e->t, "dispatched");
     return persist(c, e);
 }
 
@@ -1077,6 +1135,7 @@ int lg_coord_task_started(lg_coord *c, const char *worker_id, const char *task_i
     if (e && e->t.state == LG_TASK_DISPATCHED) {
         set_state(c, e, LG_TASK_RUNNING, lg_now());
         rc = persist(c, e);
+        emit_task(c, &e->t, "started");
     }
     unlock(c);
     return rc;

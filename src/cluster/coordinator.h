@@ -214,6 +214,29 @@ int lg_coord_task_completed(lg_coord *c, const char *worker_id, const char *task
 /* A failed attempt: requeued until max_attempts, then FAILED with every reason. */
 int lg_coord_task_failed(lg_coord *c, const char *worker_id, const char *task_id, const char *reason);
 
+/* ---- events --------------------------------------------------------------------- */
+
+typedef enum lg_coord_event_kind { LG_EV_TASK = 0, LG_EV_WORKER, LG_EV_STRATEGY, LG_EV_DRAIN } lg_coord_event_kind;
+
+/* One thing that happened. action: task: submitted, dispatched, started, completed,
+ * failed, cancelled, timed_out, requeued; worker: joined, rejoined, left, dead, status,
+ * draining; strategy: changed; drain: started. Pointers are valid during the call only. */
+typedef struct lg_coord_event {
+    lg_coord_event_kind kind;
+    const char *action;
+    const lg_task *task;             /* LG_EV_TASK */
+    const lg_worker_view *worker;    /* LG_EV_WORKER */
+    lg_strategy_kind strategy, previous; /* LG_EV_STRATEGY */
+} lg_coord_event;
+
+/* Called for every event with the coordinator's mutex held: it must be quick, do no
+ * I/O and never call back into the coordinator. NULL fn: none. */
+typedef void (*lg_coord_observer)(void *arg, const lg_coord_event *ev);
+void lg_coord_set_observer(lg_coord *c, lg_coord_observer fn, void *arg);
+
+/* Stops giving the worker tasks (status draining); what it holds may finish. */
+int lg_coord_worker_drain(lg_coord *c, const char *worker_id);
+
 /* The transport sets this to be woken when there may be work to dispatch (a task was
  * submitted or requeued, a worker gained capacity). Called with no lock held. */
 void lg_coord_set_wakeup(lg_coord *c, void (*fn)(void *arg), void *arg);

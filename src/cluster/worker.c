@@ -4,7 +4,8 @@
  * exponential backoff, queues received tasks and sends what the task threads report.
  * max_tasks task threads run tasks on an lg_executor; a model missing here is fetched
  * from the coordinator (MODEL_REQUEST) once, whichever thread needed it first. Task
- * threads talk to the I/O thread through a locked outbox and an eventfd.
+ * threads talk to the I/O thread through a locked outbox and an eventfd. With CURVE keys
+ * (curve.c) every DEALER is a CURVE client; a refused TCP handshake is logged.
  */
 #include <errno.h>
 #include <ftw.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "cluster/curve.h"
 #include "cluster/executor.h"
 #include "cluster/protocol.h"
 #include "cluster/worker.h"
@@ -29,6 +31,7 @@
 #define FETCH_WAIT_S 120.0
 /* STARTED waits this long for its RESULT, so a quick task sends one message, not two. */
 #define STARTED_DELAY_S 0.002
+#define REFUSED_LOG_S 10.0 /* a refused handshake is logged at most this often */
 
 typedef struct job {
     struct job *next;
@@ -98,8 +101,12 @@ struct lg_worker {
     pthread_t *threads;
     int n_threads;
 
+    lg_curve_client *curve;      /* CURVE keys, or NULL */
+
     /* I/O thread state */
     zsock_t *dealer;
+    lg_curve_monitor *monitor;   /* the DEALER's failed handshakes (CURVE only) */
+    double refused_logged_at;
     bool welcomed;
     double backoff, hello_due, next_beat, last_heard, hello_sent, silence_s;
     double started_due;          /* when held-back STARTED reports go out; 0: none */
@@ -385,11 +392,15 @@ static void send_hello(lg_worker *w, double now)
 /* A fresh DEALER (dropping whatever the old one had queued), then HELLO. */
 static int reconnect(lg_worker *w, double now)
 {
+    lg_curve_monitor_close(&w->monitor);
     zsock_destroy(&w->dealer);
     w->dealer = lg_proto_socket_new(ZMQ_DEALER);
     if (!w->dealer) return lg_error(LG_E_IO, "worker: cannot create the DEALER socket");
     zsock_set_identity(w->dealer, w->id);
     zsock_set_reconnect_ivl(w->dealer, 100);
+    if (w->curve) lg_curve_client_apply(w->curve, w->dealer);
+    if (strncmp(w->coordinator, "tcp://", 6) == 0) /* a plain worker may meet a CURVE coordinator */
+        LG_CHECK(lg_curve_monitor_open(zsock_resolve(w->dealer), &w->monitor));
     if (zsock_connect(w->dealer, "%s", w->coordinator) != 0)
         return lg_error(LG_E_INVALID_ARG, "worker: cannot connect to '%s': %s", w->coordinator,
                         zmq_strerror(zmq_errno()));
@@ -600,11 +611,39 @@ static void timers(lg_worker *w, double now)
     }
 }
 
+/* The coordinator refused this worker's handshake: say so (now and then, not at every
+ * retry), with what to check. */
+static void log_refusal(lg_worker *w, double now)
+{
+    int status = 0;
+    char addr[256] = "";
+    if (lg_curve_monitor_read(w->monitor, &status, addr, sizeof(addr)) == 0 || now - w->refused_logged_at < REFUSED_LOG_S)
+        return;
+    w->refused_logged_at = now;
+    if (!w->curve)
+        fprintf(stderr,
+                "legacygpu worker %s: handshake with %s failed: the coordinator requires CURVE (--curve-secret "
+                "and --coordinator-key)\n",
+                w->id, w->coordinator);
+    else if (status == 400)
+        fprintf(stderr,
+                "legacygpu worker %s: the coordinator at %s refused this worker's CURVE key %s: it is not in the "
+                "coordinator's --curve-allow folder\n",
+                w->id, w->coordinator, lg_curve_client_public(w->curve));
+    else
+        fprintf(stderr,
+                "legacygpu worker %s: CURVE handshake with %s failed: the coordinator does not use CURVE, or "
+                "--coordinator-key is not its public key\n",
+                w->id, w->coordinator);
+}
+
 static bool poll_once(lg_worker *w, double due)
 {
     long ms = (long)ceil((due - lg_now()) * 1000.0);
-    zmq_pollitem_t items[2] = { { zsock_resolve(w->dealer), 0, ZMQ_POLLIN, 0 }, { NULL, w->wake_fd, ZMQ_POLLIN, 0 } };
-    if (zmq_poll(items, 2, ms < 0 ? 0 : ms) < 0 && zmq_errno() != EINTR) return false;
+    zmq_pollitem_t items[3] = { { zsock_resolve(w->dealer), 0, ZMQ_POLLIN, 0 }, { NULL, w->wake_fd, ZMQ_POLLIN, 0 },
+                                { w->monitor ? lg_curve_monitor_socket(w->monitor) : NULL, 0, ZMQ_POLLIN, 0 } };
+    if (zmq_poll(items, w->monitor ? 3 : 2, ms < 0 ? 0 : ms) < 0 && zmq_errno() != EINTR) return false;
+    if (w->monitor && (items[2].revents & ZMQ_POLLIN)) log_refusal(w, lg_now());
     if (items[1].revents & ZMQ_POLLIN) {
         uint64_t v;
         ssize_t r = read(w->wake_fd, &v, sizeof(v));
@@ -640,6 +679,7 @@ static void finish(lg_worker *w)
     send_reports(w);
     lg_proto_send(zsock_resolve(w->dealer), NULL, 0, LG_MSG_BYE, NULL, 0, NULL);
     zsock_set_linger(w->dealer, 1000);
+    lg_curve_monitor_close(&w->monitor);
     zsock_destroy(&w->dealer);
 }
 
@@ -686,7 +726,9 @@ static void worker_free(lg_worker *w)
     free(w->tags);
     free(w->threads);
     if (w->wake_fd >= 0) close(w->wake_fd);
+    lg_curve_monitor_close(&w->monitor);
     zsock_destroy(&w->dealer);
+    lg_curve_client_free(&w->curve);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->job_cv);
     pthread_cond_destroy(&w->fetch_cv);
@@ -727,6 +769,10 @@ static int copy_config(lg_worker *w, const lg_worker_config *cfg)
     w->cfg.coordinator = w->coordinator;
     w->cfg.worker_id = w->id;
     w->cfg.models_dir = w->cfg.cache_dir = NULL; /* used only while starting */
+    w->cfg.curve_secret = w->cfg.coordinator_key = NULL;
+    if (!cfg->curve_secret != !cfg->coordinator_key)
+        return lg_error(LG_E_INVALID_ARG, "worker: CURVE needs both its key pair and the coordinator's public key");
+    if (cfg->curve_secret) LG_CHECK(lg_curve_client_load(cfg->curve_secret, cfg->coordinator_key, &w->curve));
     if (cfg->cache_dir) {
         snprintf(w->cache_dir, sizeof(w->cache_dir), "%s", cfg->cache_dir);
     } else {

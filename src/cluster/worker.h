@@ -31,6 +31,8 @@ typedef struct lg_worker_config {
     double heartbeat_interval_s; /* default 1.0 */
     int heartbeat_misses;        /* coordinator presumed gone after this many; default 3 */
     const char *const *tags;     /* "key=value" NULL-terminated, or NULL */
+    const char *curve_secret;    /* this worker's CURVE key pair file (curve.h), or NULL */
+    const char *coordinator_key; /* the coordinator's CURVE public key file (with curve_secret) */
 } lg_worker_config;
 
 void lg_worker_config_defaults(lg_worker_config *cfg);

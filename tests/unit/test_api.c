@@ -517,7 +517,7 @@ static const struct bad_case {
     {"GET", "/cluster/tasks/not-a-uuid/result?wait=soon", NULL, NULL, 400, "wait"},
     {"DELETE", "/cluster/tasks/00000000-0000-4000-8000-000000000000", NULL, NULL, 404, "unknown task"},
     {"GET", "/cluster/nothing", NULL, NULL, 404, "no such endpoint"},
-    {"GET", "/", NULL, NULL, 404, "no such endpoint"},
+    {"GET", "/nope", NULL, NULL, 404, "no such endpoint"},
     {"GET", "/cluster/tasks/../../etc/passwd", NULL, NULL, 404, NULL},
     {"DELETE", "/cluster/health", NULL, NULL, 405, "GET"},
     {"POST", "/v2/models/nope/infer", JSON_HDR, "{\"inputs\":[]}", 404, "nope"},
@@ -686,6 +686,7 @@ static void test_openapi_matches_routes(void **state)
             snprintf(upper, sizeof upper, "%s", method);
             for (char *c = upper; *c; c++) *c = (char)toupper((unsigned char)*c);
             if (strcmp(upper, "POST") == 0 && strstr(path, "shutdown")) continue; /* it drains */
+            if (strcmp(path, "/cluster/events") == 0) continue; /* it streams: test_events.c */
             concrete_path(path, concrete, sizeof concrete);
             resp q;
             request(f->port, upper, concrete, JSON_HDR, NULL, 0, &q);

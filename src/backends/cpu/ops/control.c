@@ -34,7 +34,7 @@ static int cond_value(const lg_tensor *t, bool *out)
 
 static int if_exec(lg_kctx *c)
 {
-    bool cond;
+    bool cond = false; /* set by cond_value; initialised for gcc -O3, which cannot see that */
     LG_CHECK(cond_value(lg_kin(c, 0), &cond));
     const lg_graph *g = lg_attr_graph(c->node, cond ? "then_branch" : "else_branch");
     if (!g) return lg_error(LG_E_INVALID_MODEL, "missing %s attribute", cond ? "then_branch" : "else_branch");

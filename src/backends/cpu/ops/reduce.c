@@ -711,7 +711,8 @@ static int arg_exec(lg_kctx *c)
     int axis;
     work_t w;
     LG_CHECK(arg_axis(c, x, &axis));
-    work_of(x->dtype, &w);
+    bool known = work_of(x->dtype, &w);
+    LG_ASSERT(known); /* arg_axis just refused the dtypes without a work type */
     arg_job j = { .v = view_around(x, axis), .y = c->outputs[0]->data };
     if (j.v.outer * j.v.inner == 0) return LG_OK;
     if (j.v.n == 0)
