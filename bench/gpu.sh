@@ -5,7 +5,8 @@
 # compiles bench/gpu_bench.c against it, and runs it on Vulkan device N (default 0, after
 # LEGACYGPU_VK_DEVICES): the fp32 peak (FmaPeak shader), GEMM 1024-4096, resnet50's Conv
 # shapes, resnet50 / mobilenet_v2 / yolo_style at batch 1 and 8, each as a share of the
-# peak. Needs no network; models from $MODELS (default ../shared/models).
+# peak. Needs no network; models from $MODELS (default ../shared/models, else
+# shared/models).
 # Writes gpu_bench.md and gpu_bench.json to $OUT (default bench/out) and a copy of the
 # report (gpu_bench.txt). The pipeline cache starts empty (a fresh XDG_CACHE_HOME), so
 # session and first-run times are those of a first start.
@@ -14,7 +15,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 OUT=${OUT:-bench/out}
-MODELS=${MODELS:-../shared/models}
+if [ -z "${MODELS:-}" ]; then
+  MODELS=../shared/models
+  [ -d "$MODELS" ] || MODELS=shared/models
+fi
 
 if [ ! -f "$BUILD/build.ninja" ] || [ ! -f "$BUILD/liblegacygpu.a" ]; then
   echo "gpu.sh: building the library in $BUILD (bash scripts/build.sh $BUILD)"
