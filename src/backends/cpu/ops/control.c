@@ -385,8 +385,8 @@ static int scan_exec(lg_kctx *c)
 }
 
 const lg_op_def lg_ops_control[] = {
-    { "If", "", 1, 17, NULL, if_exec, NULL, NULL },
-    { "Loop", "", 1, 17, NULL, loop_exec, NULL, NULL },
-    { "Scan", "", 8, 17, NULL, scan_exec, NULL, NULL },
+    { "If", "", 1, 27, NULL, if_exec, NULL, NULL },
+    { "Loop", "", 1, 27, NULL, loop_exec, NULL, NULL },
+    { "Scan", "", 8, 27, NULL, scan_exec, NULL, NULL },
     { NULL },
 };

@@ -679,16 +679,16 @@ static int reverse_sequence_exec(lg_kctx *c)
 }
 
 const lg_op_def lg_ops_indexing[] = {
-    { "Slice", "", 1, 17, slice_infer, slice_exec, NULL, NULL },
-    { "Gather", "", 1, 17, gather_infer, gather_exec, NULL, NULL },
-    { "GatherElements", "", 11, 17, gather_elements_infer, gather_elements_exec, NULL, NULL },
-    { "GatherND", "", 11, 17, gather_nd_infer, gather_nd_exec, NULL, NULL },
-    { "Scatter", "", 9, 17, scatter_elements_infer, scatter_elements_exec, NULL, NULL },
+    { "Slice", "", 1, 27, slice_infer, slice_exec, NULL, NULL },
+    { "Gather", "", 1, 27, gather_infer, gather_exec, NULL, NULL },
+    { "GatherElements", "", 11, 27, gather_elements_infer, gather_elements_exec, NULL, NULL },
+    { "GatherND", "", 11, 27, gather_nd_infer, gather_nd_exec, NULL, NULL },
+    { "Scatter", "", 9, 27, scatter_elements_infer, scatter_elements_exec, NULL, NULL },
     { "ScatterElements", "", 11, 17, scatter_elements_infer, scatter_elements_exec, NULL, NULL },
     { "ScatterND", "", 11, 17, scatter_nd_infer, scatter_nd_exec, NULL, NULL },
-    { "OneHot", "", 9, 17, onehot_infer, onehot_exec, NULL, NULL },
-    { "Compress", "", 9, 17, compress_infer, compress_exec, NULL, NULL },
-    { "NonZero", "", 9, 17, NULL, nonzero_exec, NULL, NULL },
-    { "ReverseSequence", "", 10, 17, reverse_sequence_infer, reverse_sequence_exec, NULL, NULL },
+    { "OneHot", "", 9, 27, onehot_infer, onehot_exec, NULL, NULL },
+    { "Compress", "", 9, 27, compress_infer, compress_exec, NULL, NULL },
+    { "NonZero", "", 9, 27, NULL, nonzero_exec, NULL, NULL },
+    { "ReverseSequence", "", 10, 27, reverse_sequence_infer, reverse_sequence_exec, NULL, NULL },
     { NULL }
 };

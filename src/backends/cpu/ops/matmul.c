@@ -400,7 +400,7 @@ static int matmul_exec(lg_kctx *c)
 }
 
 const lg_op_def lg_ops_matmul[] = {
-    { "Gemm", "", 7, 17, gemm_infer, gemm_exec, gemm_prepare, packed_b_release },
-    { "MatMul", "", 1, 17, matmul_infer, matmul_exec, matmul_prepare, packed_b_release },
+    { "Gemm", "", 7, 27, gemm_infer, gemm_exec, gemm_prepare, packed_b_release },
+    { "MatMul", "", 1, 27, matmul_infer, matmul_exec, matmul_prepare, packed_b_release },
     { NULL }
 };

@@ -563,10 +563,10 @@ static int lrn_exec(lg_kctx *c)
 }
 
 const lg_op_def lg_ops_norm[] = {
-    { "BatchNormalization", "", 1, 17, bn_infer, bn_exec, NULL, NULL },
-    { "InstanceNormalization", "", 1, 17, instancenorm_infer, instancenorm_exec, NULL, NULL },
-    { "LayerNormalization", "", 17, 17, layernorm_infer, layernorm_exec, NULL, NULL },
-    { "MeanVarianceNormalization", "", 9, 17, same_shape_infer, mvn_exec, NULL, NULL },
-    { "LRN", "", 1, 17, lrn_infer, lrn_exec, NULL, NULL },
+    { "BatchNormalization", "", 1, 27, bn_infer, bn_exec, NULL, NULL },
+    { "InstanceNormalization", "", 1, 27, instancenorm_infer, instancenorm_exec, NULL, NULL },
+    { "LayerNormalization", "", 17, 27, layernorm_infer, layernorm_exec, NULL, NULL },
+    { "MeanVarianceNormalization", "", 9, 27, same_shape_infer, mvn_exec, NULL, NULL },
+    { "LRN", "", 1, 27, lrn_infer, lrn_exec, NULL, NULL },
     { NULL }
 };

@@ -836,13 +836,13 @@ static int maxroipool_exec(lg_kctx *c)
 }
 
 const lg_op_def lg_ops_pool[] = {
-    { "MaxPool", "", 1, 17, maxpool_infer, maxpool_exec, NULL, NULL },
+    { "MaxPool", "", 1, 27, maxpool_infer, maxpool_exec, NULL, NULL },
     { "AveragePool", "", 1, 17, avgpool_infer, avgpool_exec, NULL, NULL },
     { "LpPool", "", 1, 17, lppool_infer, lppool_exec, NULL, NULL },
-    { "GlobalMaxPool", "", 1, 17, global_infer, global_max_exec, NULL, NULL },
-    { "GlobalAveragePool", "", 1, 17, global_infer, global_avg_exec, NULL, NULL },
-    { "GlobalLpPool", "", 1, 17, global_infer, global_lp_exec, NULL, NULL },
-    { "MaxUnpool", "", 9, 17, maxunpool_infer, maxunpool_exec, NULL, NULL },
-    { "MaxRoiPool", "", 1, 17, maxroipool_infer, maxroipool_exec, NULL, NULL },
+    { "GlobalMaxPool", "", 1, 27, global_infer, global_max_exec, NULL, NULL },
+    { "GlobalAveragePool", "", 1, 27, global_infer, global_avg_exec, NULL, NULL },
+    { "GlobalLpPool", "", 1, 27, global_infer, global_lp_exec, NULL, NULL },
+    { "MaxUnpool", "", 9, 27, maxunpool_infer, maxunpool_exec, NULL, NULL },
+    { "MaxRoiPool", "", 1, 27, maxroipool_infer, maxroipool_exec, NULL, NULL },
     { NULL }
 };

@@ -458,10 +458,10 @@ static int qlinearmatmul_exec(lg_kctx *c)
 const lg_op_def lg_ops_quant[] = {
     { "QuantizeLinear", "", 10, 17, quantize_infer, quantize_exec, NULL, NULL },
     { "DequantizeLinear", "", 10, 17, dequantize_infer, dequantize_exec, NULL, NULL },
-    { "DynamicQuantizeLinear", "", 11, 17, dynq_infer, dynq_exec, NULL, NULL },
-    { "ConvInteger", "", 10, 17, convinteger_infer, convinteger_exec, NULL, NULL },
-    { "QLinearConv", "", 10, 17, qlinearconv_infer, qlinearconv_exec, NULL, NULL },
-    { "MatMulInteger", "", 10, 17, matmulinteger_infer, matmulinteger_exec, NULL, NULL },
-    { "QLinearMatMul", "", 10, 17, qlinearmatmul_infer, qlinearmatmul_exec, NULL, NULL },
+    { "DynamicQuantizeLinear", "", 11, 27, dynq_infer, dynq_exec, NULL, NULL },
+    { "ConvInteger", "", 10, 27, convinteger_infer, convinteger_exec, NULL, NULL },
+    { "QLinearConv", "", 10, 27, qlinearconv_infer, qlinearconv_exec, NULL, NULL },
+    { "MatMulInteger", "", 10, 27, matmulinteger_infer, matmulinteger_exec, NULL, NULL },
+    { "QLinearMatMul", "", 10, 27, qlinearmatmul_infer, qlinearmatmul_exec, NULL, NULL },
     { NULL }
 };

@@ -50,7 +50,7 @@ static inline uint16_t to_bf16(double v) { return lg_float_to_bf16((float)v); }
     case LG_INT16: CONVERT(D, int16_t, ); break; \
     case LG_INT32: CONVERT(D, int32_t, ); break; \
     case LG_INT64: CONVERT(D, int64_t, ); break; \
-    case LG_UINT8: CONVERT(D, uint8_t, ); break; \
+    case LG_UINT8: case LG_BOOL: CONVERT(D, uint8_t, ); break; \
     case LG_UINT16: CONVERT(D, uint16_t, ); break; \
     case LG_UINT32: CONVERT(D, uint32_t, ); break; \
     case LG_UINT64: CONVERT(D, uint64_t, ); break; \
@@ -67,7 +67,7 @@ static inline uint16_t to_bf16(double v) { return lg_float_to_bf16((float)v); }
     case LG_INT16: CONVERT(int16_t, S, ); break; \
     case LG_INT32: CONVERT(int32_t, S, ); break; \
     case LG_INT64: CONVERT(int64_t, S, ); break; \
-    case LG_UINT8: CONVERT(uint8_t, S, ); break; \
+    case LG_UINT8: case LG_BOOL: CONVERT(uint8_t, S, ); break; \
     case LG_UINT16: CONVERT(uint16_t, S, ); break; \
     case LG_UINT32: CONVERT(uint32_t, S, ); break; \
     case LG_UINT64: CONVERT(uint64_t, S, ); break; \
@@ -210,6 +210,10 @@ static const reduce_kind *reduce_kind_of(const lg_node *node)
  * a log or an exp (then double, cast back at the end). */
 static bool reduce_work(const reduce_kind *k, lg_dtype dt, work_t *w)
 {
+    if (dt == LG_BOOL && (!strcmp(k->name, "ReduceMax") || !strcmp(k->name, "ReduceMin"))) { /* opset 20 */
+        *w = W_U64;
+        return true;
+    }
     if (!work_of(dt, w)) return false;
     if ((*w == W_I64 || *w == W_U64) && (k->pre == PRE_EXP || k->post == POST_SQRT || k->post == POST_LOG))
         *w = W_F64;
@@ -217,13 +221,14 @@ static bool reduce_work(const reduce_kind *k, lg_dtype dt, work_t *w)
 }
 
 /* Marks the reduced axes in mask; *noop when the op must copy its input (ReduceSum 13
- * with empty axes and noop_with_empty_axes). */
+ * or any reduction from opset 18, with empty axes and noop_with_empty_axes). */
 static int reduce_axes(lg_kctx *c, int rank, bool *mask, bool *noop)
 {
     int64_t list[LG_MAX_DIMS];
     int count = 0;
     *noop = false;
-    bool from_input = strcmp(c->node->op_type, "ReduceSum") == 0 && c->opset >= 13;
+    /* axes became an input in ReduceSum 13 and in the other reductions at opset 18 */
+    bool from_input = c->opset >= (strcmp(c->node->op_type, "ReduceSum") == 0 ? 13 : 18);
     if (from_input) {
         const lg_tensor *axes = lg_kin(c, 1);
         if (axes) {
@@ -548,6 +553,7 @@ static void int_range(lg_dtype dt, int64_t *lo, uint64_t *hi)
     case LG_INT16: *lo = INT16_MIN; *hi = INT16_MAX; break;
     case LG_INT32: *lo = INT32_MIN; *hi = INT32_MAX; break;
     case LG_UINT8: *lo = 0; *hi = UINT8_MAX; break;
+    case LG_BOOL: *lo = 0; *hi = 1; break;
     case LG_UINT16: *lo = 0; *hi = UINT16_MAX; break;
     case LG_UINT32: *lo = 0; *hi = UINT32_MAX; break;
     case LG_UINT64: *lo = 0; *hi = UINT64_MAX; break;
@@ -1022,22 +1028,22 @@ static int lpnorm_exec(lg_kctx *c)
 }
 
 const lg_op_def lg_ops_reduce[] = {
-    { "ReduceSum", "", 1, 17, reduce_infer, reduce_exec, NULL, NULL },
-    { "ReduceMean", "", 1, 17, reduce_infer, reduce_exec, NULL, NULL },
-    { "ReduceMax", "", 1, 17, reduce_infer, reduce_exec, NULL, NULL },
-    { "ReduceMin", "", 1, 17, reduce_infer, reduce_exec, NULL, NULL },
-    { "ReduceProd", "", 1, 17, reduce_infer, reduce_exec, NULL, NULL },
-    { "ReduceL1", "", 1, 17, reduce_infer, reduce_exec, NULL, NULL },
-    { "ReduceL2", "", 1, 17, reduce_infer, reduce_exec, NULL, NULL },
-    { "ReduceLogSum", "", 1, 17, reduce_infer, reduce_exec, NULL, NULL },
-    { "ReduceLogSumExp", "", 1, 17, reduce_infer, reduce_exec, NULL, NULL },
-    { "ReduceSumSquare", "", 1, 17, reduce_infer, reduce_exec, NULL, NULL },
-    { "ArgMax", "", 1, 17, arg_infer, arg_exec, NULL, NULL },
-    { "ArgMin", "", 1, 17, arg_infer, arg_exec, NULL, NULL },
-    { "Softmax", "", 1, 17, same_shape_float_infer, softmax_exec, NULL, NULL },
-    { "LogSoftmax", "", 1, 17, same_shape_float_infer, softmax_exec, NULL, NULL },
-    { "Hardmax", "", 1, 17, same_shape_float_infer, softmax_exec, NULL, NULL },
-    { "CumSum", "", 11, 17, cumsum_infer, cumsum_exec, NULL, NULL },
-    { "LpNormalization", "", 1, 17, same_shape_float_infer, lpnorm_exec, NULL, NULL },
+    { "ReduceSum", "", 1, 27, reduce_infer, reduce_exec, NULL, NULL },
+    { "ReduceMean", "", 1, 27, reduce_infer, reduce_exec, NULL, NULL },
+    { "ReduceMax", "", 1, 27, reduce_infer, reduce_exec, NULL, NULL },
+    { "ReduceMin", "", 1, 27, reduce_infer, reduce_exec, NULL, NULL },
+    { "ReduceProd", "", 1, 27, reduce_infer, reduce_exec, NULL, NULL },
+    { "ReduceL1", "", 1, 27, reduce_infer, reduce_exec, NULL, NULL },
+    { "ReduceL2", "", 1, 27, reduce_infer, reduce_exec, NULL, NULL },
+    { "ReduceLogSum", "", 1, 27, reduce_infer, reduce_exec, NULL, NULL },
+    { "ReduceLogSumExp", "", 1, 27, reduce_infer, reduce_exec, NULL, NULL },
+    { "ReduceSumSquare", "", 1, 27, reduce_infer, reduce_exec, NULL, NULL },
+    { "ArgMax", "", 1, 27, arg_infer, arg_exec, NULL, NULL },
+    { "ArgMin", "", 1, 27, arg_infer, arg_exec, NULL, NULL },
+    { "Softmax", "", 1, 27, same_shape_float_infer, softmax_exec, NULL, NULL },
+    { "LogSoftmax", "", 1, 27, same_shape_float_infer, softmax_exec, NULL, NULL },
+    { "Hardmax", "", 1, 27, same_shape_float_infer, softmax_exec, NULL, NULL },
+    { "CumSum", "", 11, 27, cumsum_infer, cumsum_exec, NULL, NULL },
+    { "LpNormalization", "", 1, 27, same_shape_float_infer, lpnorm_exec, NULL, NULL },
     { NULL }
 };

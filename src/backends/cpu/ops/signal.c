@@ -478,10 +478,10 @@ static int mel_exec(lg_kctx *c)
 
 const lg_op_def lg_ops_signal[] = {
     { "DFT", "", 17, 17, dft_infer, dft_exec, NULL, NULL },
-    { "STFT", "", 17, 17, stft_infer, stft_exec, NULL, NULL },
-    { "HannWindow", "", 17, 17, window_infer, window_exec, NULL, NULL },
-    { "HammingWindow", "", 17, 17, window_infer, window_exec, NULL, NULL },
-    { "BlackmanWindow", "", 17, 17, window_infer, window_exec, NULL, NULL },
-    { "MelWeightMatrix", "", 17, 17, mel_infer, mel_exec, NULL, NULL },
+    { "STFT", "", 17, 27, stft_infer, stft_exec, NULL, NULL },
+    { "HannWindow", "", 17, 27, window_infer, window_exec, NULL, NULL },
+    { "HammingWindow", "", 17, 27, window_infer, window_exec, NULL, NULL },
+    { "BlackmanWindow", "", 17, 27, window_infer, window_exec, NULL, NULL },
+    { "MelWeightMatrix", "", 17, 27, mel_infer, mel_exec, NULL, NULL },
     { NULL }
 };
