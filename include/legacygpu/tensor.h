@@ -40,6 +40,16 @@ typedef enum lg_dtype {
     LG_UINT32 = 12,
     LG_UINT64 = 13,
     LG_BFLOAT16 = 16,
+    LG_FLOAT8E4M3FN = 17,   /* the float8 family: one byte per element */
+    LG_FLOAT8E4M3FNUZ = 18,
+    LG_FLOAT8E5M2 = 19,
+    LG_FLOAT8E5M2FNUZ = 20,
+    LG_UINT4 = 21,          /* 4- and 2-bit types: one byte per element in memory (the value,   */
+    LG_INT4 = 22,           /* sign-extended for int4/int2, the 4-bit code for float4e2m1);     */
+    LG_FLOAT4E2M1 = 23,     /* packed two (four) to a byte only in .pb files                   */
+    LG_FLOAT8E8M0 = 24,
+    LG_UINT2 = 25,
+    LG_INT2 = 26,
 } lg_dtype;
 
 #define LG_MAX_DIMS 16

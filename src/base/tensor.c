@@ -20,6 +20,10 @@ static const struct {
     { LG_INT64, 8, "int64" },    { LG_STRING, sizeof(char *), "string" },
     { LG_BOOL, 1, "bool" },      { LG_FLOAT16, 2, "float16" }, { LG_DOUBLE, 8, "float64" },
     { LG_UINT32, 4, "uint32" },  { LG_UINT64, 8, "uint64" },  { LG_BFLOAT16, 2, "bfloat16" },
+    { LG_FLOAT8E4M3FN, 1, "float8e4m3fn" }, { LG_FLOAT8E4M3FNUZ, 1, "float8e4m3fnuz" },
+    { LG_FLOAT8E5M2, 1, "float8e5m2" },     { LG_FLOAT8E5M2FNUZ, 1, "float8e5m2fnuz" },
+    { LG_UINT4, 1, "uint4" },    { LG_INT4, 1, "int4" },      { LG_FLOAT4E2M1, 1, "float4e2m1" },
+    { LG_FLOAT8E8M0, 1, "float8e8m0" }, { LG_UINT2, 1, "uint2" }, { LG_INT2, 1, "int2" },
 };
 
 size_t lg_dtype_size(lg_dtype dt)
@@ -38,7 +42,7 @@ const char *lg_dtype_name(lg_dtype dt)
 
 bool lg_dtype_is_float(lg_dtype dt)
 {
-    return dt == LG_FLOAT || dt == LG_DOUBLE || dt == LG_FLOAT16 || dt == LG_BFLOAT16;
+    return dt == LG_FLOAT || dt == LG_DOUBLE || dt == LG_FLOAT16 || dt == LG_BFLOAT16 || lg_dtype_is_minifloat(dt);
 }
 
 bool lg_dtype_is_int(lg_dtype dt)
@@ -46,6 +50,7 @@ bool lg_dtype_is_int(lg_dtype dt)
     switch (dt) {
     case LG_UINT8: case LG_INT8: case LG_UINT16: case LG_INT16: case LG_INT32:
     case LG_INT64: case LG_UINT32: case LG_UINT64:
+    case LG_INT4: case LG_UINT4: case LG_INT2: case LG_UINT2:
         return true;
     default:
         return false;
@@ -54,7 +59,8 @@ bool lg_dtype_is_int(lg_dtype dt)
 
 bool lg_dtype_is_signed(lg_dtype dt)
 {
-    return dt == LG_INT8 || dt == LG_INT16 || dt == LG_INT32 || dt == LG_INT64 || lg_dtype_is_float(dt);
+    return dt == LG_INT8 || dt == LG_INT16 || dt == LG_INT32 || dt == LG_INT64 || dt == LG_INT4 || dt == LG_INT2 ||
+           lg_dtype_is_float(dt);
 }
 
 int64_t lg_dims_numel(int ndim, const int64_t *dims)
@@ -280,7 +286,11 @@ double lg_tensor_get_f64(const lg_tensor *t, int64_t i)
     case LG_UINT32: return ((const uint32_t *)d)[i];
     case LG_INT64: return (double)((const int64_t *)d)[i];
     case LG_UINT64: return (double)((const uint64_t *)d)[i];
-    default: return 0;
+    case LG_INT4: case LG_INT2: return ((const int8_t *)d)[i];
+    case LG_UINT4: case LG_UINT2: return ((const uint8_t *)d)[i];
+    default:
+        if (lg_dtype_is_minifloat(t->dtype)) return lg_minifloat_to_float(t->dtype, ((const uint8_t *)d)[i]);
+        return 0;
     }
 }
 
@@ -295,7 +305,8 @@ int64_t lg_tensor_get_i64(const lg_tensor *t, int64_t i)
     case LG_INT16: return ((const int16_t *)d)[i];
     case LG_UINT16: return ((const uint16_t *)d)[i];
     case LG_INT8: return ((const int8_t *)d)[i];
-    case LG_UINT8: return ((const uint8_t *)d)[i];
+    case LG_UINT8: case LG_UINT4: case LG_UINT2: return ((const uint8_t *)d)[i];
+    case LG_INT4: case LG_INT2: return ((const int8_t *)d)[i];
     case LG_BOOL: return ((const uint8_t *)d)[i] != 0;
     default: {
         double v = lg_tensor_get_f64(t, i);
@@ -324,7 +335,12 @@ void lg_tensor_set_f64(lg_tensor *t, int64_t i, double v)
     case LG_UINT32: ((uint32_t *)d)[i] = (uint32_t)v; break;
     case LG_INT64: ((int64_t *)d)[i] = (int64_t)v; break;
     case LG_UINT64: ((uint64_t *)d)[i] = (uint64_t)v; break;
-    default: break;
+    case LG_INT4: case LG_INT2: ((int8_t *)d)[i] = (int8_t)lg_wrap_subbyte(t->dtype, (int64_t)v); break;
+    case LG_UINT4: case LG_UINT2: ((uint8_t *)d)[i] = (uint8_t)lg_wrap_subbyte(t->dtype, (int64_t)v); break;
+    case LG_FLOAT8E8M0: ((uint8_t *)d)[i] = lg_float_to_e8m0((float)v, true, LG_ROUND_UP); break;
+    default:
+        if (lg_dtype_is_minifloat(t->dtype)) ((uint8_t *)d)[i] = lg_float_to_minifloat(t->dtype, (float)v, true);
+        break;
     }
 }
 

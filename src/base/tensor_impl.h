@@ -89,4 +89,17 @@ static inline float lg_bf16_to_float(uint16_t b)
 }
 uint16_t lg_float_to_bf16(float f);
 
+/* The float8 family and float4e2m1 (tensor_minifloat.c). lg_float_to_minifloat rounds to
+ * nearest even; out of range gives the largest value when saturate, else NaN (e5m2: inf). */
+typedef enum lg_round_mode { LG_ROUND_UP, LG_ROUND_DOWN, LG_ROUND_NEAREST } lg_round_mode;
+bool lg_dtype_is_minifloat(lg_dtype dt); /* float8 types and float4e2m1 */
+float lg_minifloat_to_float(lg_dtype dt, uint8_t code);
+uint8_t lg_float_to_minifloat(lg_dtype dt, float x, bool saturate);
+/* float8e8m0 (a power of two, 0xff NaN) with Cast-24's round_mode. */
+uint8_t lg_float_to_e8m0(float x, bool saturate, lg_round_mode mode);
+/* v wrapped into int4/uint4/int2/uint2 (two's complement); other dtypes: v. */
+int64_t lg_wrap_subbyte(lg_dtype dt, int64_t v);
+/* Bits per element in files: 4 for int4/uint4/float4e2m1, 2 for int2/uint2, else 8 x size. */
+int lg_dtype_bits(lg_dtype dt);
+
 #endif
