@@ -442,6 +442,9 @@ static int split_sizes(lg_kctx *c, int *axis, int64_t *sizes)
         if (sum != d) return lg_error(LG_E_SHAPE, "split sums to %lld, axis %d has size %lld", (long long)sum, *axis, (long long)d);
         return LG_OK;
     }
+    int64_t num_outputs = lg_attr_int(c->node, "num_outputs", parts); /* opset 18 */
+    if (c->opset >= 18 && num_outputs != parts)
+        return lg_error(LG_E_INVALID_MODEL, "num_outputs is %lld but the node has %d outputs", (long long)num_outputs, parts);
     int64_t chunk = parts > 0 ? (d + parts - 1) / parts : 0;
     if (parts > 0 && chunk * (parts - 1) > d)
         return lg_error(LG_E_SHAPE, "cannot split size %lld into %d parts", (long long)d, parts);
@@ -637,7 +640,7 @@ static int dropout_exec(lg_kctx *c)
 
 /* ---- Pad ---- */
 
-enum pad_mode { PAD_CONSTANT, PAD_REFLECT, PAD_EDGE };
+enum pad_mode { PAD_CONSTANT, PAD_REFLECT, PAD_EDGE, PAD_WRAP };
 
 typedef struct pad_args {
     enum pad_mode mode;
@@ -670,15 +673,31 @@ static int pad_value(lg_kctx *c, pad_args *p)
 
 static int pad_args_get(lg_kctx *c, pad_args *p)
 {
-    static const char *const modes[] = { "constant", "reflect", "edge" };
+    static const char *const modes[] = { "constant", "reflect", "edge", "wrap" };
     const lg_tensor *x = c->inputs[0];
     const char *mode = lg_attr_string(c->node, "mode", "constant");
-    int n;
+    int n, n_modes = c->opset >= 19 ? 4 : 3;
     p->mode = (enum pad_mode)-1;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < n_modes; i++)
         if (strcmp(mode, modes[i]) == 0) p->mode = (enum pad_mode)i;
     if ((int)p->mode < 0) return lg_error(LG_E_UNSUPPORTED, "Pad mode '%s'", mode);
-    if (c->opset >= 11) {
+    const lg_tensor *axes = c->opset >= 18 ? lg_kin(c, 3) : NULL;
+    if (axes) { /* opset 18: pads name only these axes, begins then ends */
+        int64_t list[LG_MAX_DIMS], given[2 * LG_MAX_DIMS];
+        int na, np;
+        if (!lg_kin(c, 1)) return lg_error(LG_E_INVALID_MODEL, "Pad without pads");
+        LG_CHECK(lg_read_ints(axes, "axes", list, LG_MAX_DIMS, &na));
+        LG_CHECK(lg_read_ints(c->inputs[1], "pads", given, 2 * LG_MAX_DIMS, &np));
+        if (np != 2 * na) return lg_error(LG_E_SHAPE, "pads has %d values for %d axes", np, na);
+        memset(p->pads, 0, sizeof(p->pads));
+        for (int i = 0; i < na; i++) {
+            int ax;
+            LG_CHECK(lg_norm_axis(list[i], x->ndim, &ax));
+            p->pads[ax] = given[i];
+            p->pads[ax + x->ndim] = given[i + na];
+        }
+        n = 2 * x->ndim;
+    } else if (c->opset >= 11) {
         if (!lg_kin(c, 1)) return lg_error(LG_E_INVALID_MODEL, "Pad without pads");
         LG_CHECK(lg_read_ints(c->inputs[1], "pads", p->pads, 2 * LG_MAX_DIMS, &n));
     } else {
@@ -702,7 +721,7 @@ static int pad_infer(lg_kctx *c)
             return lg_error(LG_E_SHAPE, "pads %lld, %lld do not fit axis %d of size %lld", (long long)p.pads[i],
                             (long long)p.pads[i + x->ndim], i, (long long)x->dims[i]);
         if (dims[i] > 0 && x->dims[i] == 0 && p.mode != PAD_CONSTANT)
-            return lg_error(LG_E_SHAPE, "mode '%s' cannot pad the empty axis %d", p.mode == PAD_EDGE ? "edge" : "reflect", i);
+            return lg_error(LG_E_SHAPE, "mode '%s' cannot pad the empty axis %d", lg_attr_string(c->node, "mode", ""), i);
     }
     return lg_kout_shape(c, 0, x->dtype, x->ndim, dims);
 }
@@ -713,6 +732,7 @@ static int64_t pad_source(enum pad_mode mode, int64_t i, int64_t b, int64_t d)
     int64_t s = i - b;
     if (s >= 0 && s < d) return s;
     if (mode == PAD_CONSTANT) return -1;
+    if (mode == PAD_WRAP) return ((s % d) + d) % d;
     if (mode == PAD_EDGE || d == 1) return s < 0 ? 0 : d - 1;
     int64_t period = 2 * (d - 1), m = s % period;
     if (m < 0) m += period;
@@ -920,12 +940,12 @@ const lg_op_def lg_ops_tensor_shape[] = {
     { "Shape", "", 1, 27, shape_infer, shape_exec, NULL, NULL },
     { "Size", "", 1, 27, size_infer, size_exec, NULL, NULL },
     { "Concat", "", 1, 27, concat_infer, concat_exec, NULL, NULL },
-    { "Split", "", 1, 17, split_infer, split_exec, NULL, NULL },
+    { "Split", "", 1, 27, split_infer, split_exec, NULL, NULL },
     { "ConstantOfShape", "", 9, 27, constant_of_shape_infer, constant_of_shape_exec, NULL, NULL },
     { "Range", "", 11, 27, range_infer, range_exec, NULL, NULL },
     { "EyeLike", "", 9, 27, eyelike_infer, eyelike_exec, NULL, NULL },
     { "Dropout", "", 7, 27, dropout_infer, dropout_exec, NULL, NULL },
-    { "Pad", "", 1, 17, pad_infer, pad_exec, NULL, NULL },
+    { "Pad", "", 1, 27, pad_infer, pad_exec, NULL, NULL },
     { "DepthToSpace", "", 1, 27, depth_to_space_infer, depth_to_space_exec, NULL, NULL },
     { "SpaceToDepth", "", 1, 27, space_to_depth_infer, space_to_depth_exec, NULL, NULL },
     { "Trilu", "", 14, 27, trilu_infer, trilu_exec, NULL, NULL },
