@@ -1,6 +1,7 @@
 /*
- * image.c: resampling operators: Resize (opset 10-17), Upsample (opset 7-9) and
- * GridSample (opset 16-17).
+ * image.c: resampling operators: Resize (opset 10-27; axes, keep_aspect_ratio_policy and
+ * half_pixel_symmetric, no antialias), Upsample (opset 7-9) and GridSample (opset 16-27,
+ * 2-D).
  *
  * Resize maps every output index of every axis to input taps and weights once
  * (resize_axis: 1 tap for nearest, 2 for linear, 4 for cubic). Nearest is then a pure
@@ -24,6 +25,7 @@ typedef enum coord_mode {
     COORD_ASYMMETRIC,
     COORD_TF_HALF_PIXEL_FOR_NN,
     COORD_TF_CROP_AND_RESIZE,
+    COORD_HALF_PIXEL_SYMMETRIC, /* opset 19 */
 } coord_mode;
 
 typedef enum nearest_rule {
@@ -50,6 +52,7 @@ static const name_value coord_names[] = {
     { "asymmetric", COORD_ASYMMETRIC },
     { "tf_half_pixel_for_nn", COORD_TF_HALF_PIXEL_FOR_NN },
     { "tf_crop_and_resize", COORD_TF_CROP_AND_RESIZE },
+    { "half_pixel_symmetric", COORD_HALF_PIXEL_SYMMETRIC },
     { NULL, 0 },
 };
 static const name_value nearest_names[] = {
@@ -79,6 +82,9 @@ typedef struct resize_params {
     bool exclude_outside;
     double extrapolation;
     int rank;
+    int n_axes;                  /* axes scales/sizes/roi name (Resize 18), in order */
+    int axes[LG_MAX_DIMS];
+    int keep_ratio;              /* 0 stretch, 1 not_larger, 2 not_smaller (Resize 18) */
     int64_t in[LG_MAX_DIMS], out[LG_MAX_DIMS];
     double scale[LG_MAX_DIMS];
     double roi_start[LG_MAX_DIMS], roi_end[LG_MAX_DIMS];
@@ -91,31 +97,72 @@ static const lg_tensor *present(const lg_kctx *c, int i)
     return t && lg_tensor_numel_(t) > 0 ? t : NULL;
 }
 
-/* Output dims from scales (floor(in * scale)) or sizes; the scale of each axis. */
+/* Output dims from scales (floor(in * scale)) or sizes; the scale of each axis. scales
+ * and sizes name p->axes (all axes unless Resize 18's axes attribute says otherwise). */
 static int resize_dims(resize_params *p, const lg_tensor *scales, const lg_tensor *sizes)
 {
     if (!scales && !sizes) return lg_error(LG_E_INVALID_MODEL, "one of scales and sizes is required");
     if (scales && sizes) return lg_error(LG_E_INVALID_MODEL, "only one of scales and sizes may be given");
     const lg_tensor *t = scales ? scales : sizes;
-    if (lg_tensor_numel_(t) != p->rank)
-        return lg_error(LG_E_SHAPE, "%s has %lld values, input rank is %d", scales ? "scales" : "sizes",
-                        (long long)lg_tensor_numel_(t), p->rank);
+    if (lg_tensor_numel_(t) != p->n_axes)
+        return lg_error(LG_E_SHAPE, "%s has %lld values for %d axes", scales ? "scales" : "sizes",
+                        (long long)lg_tensor_numel_(t), p->n_axes);
     if (sizes && sizes->dtype != LG_INT64) return lg_error(LG_E_SHAPE, "sizes must be int64");
     if (scales && !lg_dtype_is_float(scales->dtype)) return lg_error(LG_E_SHAPE, "scales must be a float tensor");
     for (int a = 0; a < p->rank; a++) {
+        p->out[a] = p->in[a];
+        p->scale[a] = 1.0;
+    }
+    double ratio = p->keep_ratio == 1 ? INFINITY : 0.0;
+    for (int i = 0; i < p->n_axes; i++) {
+        int a = p->axes[i];
         if (scales) {
-            p->scale[a] = lg_tensor_get_f64(scales, a);
+            p->scale[a] = lg_tensor_get_f64(scales, i);
             double n = floor((double)p->in[a] * p->scale[a]);
             if (!(p->scale[a] > 0.0) || !(n < 9.0e15))
-                return lg_error(LG_E_INVALID_MODEL, "scales[%d] = %g is not a usable positive scale", a, p->scale[a]);
+                return lg_error(LG_E_INVALID_MODEL, "scales[%d] = %g is not a usable positive scale", i, p->scale[a]);
             p->out[a] = (int64_t)n;
         } else {
-            p->out[a] = ((const int64_t *)sizes->data)[a];
+            p->out[a] = ((const int64_t *)sizes->data)[i];
             if (p->out[a] < 0)
-                return lg_error(LG_E_INVALID_MODEL, "sizes[%d] = %lld is negative", a, (long long)p->out[a]);
+                return lg_error(LG_E_INVALID_MODEL, "sizes[%d] = %lld is negative", i, (long long)p->out[a]);
             p->scale[a] = p->in[a] > 0 ? (double)p->out[a] / (double)p->in[a] : 1.0;
+            if (p->keep_ratio == 1 && p->scale[a] < ratio) ratio = p->scale[a];
+            if (p->keep_ratio == 2 && p->scale[a] > ratio) ratio = p->scale[a];
         }
     }
+    if (sizes && p->keep_ratio) /* one scale for every resized axis; sizes rounded half up */
+        for (int i = 0; i < p->n_axes; i++) {
+            int a = p->axes[i];
+            p->scale[a] = ratio;
+            p->out[a] = (int64_t)(ratio * (double)p->in[a] + 0.5);
+        }
+    return LG_OK;
+}
+
+/* Resize 18's axes and keep_aspect_ratio_policy. */
+static int resize_axes_attr(const lg_kctx *c, resize_params *p)
+{
+    static const name_value policies[] = { { "stretch", 0 }, { "not_larger", 1 }, { "not_smaller", 2 }, { NULL, 0 } };
+    int n = 0;
+    const int64_t *a = c->opset >= 18 ? lg_attr_ints(c->node, "axes", &n) : NULL;
+    p->n_axes = a ? n : p->rank;
+    if (p->n_axes > p->rank) return lg_error(LG_E_INVALID_MODEL, "%d axes for rank %d", n, p->rank);
+    bool seen[LG_MAX_DIMS] = { false };
+    for (int i = 0; i < p->n_axes; i++) {
+        if (!a) {
+            p->axes[i] = i;
+            continue;
+        }
+        LG_CHECK(lg_norm_axis(a[i], p->rank, &p->axes[i]));
+        if (seen[p->axes[i]]) return lg_error(LG_E_INVALID_MODEL, "axis %lld appears twice in axes", (long long)a[i]);
+        seen[p->axes[i]] = true;
+    }
+    if (c->opset >= 18)
+        LG_CHECK(lookup(policies, "keep_aspect_ratio_policy", lg_attr_string(c->node, "keep_aspect_ratio_policy", "stretch"),
+                        &p->keep_ratio));
+    if (c->opset >= 18 && lg_attr_int(c->node, "antialias", 0))
+        return lg_error(LG_E_UNSUPPORTED, "Resize with antialias is not implemented");
     return LG_OK;
 }
 
@@ -129,6 +176,7 @@ static int resize_params_init(const lg_kctx *c, resize_params *p)
     memset(p, 0, sizeof(*p));
     p->rank = x->ndim;
     memcpy(p->in, x->dims, sizeof(int64_t) * (size_t)x->ndim);
+    LG_CHECK(resize_axes_attr(c, p));
     LG_CHECK(lookup(interp_names, "mode", lg_attr_string(c->node, "mode", "nearest"), &v));
     p->mode = (interp_mode)v;
     if (legacy && p->mode == INTERP_CUBIC) return lg_error(LG_E_INVALID_MODEL, "cubic mode needs Resize-11 or later");
@@ -139,6 +187,8 @@ static int resize_params_init(const lg_kctx *c, resize_params *p)
         LG_CHECK(lookup(coord_names, "coordinate_transformation_mode",
                         lg_attr_string(c->node, "coordinate_transformation_mode", "half_pixel"), &v));
         p->coord = (coord_mode)v;
+        if (p->coord == COORD_HALF_PIXEL_SYMMETRIC && c->opset < 19)
+            return lg_error(LG_E_INVALID_MODEL, "half_pixel_symmetric needs Resize-19");
         if (p->coord == COORD_TF_HALF_PIXEL_FOR_NN && c->opset >= 13)
             return lg_error(LG_E_INVALID_MODEL, "tf_half_pixel_for_nn was removed in opset 13");
         LG_CHECK(lookup(nearest_names, "nearest_mode", lg_attr_string(c->node, "nearest_mode", "round_prefer_floor"), &v));
@@ -166,11 +216,11 @@ static int resize_roi(const lg_kctx *c, resize_params *p)
         p->roi_end[a] = 1.0;
     }
     if (p->coord != COORD_TF_CROP_AND_RESIZE || !roi) return LG_OK;
-    if (lg_tensor_numel_(roi) != 2 * p->rank || !lg_dtype_is_float(roi->dtype))
-        return lg_error(LG_E_SHAPE, "roi must hold %d float values", 2 * p->rank);
-    for (int a = 0; a < p->rank; a++) {
-        p->roi_start[a] = lg_tensor_get_f64(roi, a);
-        p->roi_end[a] = lg_tensor_get_f64(roi, a + p->rank);
+    if (lg_tensor_numel_(roi) != 2 * p->n_axes || !lg_dtype_is_float(roi->dtype))
+        return lg_error(LG_E_SHAPE, "roi must hold %d float values", 2 * p->n_axes);
+    for (int i = 0; i < p->n_axes; i++) {
+        p->roi_start[p->axes[i]] = lg_tensor_get_f64(roi, i);
+        p->roi_end[p->axes[i]] = lg_tensor_get_f64(roi, i + p->n_axes);
     }
     return LG_OK;
 }
@@ -204,6 +254,8 @@ static double source_coord(const resize_params *p, int a, int64_t o)
     double x = (double)o, s = p->scale[a], n_in = (double)p->in[a], n_out = n_in * s;
     switch (p->coord) {
     case COORD_HALF_PIXEL: return (x + 0.5) / s - 0.5;
+    case COORD_HALF_PIXEL_SYMMETRIC: /* centres the implicit ROI when in * scale is not whole */
+        return n_in / 2 * (1 - (double)p->out[a] / n_out) + (x + 0.5) / s - 0.5;
     case COORD_PYTORCH_HALF_PIXEL: return n_out > 1 ? (x + 0.5) / s - 0.5 : 0.0;
     case COORD_ALIGN_CORNERS: return n_out > 1 ? x * (n_in - 1) / (n_out - 1) : 0.0;
     case COORD_ASYMMETRIC: return x / s;
@@ -528,7 +580,9 @@ static int resize_exec(lg_kctx *c)
 typedef enum grid_padding { PAD_ZEROS, PAD_BORDER, PAD_REFLECTION } grid_padding;
 
 static const name_value grid_modes[] = {
-    { "bilinear", INTERP_LINEAR }, { "nearest", INTERP_NEAREST }, { "bicubic", INTERP_CUBIC }, { NULL, 0 },
+    { "bilinear", INTERP_LINEAR }, { "nearest", INTERP_NEAREST }, { "bicubic", INTERP_CUBIC },
+    { "linear", INTERP_LINEAR },   { "cubic", INTERP_CUBIC }, /* the names from opset 20 */
+    { NULL, 0 },
 };
 static const name_value grid_paddings[] = {
     { "zeros", PAD_ZEROS }, { "border", PAD_BORDER }, { "reflection", PAD_REFLECTION }, { NULL, 0 },
@@ -628,6 +682,8 @@ static int gridsample_infer(lg_kctx *c)
     if (!lg_dtype_is_float(x->dtype) || !lg_dtype_is_float(grid->dtype))
         return lg_error(LG_E_UNSUPPORTED, "GridSample needs float tensors, got %s and %s", lg_dtype_name(x->dtype),
                         lg_dtype_name(grid->dtype));
+    if (x->ndim == 5 && c->opset >= 20)
+        return lg_error(LG_E_UNSUPPORTED, "GridSample of 3-D (volumetric) data is not implemented");
     if (x->ndim != 4 || grid->ndim != 4 || grid->dims[3] != 2 || grid->dims[0] != x->dims[0])
         return lg_error(LG_E_SHAPE, "GridSample needs X (N, C, H, W) and grid (N, H_out, W_out, 2)");
     int64_t dims[4] = { x->dims[0], x->dims[1], grid->dims[1], grid->dims[2] };
@@ -641,7 +697,7 @@ static int gridsample_exec(lg_kctx *c)
     grid_job j = { .align_corners = lg_attr_int(c->node, "align_corners", 0) != 0, .c = x->dims[1], .h = x->dims[2],
                    .w = x->dims[3], .ho = grid->dims[1], .wo = grid->dims[2] };
     int v = 0;
-    LG_CHECK(lookup(grid_modes, "mode", lg_attr_string(c->node, "mode", "bilinear"), &v));
+    LG_CHECK(lookup(grid_modes, "mode", lg_attr_string(c->node, "mode", c->opset >= 20 ? "linear" : "bilinear"), &v));
     j.mode = (interp_mode)v;
     LG_CHECK(lookup(grid_paddings, "padding_mode", lg_attr_string(c->node, "padding_mode", "zeros"), &v));
     j.padding = (grid_padding)v;
@@ -662,8 +718,8 @@ static int gridsample_exec(lg_kctx *c)
 }
 
 const lg_op_def lg_ops_image[] = {
-    { "Resize", "", 10, 17, resize_infer, resize_exec, NULL, NULL },
+    { "Resize", "", 10, 27, resize_infer, resize_exec, NULL, NULL },
     { "Upsample", "", 7, 9, resize_infer, resize_exec, NULL, NULL },
-    { "GridSample", "", 16, 17, gridsample_infer, gridsample_exec, NULL, NULL },
+    { "GridSample", "", 16, 27, gridsample_infer, gridsample_exec, NULL, NULL },
     { NULL }
 };
