@@ -17,14 +17,16 @@ PKGS=(
   libvulkan-dev glslc
   # tests: unit framework, conformance data, numpy/onnx for converting test tensors
   libcmocka-dev libonnx-testdata python3 python3-numpy python3-onnx
+  # ai.onnx.ml tests: real scikit-learn pipelines written as ONNX (tests/ml)
+  python3-sklearn
   # cluster tests and benchmarks: promtool (prometheus) checks /metrics, wrk loads the API
   prometheus wrk
 )
 
-# Retraining the demo model (scripts/make_demo_model.py) also needs PyTorch and
-# scikit-learn: `bash scripts/deps.sh --train`.
+# Retraining the demo model (scripts/make_demo_model.py) also needs PyTorch:
+# `bash scripts/deps.sh --train`.
 if [ "${1:-}" = "--train" ]; then
-  PKGS+=(python3-torch python3-sklearn)
+  PKGS+=(python3-torch)
 fi
 
 missing=()
