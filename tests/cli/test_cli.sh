@@ -62,6 +62,28 @@ expect run-json 0 '"run_median"' -- "$LG" run "$SQ/model.onnx" --input "$SQ/test
 expect run-npy-input 0 "float32 [1,1000]" -- "$LG" run "$SQ/model.onnx" --input "input=$T/input.npy" --output-dir "$T/o2"
 cmp -s "$T/out/output.npy" "$T/o2/output.npy" || { fail=$((fail + 1)); echo "FAIL run-npy-input: outputs differ from the .pb run"; }
 
+# info MODEL lists every operator with its domain, opset and count, and marks what this build
+# cannot run, with the reason (unknown op, opset not implemented, dtype), before running.
+expect info-ops 0 "ai.onnx      Conv                         opset" -- "$LG" info "$SQ/model.onnx"
+expect info-ops-none-bad 0 "not runnable by this build" -- "$LG" info "$SQ/model.onnx"
+expect info-ops-json 0 '"unsupported_operators": 0' -- "$LG" info --json "$SQ/model.onnx"
+/usr/bin/python3 - "$T" <<'PY'
+import sys
+from onnx import TensorProto as T, helper as h
+def save(name, node, dt=T.FLOAT, opsets=(("", 17), ("ai.onnx.ml", 3), ("com.example", 1))):
+    g = h.make_graph([node], name, [h.make_tensor_value_info("x", dt, [2, 3])], [h.make_tensor_value_info("y", dt, None)])
+    m = h.make_model(g, opset_imports=[h.make_opsetid(d, v) for d, v in opsets])
+    open("%s/%s.onnx" % (sys.argv[1], name), "wb").write(m.SerializeToString())
+save("op_unknown", h.make_node("Frobnicate", ["x"], ["y"], name="frob", domain="com.example"))
+save("op_opset", h.make_node("Relu", ["x"], ["y"], name="relu"), opsets=(("", 99),))
+save("op_dtype", h.make_node("Binarizer", ["x"], ["y"], name="bin", domain="ai.onnx.ml"), dt=T.STRING)
+PY
+expect info-op-unknown 0 "unknown operator: no kernel for Frobnicate in domain com.example" -- "$LG" info "$T/op_unknown.onnx"
+expect info-op-unknown-json 0 '"status": "unknown_op"' -- "$LG" info --json "$T/op_unknown.onnx"
+expect info-op-opset 0 "opset 99 of ai.onnx is not implemented" -- "$LG" info "$T/op_opset.onnx"
+expect info-op-dtype 0 "node 'bin' (ai.onnx.ml.Binarizer, opset 3): X has dtype string" -- "$LG" info "$T/op_dtype.onnx"
+expect info-op-dtype-json 0 '"status": "unsupported"' -- "$LG" info --json "$T/op_dtype.onnx"
+
 # --- bad input ------------------------------------------------------------------------
 expect no-command 2 "usage:" -- "$LG"
 expect unknown-command 2 "unknown command 'frobnicate'" -- "$LG" frobnicate
