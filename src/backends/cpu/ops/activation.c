@@ -1,5 +1,5 @@
 /*
- * activation.c: activation operators (Relu .. Shrink, PRelu, Clip) and the float32
+ * activation.c: activation operators (Relu .. Shrink, Mish, Swish, Gelu, PRelu, Clip) and the float32
  * activation functions that other operators fuse (lg_act_apply, elementwise.h).
  *
  * Each op is a row of acts[]: its attributes with defaults and its kernels per dtype.
@@ -125,6 +125,12 @@ FOR_FLOATS(UNARY_SAME, thresholdedrelu, a > (t)P0 ? a : 0)
 FOR_FLOATS(UNARY_SAME, shrink, a < -(t)P0 ? a + (t)P1 : a > (t)P0 ? a - (t)P1 : 0)
 FOR_SINTS(UNARY_SAME, shrink, a < -P0 ? a + P1 : a > P0 ? a - P1 : 0)
 FOR_UINTS(UNARY_SAME, shrink, a > P0 ? a - P1 : 0)
+FOR_FLOATS(UNARY_SAME, mish, a * tanh(a > 0 ? a + log1p(exp(-a)) : log1p(exp(a))))
+FOR_FLOATS(UNARY_SAME, swish, a / (1 + exp(-(t)P0 * a)))
+/* Gelu: P0 = 1 for approximate = "tanh" */
+FOR_FLOATS(UNARY_SAME, gelu,
+           P0 != 0 ? (t)0.5 * a * (1 + tanh((t)0.7978845608028654 * (a + (t)0.044715 * a * a * a)))
+                   : (t)0.5 * a * (1 + erf(a * (t)0.7071067811865476)))
 
 typedef struct act_op {
     const char *name;
@@ -152,6 +158,9 @@ static const act_op acts[] = {
     { "Softsign", LG_ACT_NONE, { NULL }, { 0 }, { FLOAT_KERNELS(softsign) } },
     { "ThresholdedRelu", LG_ACT_NONE, { "alpha" }, { 1.0 }, { FLOAT_KERNELS(thresholdedrelu) } },
     { "Shrink", LG_ACT_NONE, { "lambd", "bias" }, { 0.5, 0.0 }, { NUM_KERNELS(shrink) } },
+    { "Mish", LG_ACT_NONE, { NULL }, { 0 }, { FLOAT_KERNELS(mish) } },
+    { "Swish", LG_ACT_NONE, { "alpha" }, { 1.0 }, { FLOAT_KERNELS(swish) } },
+    { "Gelu", LG_ACT_NONE, { NULL }, { 0 }, { FLOAT_KERNELS(gelu) } },
 };
 
 static const act_op *find_act(const char *name)
@@ -180,6 +189,12 @@ static int act_exec(lg_kctx *c)
     if (!y) return LG_OK;
     act_prm prm = { { op->fused, 0, 0 }, { 0, 0, 0 } };
     for (int i = 0; i < 3 && op->attrs[i]; i++) prm.p[i] = lg_attr_float(c->node, op->attrs[i], (float)op->defs[i]);
+    if (strcmp(op->name, "Gelu") == 0) {
+        const char *approx = lg_attr_string(c->node, "approximate", "none");
+        if (strcmp(approx, "none") != 0 && strcmp(approx, "tanh") != 0)
+            return lg_error(LG_E_INVALID_MODEL, "approximate must be none or tanh, got '%s'", approx);
+        prm.p[0] = strcmp(approx, "tanh") == 0;
+    }
     prm.act.alpha = (float)prm.p[0];
     prm.act.beta = (float)prm.p[1];
     lg_dtype dt = lg_ew_compute_dtype(x->dtype);
@@ -332,5 +347,8 @@ const lg_op_def lg_ops_activation[] = {
     { "Shrink", "", 9, 27, act_infer, act_exec, NULL, NULL },
     { "PRelu", "", 1, 27, prelu_infer, prelu_exec, NULL, NULL },
     { "Clip", "", 1, 27, clip_infer, clip_exec, NULL, NULL },
+    { "Mish", "", 18, 27, act_infer, act_exec, NULL, NULL },
+    { "Swish", "", 24, 27, act_infer, act_exec, NULL, NULL },
+    { "Gelu", "", 20, 27, act_infer, act_exec, NULL, NULL },
     { NULL }
 };

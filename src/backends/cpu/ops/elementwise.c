@@ -1,7 +1,7 @@
 /*
  * elementwise.c: element-wise operators: unary math (Abs .. IsNaN), binary arithmetic,
- * logic and comparison with numpy broadcasting (Add .. Where), the variadic Sum, Mean,
- * Max and Min, and Cast/CastLike.
+ * logic, bitwise (BitwiseAnd .. BitwiseNot) and comparison with numpy broadcasting (Add .. Where), the variadic Sum, Mean,
+ * Max and Min, and Cast/CastLike (every dtype, float8 saturation, float8e8m0 rounding modes).
  *
  * Every operator goes through one broadcast walker (lg_ew_broadcast): it merges the
  * output dims that all inputs traverse alike, then calls a kernel on runs of the
@@ -495,6 +495,7 @@ FOR_FLOATS(UNARY_SAME, atanh, atanh(a))
 FOR_FLOATS(UNARY_BOOL, isinf, ISINF_EXPR)
 FOR_FLOATS(UNARY_BOOL, isnan, isnan(a))
 UNARY_SAME(not_b, uint8_t, uint8_t, !a)
+FOR_INTS(UNARY_SAME, bnot, ~(ut)a)
 
 typedef struct unary_op {
     const char *name;
@@ -529,6 +530,7 @@ static const unary_op unary_ops[] = {
     { "IsInf", true, CHUNK_CHEAP, { FLOAT_KERNELS(isinf) } },
     { "IsNaN", true, CHUNK_CHEAP, { FLOAT_KERNELS(isnan) } },
     { "Not", false, CHUNK_CHEAP, { [LG_BOOL] = not_b } },
+    { "BitwiseNot", false, CHUNK_CHEAP, { INT_KERNELS(bnot) } },
 };
 
 static const unary_op *find_unary(const char *name)
@@ -637,6 +639,9 @@ BINARY_SAME(pow_i64, int64_t, uint64_t, int_pow(a, b))
 FOR_UINTS(BINARY_SAME, shl, b >= sizeof(a) * 8 ? 0 : (ut)a << b)
 FOR_UINTS(BINARY_SAME, shr, b >= sizeof(a) * 8 ? 0 : a >> b)
 BINARY_SAME(and_b, uint8_t, uint8_t, a && b)
+FOR_INTS(BINARY_SAME, band, (ut)a & (ut)b)
+FOR_INTS(BINARY_SAME, bor, (ut)a | (ut)b)
+FOR_INTS(BINARY_SAME, bxor, (ut)a ^ (ut)b)
 BINARY_SAME(or_b, uint8_t, uint8_t, a || b)
 BINARY_SAME(xor_b, uint8_t, uint8_t, !a != !b)
 FOR_FLOATS(BINARY_BOOL, eq, a == b)
@@ -660,6 +665,8 @@ static const lg_ew_table add_k = { NUM_KERNELS(add) }, sub_k = { NUM_KERNELS(sub
                           shl_k = { UINT_KERNELS(shl) }, shr_k = { UINT_KERNELS(shr) },
                           and_k = { [LG_BOOL] = and_b }, or_k = { [LG_BOOL] = or_b },
                           xor_k = { [LG_BOOL] = xor_b },
+                          band_k = { INT_KERNELS(band) }, bor_k = { INT_KERNELS(bor) },
+                          bxor_k = { INT_KERNELS(bxor) },
                           eq_k = { NUM_KERNELS(eq), [LG_BOOL] = eq_b, [LG_STRING] = eq_s },
                           lt_k = { NUM_KERNELS(lt) }, gt_k = { NUM_KERNELS(gt) },
                           le_k = { NUM_KERNELS(le) }, ge_k = { NUM_KERNELS(ge) },
@@ -692,6 +699,9 @@ static const binary_op binary_ops[] = {
     { "And", true, CHUNK_CHEAP, and_k, NULL },
     { "Or", true, CHUNK_CHEAP, or_k, NULL },
     { "Xor", true, CHUNK_CHEAP, xor_k, NULL },
+    { "BitwiseAnd", false, CHUNK_CHEAP, band_k, NULL },
+    { "BitwiseOr", false, CHUNK_CHEAP, bor_k, NULL },
+    { "BitwiseXor", false, CHUNK_CHEAP, bxor_k, NULL },
     { "Equal", true, CHUNK_CHEAP, eq_k, NULL },
     { "Less", true, CHUNK_CHEAP, lt_k, NULL },
     { "Greater", true, CHUNK_CHEAP, gt_k, NULL },
@@ -1055,6 +1065,10 @@ const lg_op_def lg_ops_elementwise[] = {
     { "IsInf", "", 10, 27, unary_infer, unary_exec, NULL, NULL },
     { "IsNaN", "", 9, 27, unary_infer, unary_exec, NULL, NULL },
     { "Not", "", 1, 27, unary_infer, unary_exec, NULL, NULL },
+    { "BitwiseNot", "", 18, 27, unary_infer, unary_exec, NULL, NULL },
+    { "BitwiseAnd", "", 18, 27, binary_infer, binary_exec, NULL, NULL },
+    { "BitwiseOr", "", 18, 27, binary_infer, binary_exec, NULL, NULL },
+    { "BitwiseXor", "", 18, 27, binary_infer, binary_exec, NULL, NULL },
     { "Add", "", 1, 27, binary_infer, binary_exec, NULL, NULL },
     { "Sub", "", 1, 27, binary_infer, binary_exec, NULL, NULL },
     { "Mul", "", 1, 27, binary_infer, binary_exec, NULL, NULL },

@@ -1,7 +1,8 @@
 /*
  * reduce.c: reductions and the ops that work along one axis: ReduceSum, ReduceMean,
  * ReduceMax, ReduceMin, ReduceProd, ReduceL1, ReduceL2, ReduceLogSum, ReduceLogSumExp,
- * ReduceSumSquare, ArgMax, ArgMin, Softmax, LogSoftmax, Hardmax, CumSum, LpNormalization.
+ * ReduceSumSquare, ArgMax, ArgMin, Softmax, LogSoftmax, Hardmax, CumSum, CumProd,
+ * LpNormalization.
  *
  * Every op sees its input as [outer, n, inner] around the axis it works along; reduced
  * axes that are not adjacent are first gathered to the end ([kept, reduced]). Values are
@@ -890,13 +891,13 @@ static int softmax_exec(lg_kctx *c)
     return rc;
 }
 
-/* ---- CumSum ---------------------------------------------------------------------------- */
+/* ---- CumSum, CumProd (opset 26) ----------------------------------------------------------- */
 
 typedef struct cumsum_job {
     axis_view v;
     const void *x;
     void *y;
-    bool exclusive, reverse;
+    bool exclusive, reverse, prod;
 } cumsum_job;
 
 #define DEF_CUMSUM_UNITS(SFX, T, ADD) \
@@ -910,13 +911,13 @@ typedef struct cumsum_job {
             unit_span(v, u, &o, &i0, &bi); \
             const T *xo = (const T *)j->x + o * v->n * in + i0; \
             T *yo = (T *)j->y + o * v->n * in + i0; \
-            for (int64_t b = 0; b < bi; b++) acc[b] = 0; \
+            for (int64_t b = 0; b < bi; b++) acc[b] = j->prod ? 1 : 0; \
             for (int64_t s = 0; s < v->n; s++) { \
                 int64_t k = j->reverse ? v->n - 1 - s : s; \
                 for (int64_t b = 0; b < bi; b++) { \
                     T val = xo[k * in + b]; \
                     if (j->exclusive) yo[k * in + b] = acc[b]; \
-                    acc[b] = ADD(acc[b], val); \
+                    acc[b] = j->prod ? (T)(acc[b] * val) : ADD(acc[b], val); \
                     if (!j->exclusive) yo[k * in + b] = acc[b]; \
                 } \
             } \
@@ -932,7 +933,7 @@ static int cumsum_infer(lg_kctx *c)
     const lg_tensor *x = c->inputs[0];
     work_t w;
     if (!work_of(x->dtype, &w))
-        return lg_error(LG_E_UNSUPPORTED, "CumSum of %s", lg_dtype_name(x->dtype));
+        return lg_error(LG_E_UNSUPPORTED, "%s of %s", c->node->op_type, lg_dtype_name(x->dtype));
     return lg_kout_shape(c, 0, x->dtype, x->ndim, x->dims);
 }
 
@@ -945,14 +946,15 @@ static int cumsum_exec(lg_kctx *c)
     work_t w;
     int axis;
     if (!work_of(x->dtype, &w))
-        return lg_error(LG_E_UNSUPPORTED, "CumSum of %s", lg_dtype_name(x->dtype));
+        return lg_error(LG_E_UNSUPPORTED, "%s of %s", c->node->op_type, lg_dtype_name(x->dtype));
     if (!axis_t || lg_tensor_numel_(axis_t) != 1 || (axis_t->dtype != LG_INT32 && axis_t->dtype != LG_INT64))
-        return lg_error(LG_E_INVALID_MODEL, "CumSum axis must be one int32 or int64 value");
-    if (x->ndim == 0) return lg_error(LG_E_INVALID_MODEL, "CumSum of a scalar");
+        return lg_error(LG_E_INVALID_MODEL, "%s axis must be one int32 or int64 value", c->node->op_type);
+    if (x->ndim == 0) return lg_error(LG_E_INVALID_MODEL, "%s of a scalar", c->node->op_type);
     LG_CHECK(lg_norm_axis(lg_tensor_get_i64(axis_t, 0), x->ndim, &axis));
     cumsum_job j = { .v = view_around(x, axis) };
     j.exclusive = lg_attr_int(c->node, "exclusive", 0) != 0;
     j.reverse = lg_attr_int(c->node, "reverse", 0) != 0;
+    j.prod = strcmp(c->node->op_type, "CumProd") == 0;
     if (lg_tensor_numel_(x) == 0) return LG_OK;
     void *in_owned, *out_owned;
     LG_CHECK(work_in(x, w, &j.x, &in_owned));
@@ -1044,6 +1046,7 @@ const lg_op_def lg_ops_reduce[] = {
     { "LogSoftmax", "", 1, 27, same_shape_float_infer, softmax_exec, NULL, NULL },
     { "Hardmax", "", 1, 27, same_shape_float_infer, softmax_exec, NULL, NULL },
     { "CumSum", "", 11, 27, cumsum_infer, cumsum_exec, NULL, NULL },
+    { "CumProd", "", 26, 27, cumsum_infer, cumsum_exec, NULL, NULL },
     { "LpNormalization", "", 1, 27, same_shape_float_infer, lpnorm_exec, NULL, NULL },
     { NULL }
 };
