@@ -1,5 +1,6 @@
 /*
- * quant.c: the quantization operators on the CPU: QuantizeLinear, DequantizeLinear,
+ * quant.c: the quantization operators on the CPU: QuantizeLinear, DequantizeLinear (10-18;
+ * later versions in quant_linear.c),
  * DynamicQuantizeLinear, and the integer products ConvInteger, MatMulInteger,
  * QLinearConv, QLinearMatMul.
  *
@@ -456,8 +457,8 @@ static int qlinearmatmul_exec(lg_kctx *c)
 }
 
 const lg_op_def lg_ops_quant[] = {
-    { "QuantizeLinear", "", 10, 17, quantize_infer, quantize_exec, NULL, NULL },
-    { "DequantizeLinear", "", 10, 17, dequantize_infer, dequantize_exec, NULL, NULL },
+    { "QuantizeLinear", "", 10, 18, quantize_infer, quantize_exec, NULL, NULL },
+    { "DequantizeLinear", "", 10, 18, dequantize_infer, dequantize_exec, NULL, NULL },
     { "DynamicQuantizeLinear", "", 11, 27, dynq_infer, dynq_exec, NULL, NULL },
     { "ConvInteger", "", 10, 27, convinteger_infer, convinteger_exec, NULL, NULL },
     { "QLinearConv", "", 10, 27, qlinearconv_infer, qlinearconv_exec, NULL, NULL },
