@@ -2,7 +2,7 @@
  * tensor_shape.c: CPU operators that make tensors or change their shape or layout
  * without arithmetic: Constant, Identity, Reshape, Flatten, Squeeze, Unsqueeze,
  * Transpose, Expand, Tile, Shape, Size, Concat, Split, ConstantOfShape, Range, Dropout
- * (inference), Pad, DepthToSpace, SpaceToDepth, EyeLike, Trilu.
+ * (inference), Pad, CenterCropPad, BitCast, DepthToSpace, SpaceToDepth, EyeLike, Trilu.
  *
  * Every op works on any element type by copying raw elements (strings are duplicated);
  * the layout changes are expressed as strided n-d copies (tensor_copy.h).
@@ -638,6 +638,91 @@ static int dropout_exec(lg_kctx *c)
     return LG_OK;
 }
 
+/* ---- BitCast (opset 26): the same bits read as another type of the same width ---- */
+
+static int bitcast_infer(lg_kctx *c)
+{
+    const lg_tensor *x = c->inputs[0];
+    lg_dtype to = (lg_dtype)lg_attr_int(c->node, "to", 0);
+    if (lg_dtype_size(to) == 0 || to == LG_STRING || x->dtype == LG_STRING)
+        return lg_error(LG_E_UNSUPPORTED, "BitCast from %s to type %d", lg_dtype_name(x->dtype), (int)to);
+    if (lg_dtype_bits(to) != lg_dtype_bits(x->dtype))
+        return lg_error(LG_E_INVALID_MODEL, "BitCast from %s (%d bits) to %s (%d bits): widths differ", lg_dtype_name(x->dtype),
+                        lg_dtype_bits(x->dtype), lg_dtype_name(to), lg_dtype_bits(to));
+    return lg_kout_shape(c, 0, to, x->ndim, x->dims);
+}
+
+static int bitcast_exec(lg_kctx *c)
+{
+    const lg_tensor *x = c->inputs[0];
+    lg_tensor *y = c->outputs[0];
+    if (!y || !x->nbytes) return LG_OK;
+    memcpy(y->data, x->data, x->nbytes);
+    int bits = lg_dtype_bits(y->dtype);
+    if (bits < 8) /* one element per byte in memory: keep the low bits, sign-extend int4/int2 */
+        for (int64_t i = 0, n = lg_tensor_numel_(y); i < n; i++) {
+            uint8_t *b = (uint8_t *)y->data + i;
+            *b = (uint8_t)lg_wrap_subbyte(y->dtype, *b & ((1 << bits) - 1));
+        }
+    return LG_OK;
+}
+
+/* ---- CenterCropPad (opset 18): each named axis cropped or zero-padded to its new size
+ * around the centre (the extra element of an odd difference goes to the end) ---- */
+
+static int ccp_shape(lg_kctx *c, int64_t *dims)
+{
+    const lg_tensor *x = c->inputs[0], *shape = lg_kin(c, 1);
+    int64_t sizes[LG_MAX_DIMS];
+    int n, na = 0;
+    if (!shape) return lg_error(LG_E_INVALID_MODEL, "CenterCropPad needs shape");
+    LG_CHECK(lg_read_ints(shape, "shape", sizes, LG_MAX_DIMS, &n));
+    const int64_t *axes = lg_attr_ints(c->node, "axes", &na);
+    if (axes ? na != n : n != x->ndim)
+        return lg_error(LG_E_SHAPE, "shape has %d values for %d axes", n, axes ? na : x->ndim);
+    memcpy(dims, x->dims, sizeof(int64_t) * (size_t)x->ndim);
+    for (int i = 0; i < n; i++) {
+        int a = i;
+        if (axes) LG_CHECK(lg_norm_axis(axes[i], x->ndim, &a));
+        if (sizes[i] < 0) return lg_error(LG_E_SHAPE, "shape[%d] = %lld is negative", i, (long long)sizes[i]);
+        dims[a] = sizes[i];
+    }
+    return LG_OK;
+}
+
+static int ccp_infer(lg_kctx *c)
+{
+    int64_t dims[LG_MAX_DIMS];
+    if (c->inputs[0]->dtype == LG_STRING) return lg_error(LG_E_UNSUPPORTED, "CenterCropPad of strings");
+    LG_CHECK(ccp_shape(c, dims));
+    return lg_kout_shape(c, 0, c->inputs[0]->dtype, c->inputs[0]->ndim, dims);
+}
+
+static int ccp_exec(lg_kctx *c)
+{
+    const lg_tensor *x = c->inputs[0];
+    lg_tensor *y = c->outputs[0];
+    if (!y) return LG_OK;
+    int nd = x->ndim;
+    int64_t off[LG_MAX_DIMS], xs[LG_MAX_DIMS], idx[LG_MAX_DIMS] = { 0 };
+    size_t es = lg_dtype_size(x->dtype);
+    lg_strides(nd, x->dims, xs);
+    for (int a = 0; a < nd; a++) /* source index = output index + off */
+        off[a] = x->dims[a] >= y->dims[a] ? (x->dims[a] - y->dims[a]) / 2 : -((y->dims[a] - x->dims[a]) / 2);
+    for (int64_t i = 0, n = lg_tensor_numel_(y); i < n; i++) {
+        int64_t src = 0;
+        bool in = true;
+        for (int a = 0; a < nd && in; a++) {
+            int64_t k = idx[a] + off[a];
+            in = k >= 0 && k < x->dims[a];
+            src += k * xs[a];
+        }
+        if (in) memcpy((char *)y->data + (size_t)i * es, (const char *)x->data + (size_t)src * es, es);
+        for (int a = nd - 1; a >= 0 && ++idx[a] == y->dims[a]; a--) idx[a] = 0;
+    }
+    return LG_OK;
+}
+
 /* ---- Pad ---- */
 
 enum pad_mode { PAD_CONSTANT, PAD_REFLECT, PAD_EDGE, PAD_WRAP };
@@ -946,6 +1031,8 @@ const lg_op_def lg_ops_tensor_shape[] = {
     { "EyeLike", "", 9, 27, eyelike_infer, eyelike_exec, NULL, NULL },
     { "Dropout", "", 7, 27, dropout_infer, dropout_exec, NULL, NULL },
     { "Pad", "", 1, 27, pad_infer, pad_exec, NULL, NULL },
+    { "BitCast", "", 26, 27, bitcast_infer, bitcast_exec, NULL, NULL },
+    { "CenterCropPad", "", 18, 27, ccp_infer, ccp_exec, NULL, NULL },
     { "DepthToSpace", "", 1, 27, depth_to_space_infer, depth_to_space_exec, NULL, NULL },
     { "SpaceToDepth", "", 1, 27, space_to_depth_infer, space_to_depth_exec, NULL, NULL },
     { "Trilu", "", 14, 27, trilu_infer, trilu_exec, NULL, NULL },
