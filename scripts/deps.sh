@@ -11,6 +11,8 @@ PKGS=(
   protobuf-c-compiler libprotobuf-c-dev libonnx-dev
   # image decoding
   libjpeg62-turbo-dev libpng-dev
+  # RegexFullMatch: RE2-style patterns (\w inside classes) through PCRE2
+  libpcre2-dev
   # cluster, API, CLI
   libzmq3-dev libczmq-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev
   # Vulkan backend
