@@ -2,7 +2,8 @@
  * contrib_alias.c: com.microsoft operators that restate a default-domain operator and run
  * its implementation on the same node: Range (as opset 11), Trilu (14), LayerNormalization
  * (17, with its Mean and InvStdDev outputs), QuantizeLinear/DequantizeLinear (13: uint8,
- * int8, per tensor or per `axis`).
+ * int8, per tensor or per `axis`). ONNX Runtime also takes LayerNormalization in the default
+ * domain below opset 17: those run the same way.
  */
 #include <string.h>
 
@@ -46,6 +47,8 @@ const lg_op_def lg_ops_contrib_alias[] = {
     { "Range", "com.microsoft", 1, 1, alias_infer, alias_exec, NULL, NULL },
     { "Trilu", "com.microsoft", 1, 1, alias_infer, alias_exec, NULL, NULL },
     { "LayerNormalization", "com.microsoft", 1, 1, alias_infer, alias_exec, NULL, NULL },
+    /* ONNX Runtime's LayerNormalization in the default domain before ONNX added it (17). */
+    { "LayerNormalization", "", 1, 16, alias_infer, alias_exec, NULL, NULL },
     { "QuantizeLinear", "com.microsoft", 1, 1, alias_infer, alias_exec, NULL, NULL },
     { "DequantizeLinear", "com.microsoft", 1, 1, alias_infer, alias_exec, NULL, NULL },
     { NULL },

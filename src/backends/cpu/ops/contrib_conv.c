@@ -36,6 +36,9 @@ static int fused_act(const lg_node *n, lg_act *act)
     return lg_error(LG_E_UNSUPPORTED, "activation '%s' is not one of Relu, Tanh, Sigmoid, LeakyRelu, Clip, HardSigmoid", name);
 }
 
+/* Whether the node has a Z input (in prepare, inputs that are not weights are NULL). */
+static bool has_z(const lg_node *n) { return n->n_inputs > 3 && n->inputs[3] >= 0; }
+
 static lg_kctx conv_ctx(const lg_kctx *c)
 {
     lg_kctx s = lg_contrib_sub(c, 11);
@@ -52,7 +55,7 @@ static int fconv_prepare(lg_kctx *c, void **state)
     lg_kctx s = conv_ctx(c);
     LG_CHECK(d->prepare(&s, state));
     c->consumed |= s.consumed;
-    if (!lg_kin(c, 3) && act.kind != LG_ACT_NONE) LG_CHECK(lg_conv_set_activation(*state, &act));
+    if (!has_z(c->node) && act.kind != LG_ACT_NONE) LG_CHECK(lg_conv_set_activation(*state, &act));
     return LG_OK;
 }
 
@@ -93,7 +96,7 @@ static int fconv_exec(lg_kctx *c)
         for (int64_t i = 0; i < n; i++) yd[i] += ((const float *)z->data)[i];
     }
     /* Applied here unless Conv's output pass already did (a prepared state without Z). */
-    if (act.kind != LG_ACT_NONE && (z || !c->state)) lg_act_apply(&act, yd, n);
+    if (act.kind != LG_ACT_NONE && (has_z(c->node) || !c->state)) lg_act_apply(&act, yd, n);
     return LG_OK;
 }
 
