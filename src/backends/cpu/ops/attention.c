@@ -2,7 +2,8 @@
  * attention.c: the transformer operators of the default domain: Attention (opset 23-24:
  * multi-head, grouped-query and multi-query, 3-D or 4-D inputs, boolean or additive mask,
  * causal masking, past/present key-value cache, nonpad_kv_seqlen, softcap, every
- * qk_matmul_output mode) and RotaryEmbedding (opset 23).
+ * qk_matmul_output mode), RotaryEmbedding (opset 23) and ai.onnx.preview's FlexAttention
+ * (score_mod and prob_mod subgraphs run on the score and probability tensors).
  *
  * Attention works on [batch, heads, seq, head_size] views of Q, K and V in double: 3-D
  * inputs [batch, seq, heads * head_size] are read through strides, never transposed.
@@ -259,6 +260,79 @@ static int attention_exec(lg_kctx *c)
     return LG_OK;
 }
 
+/* ---- FlexAttention (ai.onnx.preview 1): attention on 4-D inputs whose scores and
+ * probabilities pass through optional subgraphs (score_mod, prob_mod) ---- */
+
+static int flex_infer(lg_kctx *c)
+{
+    attn_geom g;
+    LG_CHECK(attn_geom_get(c, &g));
+    if (g.three_d) return lg_error(LG_E_SHAPE, "FlexAttention needs 4-D Q, K and V");
+    int64_t y[4] = { g.q.b, g.q.h, g.q.s, g.v.d };
+    return lg_kout_shape(c, 0, c->inputs[0]->dtype, 4, y);
+}
+
+/* Runs modifier subgraph name (if the node has it) on t in place of t. */
+static int flex_modify(lg_kctx *c, const char *name, lg_tensor **t)
+{
+    const lg_graph *sub = lg_attr_graph(c->node, name);
+    if (!sub) return LG_OK;
+    lg_tensor *out = NULL;
+    const lg_tensor *in[1] = { *t };
+    LG_CHECK(lg_kctx_run_graph(c, sub, 1, in, 1, &out));
+    if (!lg_dims_equal(out->ndim, out->dims, (*t)->ndim, (*t)->dims) || !lg_dtype_is_float(out->dtype)) {
+        lg_tensor_free(out);
+        return lg_error(LG_E_SHAPE, "%s must return a float tensor of its input's shape", name);
+    }
+    lg_tensor_free(*t);
+    *t = out;
+    return LG_OK;
+}
+
+static int flex_exec(lg_kctx *c)
+{
+    attn_geom g;
+    LG_CHECK(attn_geom_get(c, &g));
+    const lg_tensor *q = c->inputs[0], *k = c->inputs[1], *v = c->inputs[2];
+    lg_dtype prec = (lg_dtype)lg_attr_int(c->node, "softmax_precision", q->dtype == LG_DOUBLE ? LG_DOUBLE : LG_FLOAT);
+    int64_t T = g.k.s, dims[4] = { g.q.b, g.q.h, g.q.s, T }, group = g.q.h / g.k.h;
+    const lg_attr *sa = lg_node_attr(c->node, "scale");
+    double scale = sa ? (double)sa->f : 1.0 / sqrt((double)g.q.d);
+    lg_tensor *sc;
+    LG_CHECK(lg_tensor_create(prec == LG_DOUBLE ? LG_DOUBLE : LG_FLOAT, 4, dims, &sc));
+    for (int64_t b = 0; b < g.q.b; b++)
+        for (int64_t h = 0; h < g.q.h; h++)
+            for (int64_t i = 0; i < g.q.s; i++)
+                for (int64_t t = 0; t < T; t++) {
+                    double acc = 0.0;
+                    for (int64_t e = 0; e < g.q.d; e++)
+                        acc += lg_tensor_get_f64(q, ((b * g.q.h + h) * g.q.s + i) * g.q.d + e) *
+                               lg_tensor_get_f64(k, ((b * g.k.h + h / group) * T + t) * g.q.d + e);
+                    lg_tensor_set_f64(sc, ((b * g.q.h + h) * g.q.s + i) * T + t, acc * scale);
+                }
+    int rc = flex_modify(c, "score_mod", &sc);
+    for (int64_t r = 0; rc == LG_OK && r < g.q.b * g.q.h * g.q.s; r++) { /* softmax along the last axis */
+        double mx = -INFINITY, sum = 0.0;
+        for (int64_t t = 0; t < T; t++) mx = fmax(mx, lg_tensor_get_f64(sc, r * T + t));
+        for (int64_t t = 0; t < T; t++) sum += exp(lg_tensor_get_f64(sc, r * T + t) - mx);
+        for (int64_t t = 0; t < T; t++) lg_tensor_set_f64(sc, r * T + t, exp(lg_tensor_get_f64(sc, r * T + t) - mx) / sum);
+    }
+    if (rc == LG_OK) rc = flex_modify(c, "prob_mod", &sc);
+    lg_tensor *y = c->outputs[0];
+    for (int64_t b = 0; rc == LG_OK && y && b < g.q.b; b++)
+        for (int64_t h = 0; h < g.q.h; h++)
+            for (int64_t i = 0; i < g.q.s; i++)
+                for (int64_t e = 0; e < g.v.d; e++) {
+                    double acc = 0.0;
+                    for (int64_t t = 0; t < T; t++)
+                        acc += lg_tensor_get_f64(sc, ((b * g.q.h + h) * g.q.s + i) * T + t) *
+                               lg_tensor_get_f64(v, ((b * g.k.h + h / group) * T + t) * g.v.d + e);
+                    lg_tensor_set_f64(y, ((b * g.q.h + h) * g.q.s + i) * g.v.d + e, acc);
+                }
+    lg_tensor_free(sc);
+    return rc;
+}
+
 /* ---- RotaryEmbedding ---- */
 
 static int rotary_infer(lg_kctx *c)
@@ -317,5 +391,6 @@ static int rotary_exec(lg_kctx *c)
 const lg_op_def lg_ops_attention[] = {
     { "Attention", "", 23, 27, attention_infer, attention_exec, NULL, NULL },
     { "RotaryEmbedding", "", 23, 27, rotary_infer, rotary_exec, NULL, NULL },
+    { "FlexAttention", "ai.onnx.preview", 1, 1, flex_infer, flex_exec, NULL, NULL },
     { NULL }
 };
