@@ -194,10 +194,13 @@ def misc():
 
 def write(out, with_npy):
     for name, op, inputs, outputs, domain, opset, attrs in CASES:
+        # An input or output without an array is omitted (an empty name in the node).
+        inputs = [(n if a is not None else "", a) for n, a in inputs]
+        outputs = [(n if a is not None else "", a) for n, a in outputs]
         node = helper.make_node(op, [n for n, _ in inputs], [n for n, _ in outputs], domain=domain, name=name, **attrs)
-        vin = [helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(a.dtype) if hasattr(helper, "np_dtype_to_tensor_dtype")
-                                             else onnx.mapping.NP_TYPE_TO_TENSOR_TYPE[a.dtype], a.shape) for n, a in inputs if n]
-        vout = [helper.make_tensor_value_info(n, onnx.mapping.NP_TYPE_TO_TENSOR_TYPE[a.dtype], a.shape) for n, a in outputs if n]
+        ttype = onnx.mapping.NP_TYPE_TO_TENSOR_TYPE
+        vin = [helper.make_tensor_value_info(n, ttype[a.dtype], a.shape) for n, a in inputs if n]
+        vout = [helper.make_tensor_value_info(n, ttype[a.dtype], a.shape) for n, a in outputs if n]
         g = helper.make_graph([node], name, vin, vout)
         m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset), helper.make_opsetid(MS, 1)], producer_name="make_contrib_cases.py")
         m.ir_version = 8

@@ -40,6 +40,9 @@ extern const lg_op_def lg_ops_contrib_norm[];
 extern const lg_op_def lg_ops_contrib_qlinear[];
 extern const lg_op_def lg_ops_contrib_matmul[];
 extern const lg_op_def lg_ops_contrib_conv[];
+extern const lg_op_def lg_ops_contrib_rotary[];
+extern const lg_op_def lg_ops_contrib_attention[];
+extern const lg_op_def lg_ops_contrib_gqa[];
 
 static const lg_op_def *const tables[] = {
     lg_ops_elementwise, lg_ops_activation, lg_ops_tensor_shape, lg_ops_indexing,
@@ -50,7 +53,8 @@ static const lg_op_def *const tables[] = {
     lg_ops_quant_linear, lg_ops_strings, lg_ops_state,
     lg_ops_ml_tree,     lg_ops_ml_linear,  lg_ops_ml_svm,       lg_ops_ml_encode,
     lg_ops_ml_transform, lg_ops_contrib_alias, lg_ops_contrib_act, lg_ops_contrib_norm,
-    lg_ops_contrib_qlinear, lg_ops_contrib_matmul, lg_ops_contrib_conv,
+    lg_ops_contrib_qlinear, lg_ops_contrib_matmul, lg_ops_contrib_conv, lg_ops_contrib_rotary,
+    lg_ops_contrib_attention, lg_ops_contrib_gqa,
 };
 
 static bool domain_matches(const char *want, const char *have)
