@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """test_ml_bad_models.py LEGACYGPU: malformed ai.onnx.ml attributes (tree node ids out of
-range, arrays of mismatched lengths, cycles, labels that do not fit the coefficients) must
-each fail when the session is created, with exit status 1 and one clear message naming the
-node and the attribute; `legacygpu info MODEL` must mark the node as not runnable."""
+range, arrays of mismatched lengths, cycles, labels that do not fit the coefficients) and
+malformed com.microsoft weights/attributes must each fail when the session is created, with
+exit status 1 and one clear message naming the node and the attribute; `legacygpu info MODEL`
+must mark the node as not runnable."""
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 ML = "ai.onnx.ml"
+MS = "com.microsoft"
 
 
 def tree(**over):
@@ -39,6 +41,14 @@ def linear(**over):
     return helper.make_node("LinearClassifier", ["X"], ["label", "Y"], domain=ML, name="linear", **a)
 
 
+def nbits(b_bytes, **over):
+    a = dict(K=2, N=2, bits=4, block_size=16)
+    a.update(over)
+    return helper.make_node("MatMulNBits", ["X", "B", "scales"], ["Y"], domain=MS, name="nbits", **a), [
+        numpy_helper.from_array(np.zeros(b_bytes, np.uint8).reshape(2, 1, -1), "B"),
+        numpy_helper.from_array(np.ones((2, 1), np.float32), "scales")]
+
+
 CASES = [
     ("true child out of range", tree(nodes_truenodeids=[9, 0, 0]), "true child id 9 is not a node of tree 0"),
     ("mismatched lengths", tree(nodes_featureids=[0, 0]), "nodes_featureids has 2 values, nodes_treeids has 3"),
@@ -58,6 +68,11 @@ CASES = [
      "coefficients has 1 values"),
     ("label encoder lengths", helper.make_node("LabelEncoder", ["X"], ["Y"], domain=ML, name="enc", keys_int64s=[1, 2, 3],
                                                values_int64s=[4, 5]), "has 3 keys but 2 values"),
+    ("matmulnbits B size", nbits(10), "B must be uint8 [N=2, 1 blocks, 8 bytes]"),
+    ("matmulnbits bits", nbits(16, bits=3), "bits = 3; supported: 2, 4, 8"),
+    ("fusedconv activation", (helper.make_node("FusedConv", ["X", "W"], ["Y"], domain=MS, name="fconv", activation="Swish"),
+                              [numpy_helper.from_array(np.ones((1, 1, 1, 1), np.float32), "W")]),
+     "activation 'Swish' is not one of"),
 ]
 
 
@@ -67,10 +82,13 @@ def main(exe):
         x = numpy_helper.from_array(np.zeros((2, 2), np.float32), "X")
         xi = numpy_helper.from_array(np.zeros((2, 2), np.int64), "X")
         for i, (name, node, want) in enumerate(CASES):
+            node, inits = node if isinstance(node, tuple) else (node, [])
             is_int = node.op_type == "LabelEncoder"
             outs = [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in node.output]
-            g = helper.make_graph([node], "bad", [helper.make_tensor_value_info("X", TensorProto.INT64 if is_int else TensorProto.FLOAT, [2, 2])], outs)
-            m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid(ML, 5 if node.op_type == "TreeEnsemble" else 3)])
+            g = helper.make_graph([node], "bad", [helper.make_tensor_value_info("X", TensorProto.INT64 if is_int else TensorProto.FLOAT, [2, 2])],
+                                  outs, initializer=inits)
+            m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid(MS, 1),
+                                                    helper.make_opsetid(ML, 5 if node.op_type == "TreeEnsemble" else 3)])
             path = os.path.join(tmp, "m%d.onnx" % i)
             onnx.save(m, path)
             xin = os.path.join(tmp, "x%d.pb" % i)
