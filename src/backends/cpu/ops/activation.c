@@ -217,10 +217,23 @@ static void prelu_f32(const void *prm, int64_t n, void *y, const void *const *x,
 
 static const lg_ew_table prelu_k = { NUM_KERNELS(prelu) };
 
+/* Before opset 7 a 1-D slope of C values applies along the channel axis (1): it is read
+ * as [C, 1, .., 1]. *view receives that shape over the same data. */
+static const lg_tensor *prelu_slope(const lg_kctx *c, lg_tensor *view)
+{
+    const lg_tensor *x = c->inputs[0], *slope = c->inputs[1];
+    if (c->opset >= 7 || slope->ndim != 1 || x->ndim < 3 || slope->dims[0] != x->dims[1] || slope->dims[0] == 1) return slope;
+    *view = *slope;
+    view->ndim = x->ndim - 1;
+    for (int a = 1; a < view->ndim; a++) view->dims[a] = 1;
+    return view;
+}
+
 static int prelu_infer(lg_kctx *c)
 {
     LG_CHECK(lg_ew_need_inputs(c, 2));
-    const lg_tensor *x = c->inputs[0], *slope = c->inputs[1];
+    lg_tensor view;
+    const lg_tensor *x = c->inputs[0], *slope = prelu_slope(c, &view);
     char sx[256], ss[256];
     int nd;
     int64_t dims[LG_MAX_DIMS];
@@ -237,10 +250,11 @@ static int prelu_infer(lg_kctx *c)
 
 static int prelu_exec(lg_kctx *c)
 {
-    lg_tensor *y = c->outputs[0];
+    lg_tensor *y = c->outputs[0], view;
     if (!y) return LG_OK;
+    const lg_tensor *in[2] = { c->inputs[0], prelu_slope(c, &view) };
     lg_dtype dt = lg_ew_compute_dtype(y->dtype);
-    return lg_ew_run(c, lg_ew_kernel_for(prelu_k, y->dtype), NULL, dt, dt, 2, c->inputs, y, CHUNK_CHEAP);
+    return lg_ew_run(c, lg_ew_kernel_for(prelu_k, y->dtype), NULL, dt, dt, 2, in, y, CHUNK_CHEAP);
 }
 
 /* ---- Clip: bounds are attributes before opset 11, optional scalar inputs after ---- */
