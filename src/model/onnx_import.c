@@ -164,6 +164,12 @@ static int convert_value_info(const Onnx__ValueInfoProto *vi, lg_graph *g, int i
     lg_value *v = &g->values[idx];
     const Onnx__TypeProto *tp = vi->type;
     if (!tp) return LG_OK; /* untyped (allowed in subgraphs) */
+    /* ZipMap's sequence of maps (scikit-learn classifiers): the runtime has no map values
+     * and returns it as the dense [N, C] tensor (backends/cpu/ops/ml_transform.c). */
+    bool map_seq = tp->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE && tp->sequence_type &&
+                   tp->sequence_type->elem_type &&
+                   tp->sequence_type->elem_type->value_case == ONNX__TYPE_PROTO__VALUE_MAP_TYPE;
+    if (map_seq && strcmp(what, "output") == 0) return LG_OK;
     if (tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE) {
         static const char *names[] = { [ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE] = "a sequence",
                                        [ONNX__TYPE_PROTO__VALUE_MAP_TYPE] = "a map",

@@ -30,7 +30,8 @@ def write_case(out, name, nodes, inputs, outputs, feeds, refs):
     graph = helper.make_graph(
         nodes, name,
         [helper.make_tensor_value_info(n, t, s) for n, t, s in inputs],
-        [helper.make_tensor_value_info(n, t, s) for n, t, s in outputs])
+        [helper.make_value_info(n, t) if isinstance(t, onnx.TypeProto) else helper.make_tensor_value_info(n, t, s)
+         for n, t, s in outputs])
     model = helper.make_model(graph, opset_imports=OPSETS, producer_name="make_sklearn_models.py")
     model.ir_version = 8
     d = os.path.join(out, "sklearn_" + name)
@@ -99,8 +100,13 @@ def main(out):
                               intercepts=lr.intercept_.astype(np.float32).tolist(), classlabels_ints=[0, 1, 2],
                               post_transform="SOFTMAX"),
              helper.make_node("ZipMap", ["scores"], ["probabilities"], domain=ML, classlabels_int64s=[0, 1, 2])]
+    # Declared as skl2onnx does: a sequence of maps {label: probability}. legacygpu returns it as
+    # the dense [N, classes] tensor, which is what the reference holds.
+    zipmap_type = onnx.TypeProto()
+    zipmap_type.sequence_type.elem_type.map_type.key_type = TensorProto.INT64
+    zipmap_type.sequence_type.elem_type.map_type.value_type.tensor_type.elem_type = TensorProto.FLOAT
     write_case(out, "scaler_logreg", nodes, [("X", TensorProto.FLOAT, [None, 4])],
-               [("label", TensorProto.INT64, [None]), ("probabilities", TensorProto.FLOAT, [None, 3])],
+               [("label", TensorProto.INT64, [None]), ("probabilities", zipmap_type, None)],
                [Xt], [pipe.predict(Xt).astype(np.int64), pipe.predict_proba(Xt).astype(np.float32)])
 
     # Binary LogisticRegression with string labels: one coefficient row, LOGISTIC.
