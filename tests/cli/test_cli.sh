@@ -84,6 +84,27 @@ expect info-op-opset 0 "opset 99 of ai.onnx is not implemented" -- "$LG" info "$
 expect info-op-dtype 0 "node 'bin' (ai.onnx.ml.Binarizer, opset 3): X has dtype string" -- "$LG" info "$T/op_dtype.onnx"
 expect info-op-dtype-json 0 '"status": "unsupported"' -- "$LG" info --json "$T/op_dtype.onnx"
 
+# Models using the newer ONNX features badly: an int4 initializer whose packed byte count
+# does not match its shape, a model-local function that calls itself, a sequence input
+# claiming 10^9 elements (sequences are refused as graph inputs).
+/usr/bin/python3 - "$T" <<'PY'
+import sys
+from onnx import TensorProto as T, helper as h
+d = sys.argv[1]
+def model(nodes, inputs, outputs, inits=(), opsets=(("", 21),), functions=()):
+    g = h.make_graph(nodes, "g", inputs, outputs, initializer=list(inits))
+    m = h.make_model(g, opset_imports=[h.make_opsetid(a, b) for a, b in opsets])
+    m.functions.extend(functions)
+    return m.SerializeToString()
+w = T(name="w", data_type=22, dims=[3], raw_data=b"\x7f\x08\x00")  # int4 [3] packs into 2 bytes, not 3
+open(d + "/int4_odd.onnx", "wb").write(model([h.make_node("Identity", ["w"], ["y"])], [], [h.make_tensor_value_info("y", 22, [3])], [w]))
+f = h.make_function("local", "Loop1", ["a"], ["b"], [h.make_node("Loop1", ["a"], ["b"], domain="local")], [h.make_opsetid("", 21), h.make_opsetid("local", 1)])
+open(d + "/recursive_fn.onnx", "wb").write(model([h.make_node("Loop1", ["x"], ["y"], domain="local")],
+    [h.make_tensor_value_info("x", T.FLOAT, [2])], [h.make_tensor_value_info("y", T.FLOAT, [2])], opsets=(("", 21), ("local", 1)), functions=[f]))
+seq = h.make_tensor_sequence_value_info("s", T.FLOAT, [1000000000])
+open(d + "/huge_sequence.onnx", "wb").write(model([h.make_node("SequenceLength", ["s"], ["y"])], [seq], [h.make_tensor_value_info("y", T.INT64, [])]))
+PY
+
 # --- bad input ------------------------------------------------------------------------
 expect no-command 2 "usage:" -- "$LG"
 expect unknown-command 2 "unknown command 'frobnicate'" -- "$LG" frobnicate
@@ -96,6 +117,9 @@ expect wrong-input-shape 1 "must have shape" -- "$LG" run "$SQ/model.onnx" --inp
 expect missing-input 1 "input 'input' is missing" -- "$LG" run "$SQ/model.onnx"
 expect bad-tensor-file 1 "not a valid ONNX TensorProto" -- "$LG" run "$SQ/model.onnx" --input "input=$T/text.onnx"
 expect test-onnx-not-dir 1 "not a test case folder" -- "$LG" test-onnx /nonexistent
+expect int4-odd-bytes 1 "raw_data has 3 bytes, expected 2" -- "$LG" run "$T/int4_odd.onnx"
+expect recursive-function 1 "model-local function 'local.Loop1' calls itself" -- "$LG" run "$T/recursive_fn.onnx"
+expect huge-sequence 1 "is a sequence; only tensors are supported" -- "$LG" run "$T/huge_sequence.onnx"
 if [ -f "$DIGITS/model.onnx" ]; then
   expect infer-not-image 1 "$T/fake.png" -- "$LG" infer "$DIGITS/model.onnx" "$T/fake.png"
   expect infer-huge-image 1 "100000" -- "$LG" infer "$DIGITS/model.onnx" "$T/huge.png"
