@@ -1,7 +1,8 @@
 /*
  * control.c: control-flow operators that run subgraphs: If, Loop and Scan (opset 8 with
  * its batch axis, and 9+). Subgraphs see the enclosing graphs' values by name through
- * lg_kctx_run_graph. Output shapes depend on the data, so these ops have no infer.
+ * lg_kctx_run_graph. Output shapes depend on the data, so these ops have no infer. Also
+ * OptionalHasElement/OptionalGetElement for plain tensors.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -384,9 +385,46 @@ static int scan_exec(lg_kctx *c)
     return rc;
 }
 
+/* ---- OptionalHasElement / OptionalGetElement on plain tensors (opset 18 accepts them):
+ * a present input has an element, an omitted one has none. Optional and sequence values
+ * themselves are not supported by this build. ---- */
+
+static int has_element_infer(lg_kctx *c) { return lg_kout_shape(c, 0, LG_BOOL, 0, NULL); }
+
+static int has_element_exec(lg_kctx *c)
+{
+    if (c->outputs[0]) ((uint8_t *)c->outputs[0]->data)[0] = lg_kin(c, 0) != NULL;
+    return LG_OK;
+}
+
+static int get_element_infer(lg_kctx *c)
+{
+    const lg_tensor *x = lg_kin(c, 0);
+    if (!x) return lg_error(LG_E_RUNTIME, "OptionalGetElement of an empty optional");
+    return lg_kout_shape(c, 0, x->dtype, x->ndim, x->dims);
+}
+
+static int get_element_exec(lg_kctx *c)
+{
+    const lg_tensor *x = c->inputs[0];
+    lg_tensor *y = c->outputs[0];
+    if (!y || !x->nbytes) return LG_OK;
+    if (x->dtype != LG_STRING) {
+        memcpy(y->data, x->data, x->nbytes);
+        return LG_OK;
+    }
+    for (int64_t i = 0, n = lg_tensor_numel_(x); i < n; i++) {
+        const char *s = ((char *const *)x->data)[i];
+        if (!(((char **)y->data)[i] = strdup(s ? s : ""))) return lg_error(LG_E_NOMEM, "out of memory");
+    }
+    return LG_OK;
+}
+
 const lg_op_def lg_ops_control[] = {
     { "If", "", 1, 27, NULL, if_exec, NULL, NULL },
     { "Loop", "", 1, 27, NULL, loop_exec, NULL, NULL },
     { "Scan", "", 8, 27, NULL, scan_exec, NULL, NULL },
+    { "OptionalHasElement", "", 18, 27, has_element_infer, has_element_exec, NULL, NULL },
+    { "OptionalGetElement", "", 18, 27, get_element_infer, get_element_exec, NULL, NULL },
     { NULL },
 };
