@@ -153,6 +153,8 @@ static int attention_infer(lg_kctx *c)
     attention_geom a;
     LG_CHECK(attention_geometry(c, &a));
     const attn_geom *g = &a.g;
+    if (c->n_outputs > 1 && c->outputs[1] && g->H != g->Hv)
+        return lg_error(LG_E_UNSUPPORTED, "present needs equal K and V head sizes (%lld, %lld)", (long long)g->H, (long long)g->Hv);
     LG_CHECK(lg_kout_shape(c, 0, LG_FLOAT, 3, (int64_t[]){ g->B, g->S, a.dv }));
     return lg_kout_shape(c, 1, LG_FLOAT, 5, (int64_t[]){ 2, g->B, g->N, g->T, g->H });
 }
