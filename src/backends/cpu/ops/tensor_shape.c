@@ -606,13 +606,17 @@ static int eyelike_exec(lg_kctx *c)
 
 /* ---- Dropout (inference only) ---- */
 
+/* Training mode drops at random (unsupported) unless the ratio is 0: then, as at
+ * inference, the output is the input and the mask all true. */
 static int dropout_training(lg_kctx *c, bool *training)
 {
-    const lg_tensor *t = c->opset >= 12 ? lg_kin(c, 2) : NULL;
+    const lg_tensor *t = c->opset >= 12 ? lg_kin(c, 2) : NULL, *ratio = c->opset >= 12 ? lg_kin(c, 1) : NULL;
     *training = false;
     if (!t || !t->data) return LG_OK;
     if (lg_tensor_numel_(t) != 1) return lg_error(LG_E_SHAPE, "training_mode must be a scalar");
     *training = lg_tensor_get_i64(t, 0) != 0;
+    if (*training && ratio && ratio->data && lg_tensor_numel_(ratio) == 1 && lg_tensor_get_f64(ratio, 0) == 0.0)
+        *training = false;
     return LG_OK;
 }
 
