@@ -24,7 +24,10 @@ static const struct {
     { LG_FLOAT8E5M2, 1, "float8e5m2" },     { LG_FLOAT8E5M2FNUZ, 1, "float8e5m2fnuz" },
     { LG_UINT4, 1, "uint4" },    { LG_INT4, 1, "int4" },      { LG_FLOAT4E2M1, 1, "float4e2m1" },
     { LG_FLOAT8E8M0, 1, "float8e8m0" }, { LG_UINT2, 1, "uint2" }, { LG_INT2, 1, "int2" },
+    { LG_SEQUENCE, sizeof(lg_tensor *), "sequence" }, { LG_OPTIONAL, sizeof(lg_tensor *), "optional" },
 };
+
+bool lg_dtype_is_container(lg_dtype dt) { return dt == LG_SEQUENCE || dt == LG_OPTIONAL; }
 
 size_t lg_dtype_size(lg_dtype dt)
 {
@@ -147,6 +150,10 @@ void lg_tensor_clear(lg_tensor *t)
             char **s = t->data;
             int64_t n = lg_tensor_numel_(t);
             for (int64_t i = 0; i < n; i++) free(s[i]);
+        } else if (lg_dtype_is_container(t->dtype)) {
+            lg_tensor **e = t->data;
+            int64_t n = lg_tensor_numel_(t);
+            for (int64_t i = 0; i < n; i++) lg_tensor_free(e[i]);
         }
         lg_free(t->data);
     } else if (t->release) {
@@ -169,6 +176,9 @@ int lg_tensor_reset(lg_tensor *t, lg_dtype dt, int ndim, const int64_t *dims)
     int64_t n = lg_dims_numel_checked(ndim, dims);
     if (n < 0)
         return lg_error(LG_E_SHAPE, "invalid tensor shape %s", lg_dims_str(ndim, dims, buf, sizeof(buf)));
+    if (lg_dtype_is_container(dt) && n > LG_SEQUENCE_MAX)
+        return lg_error(LG_E_LIMIT, "a %s of %lld elements exceeds the limit of %d", lg_dtype_name(dt), (long long)n,
+                        LG_SEQUENCE_MAX);
     if ((uint64_t)n > LG_TENSOR_MAX_BYTES / es)
         return lg_error(LG_E_LIMIT, "tensor of shape %s (%s) exceeds the %llu-byte limit",
                         lg_dims_str(ndim, dims, buf, sizeof(buf)), lg_dtype_name(dt),
@@ -240,6 +250,15 @@ int lg_tensor_clone(const lg_tensor *src, lg_tensor **out)
             if (!d[i]) {
                 lg_tensor_free(t);
                 return lg_error(LG_E_NOMEM, "out of memory");
+            }
+        }
+    } else if (lg_dtype_is_container(src->dtype)) {
+        lg_tensor **d = t->data, *const *s = src->data;
+        for (int64_t i = 0, n = lg_tensor_numel_(src); i < n; i++) {
+            int rc = s[i] ? lg_tensor_clone(s[i], &d[i]) : LG_OK;
+            if (rc != LG_OK) {
+                lg_tensor_free(t);
+                return rc;
             }
         }
     } else if (src->nbytes) {

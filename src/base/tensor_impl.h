@@ -6,7 +6,9 @@
  * sum(ik * stride_k) with stride_{n-1} = 1 and stride_k = stride_{k+1} * dims[k+1].
  * data is 64-byte aligned when the tensor owns it. A tensor with a zero dimension has
  * numel 0 and may have data == NULL. Strings: data is an array of numel char *, each
- * NUL-terminated and owned by the tensor (owns == 1) or by whoever made it.
+ * NUL-terminated and owned by the tensor (owns == 1) or by whoever made it. Sequences and
+ * optionals (LG_SEQUENCE, LG_OPTIONAL) are tensors of shape [n] whose data is n lg_tensor *
+ * they own the same way (a deep copy with lg_tensor_clone, freed with the container).
  */
 #ifndef LG_TENSOR_IMPL_H
 #define LG_TENSOR_IMPL_H
@@ -31,6 +33,11 @@ struct lg_tensor {
     struct lg_buffer *buf; /* device tensor (runtime/backend.h): data == NULL, its bytes */
     uint64_t offset;       /* at offset in a device backend's buffer */
 };
+
+/* Most elements a sequence (or optional) may hold; guards against hostile counts. */
+#define LG_SEQUENCE_MAX (1 << 20)
+/* LG_SEQUENCE and LG_OPTIONAL: tensors of owned tensors (data: lg_tensor *[numel]). */
+bool lg_dtype_is_container(lg_dtype dt);
 
 /* Largest tensor the library will allocate (bytes); guards against hostile shapes. */
 #define LG_TENSOR_MAX_BYTES ((size_t)1 << 36)

@@ -162,7 +162,8 @@ static int convert_attr(Onnx__AttributeProto *ap, lg_model *m, lg_graph *g, bool
     }
 }
 
-/* Records a graph input/output's declared type. Non-tensor types are refused. */
+/* Records a graph input/output's declared type. Sequences and optionals become LG_SEQUENCE
+ * and LG_OPTIONAL values; maps and sparse tensors are refused. */
 static int convert_value_info(const Onnx__ValueInfoProto *vi, lg_graph *g, int idx, const char *what)
 {
     lg_value *v = &g->values[idx];
@@ -174,10 +175,14 @@ static int convert_value_info(const Onnx__ValueInfoProto *vi, lg_graph *g, int i
                    tp->sequence_type->elem_type &&
                    tp->sequence_type->elem_type->value_case == ONNX__TYPE_PROTO__VALUE_MAP_TYPE;
     if (map_seq && strcmp(what, "output") == 0) return LG_OK;
+    if (tp->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE || tp->value_case == ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE) {
+        /* sequences and optionals: containers of tensors, their length known only at run time */
+        v->dtype = tp->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE ? LG_SEQUENCE : LG_OPTIONAL;
+        v->ndim = -1;
+        return LG_OK;
+    }
     if (tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE) {
-        static const char *names[] = { [ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE] = "a sequence",
-                                       [ONNX__TYPE_PROTO__VALUE_MAP_TYPE] = "a map",
-                                       [ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE] = "an optional",
+        static const char *names[] = { [ONNX__TYPE_PROTO__VALUE_MAP_TYPE] = "a map",
                                        [ONNX__TYPE_PROTO__VALUE_SPARSE_TENSOR_TYPE] = "a sparse tensor" };
         const char *kind = (tp->value_case > 0 && tp->value_case < 10 && names[tp->value_case]) ? names[tp->value_case] : "not a tensor";
         return lg_error(LG_E_UNSUPPORTED, "graph %s '%s' is %s; only tensors are supported", what, v->name, kind);
