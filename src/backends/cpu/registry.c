@@ -32,6 +32,7 @@ extern const lg_op_def lg_ops_state[];
 extern const lg_op_def lg_ops_image_decoder[];
 extern const lg_op_def lg_ops_grid[];
 extern const lg_op_def lg_ops_sequence[];
+extern const lg_op_def lg_ops_deform_conv[];
 extern const lg_op_def lg_ops_ml_tree[];      /* ai.onnx.ml */
 extern const lg_op_def lg_ops_ml_linear[];
 extern const lg_op_def lg_ops_ml_svm[];
@@ -54,7 +55,7 @@ static const lg_op_def *const tables[] = {
     lg_ops_image,       lg_ops_detection,  lg_ops_rnn,          lg_ops_signal,
     lg_ops_loss,        lg_ops_misc,       lg_ops_control,      lg_ops_attention,
     lg_ops_quant_linear, lg_ops_strings, lg_ops_state, lg_ops_image_decoder,
-    lg_ops_grid,        lg_ops_sequence,
+    lg_ops_grid,        lg_ops_sequence,   lg_ops_deform_conv,
     lg_ops_ml_tree,     lg_ops_ml_linear,  lg_ops_ml_svm,       lg_ops_ml_encode,
     lg_ops_ml_transform, lg_ops_contrib_alias, lg_ops_contrib_act, lg_ops_contrib_norm,
     lg_ops_contrib_qlinear, lg_ops_contrib_matmul, lg_ops_contrib_conv, lg_ops_contrib_rotary,
