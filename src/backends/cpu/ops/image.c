@@ -1,7 +1,7 @@
 /*
  * image.c: resampling operators: Resize (opset 10-27; axes, keep_aspect_ratio_policy and
  * half_pixel_symmetric, no antialias), Upsample (opset 7-9) and GridSample (opset 16-27,
- * 2-D).
+ * 2-D, and 3-D from opset 20).
  *
  * Resize maps every output index of every axis to input taps and weights once
  * (resize_axis: 1 tap for nearest, 2 for linear, 4 for cubic). Nearest is then a pure
@@ -682,20 +682,66 @@ static int gridsample_infer(lg_kctx *c)
     if (!lg_dtype_is_float(x->dtype) || !lg_dtype_is_float(grid->dtype))
         return lg_error(LG_E_UNSUPPORTED, "GridSample needs float tensors, got %s and %s", lg_dtype_name(x->dtype),
                         lg_dtype_name(grid->dtype));
-    if (x->ndim == 5 && c->opset >= 20)
-        return lg_error(LG_E_UNSUPPORTED, "GridSample of 3-D (volumetric) data is not implemented");
+    if (x->ndim == 5 && c->opset >= 20) { /* volumetric: grid (N, D_out, H_out, W_out, 3) */
+        if (grid->ndim != 5 || grid->dims[4] != 3 || grid->dims[0] != x->dims[0])
+            return lg_error(LG_E_SHAPE, "GridSample needs X (N, C, D, H, W) and grid (N, D_out, H_out, W_out, 3)");
+        int64_t dims[5] = { x->dims[0], x->dims[1], grid->dims[1], grid->dims[2], grid->dims[3] };
+        return lg_kout_shape(c, 0, x->dtype, 5, dims);
+    }
     if (x->ndim != 4 || grid->ndim != 4 || grid->dims[3] != 2 || grid->dims[0] != x->dims[0])
         return lg_error(LG_E_SHAPE, "GridSample needs X (N, C, H, W) and grid (N, H_out, W_out, 2)");
     int64_t dims[4] = { x->dims[0], x->dims[1], grid->dims[1], grid->dims[2] };
     return lg_kout_shape(c, 0, x->dtype, 4, dims);
 }
 
+/* Voxel (iz, iy, ix) of a D x H x W volume, 0 outside. */
+static double voxel(const double *v, const int64_t *in, int64_t iz, int64_t iy, int64_t ix)
+{
+    if (iz < 0 || iz >= in[0] || iy < 0 || iy >= in[1] || ix < 0 || ix >= in[2]) return 0.0;
+    return v[(iz * in[1] + iy) * in[2] + ix];
+}
+
+/* 3-D GridSample (opset 20): nearest or trilinear, zeros/border/reflection padding. */
+static void grid_volume(const grid_job *j, const lg_tensor *x, const double *xd, const double *gd, double *yd)
+{
+    int64_t in[3] = { x->dims[2], x->dims[3], x->dims[4] }, outs = j->ho; /* ho: D_out * H_out * W_out here */
+    int64_t vol = in[0] * in[1] * in[2];
+    for (int64_t nc = 0; nc < x->dims[0] * x->dims[1]; nc++) {
+        int64_t n = nc / x->dims[1];
+        const double *v = xd + nc * vol;
+        for (int64_t o = 0; o < outs; o++) {
+            const double *g = gd + (n * outs + o) * 3;
+            double p[3];
+            bool ok = true;
+            for (int a = 0; a < 3; a++) { /* g holds (x, y, z): x runs along W (in[2]) */
+                int64_t size = in[2 - a];
+                p[a] = grid_pad(j, grid_unnormalize(g[a], size, j->align_corners), size);
+                ok &= isfinite(p[a]);
+            }
+            double r = 0.0;
+            if (ok && j->mode == INTERP_NEAREST) {
+                r = voxel(v, in, (int64_t)nearbyint(p[2]), (int64_t)nearbyint(p[1]), (int64_t)nearbyint(p[0]));
+            } else if (ok) {
+                double f[3] = { floor(p[0]), floor(p[1]), floor(p[2]) }, t[3] = { p[0] - f[0], p[1] - f[1], p[2] - f[2] };
+                for (int k = 0; k < 8; k++) {
+                    int bx = k & 1, by = (k >> 1) & 1, bz = (k >> 2) & 1;
+                    double w = (bx ? t[0] : 1 - t[0]) * (by ? t[1] : 1 - t[1]) * (bz ? t[2] : 1 - t[2]);
+                    r += w * voxel(v, in, (int64_t)f[2] + bz, (int64_t)f[1] + by, (int64_t)f[0] + bx);
+                }
+            }
+            yd[nc * outs + o] = r;
+        }
+    }
+}
+
 static int gridsample_exec(lg_kctx *c)
 {
     const lg_tensor *x = c->inputs[0], *grid = c->inputs[1];
     lg_tensor *y = c->outputs[0];
+    bool volume = x->ndim == 5;
     grid_job j = { .align_corners = lg_attr_int(c->node, "align_corners", 0) != 0, .c = x->dims[1], .h = x->dims[2],
-                   .w = x->dims[3], .ho = grid->dims[1], .wo = grid->dims[2] };
+                   .w = x->dims[3], .ho = volume ? grid->dims[1] * grid->dims[2] * grid->dims[3] : grid->dims[1],
+                   .wo = grid->dims[2] };
     int v = 0;
     LG_CHECK(lookup(grid_modes, "mode", lg_attr_string(c->node, "mode", c->opset >= 20 ? "linear" : "bilinear"), &v));
     j.mode = (interp_mode)v;
@@ -710,8 +756,16 @@ static int gridsample_exec(lg_kctx *c)
     j.x = xd;
     j.grid = gd;
     j.y = mem + nx + ng;
-    int64_t rows = j.wo > 0 ? ny / j.wo : 0;
-    lg_parallel_for(c->pool, rows, 1 + 2048 / (j.wo + 1), grid_rows, &j);
+    if (volume && j.mode == INTERP_CUBIC) {
+        lg_free(mem);
+        return lg_error(LG_E_UNSUPPORTED, "GridSample: cubic mode on 3-D data is not defined");
+    }
+    if (volume) {
+        grid_volume(&j, x, xd, gd, j.y);
+    } else {
+        int64_t rows = j.wo > 0 ? ny / j.wo : 0;
+        lg_parallel_for(c->pool, rows, 1 + 2048 / (j.wo + 1), grid_rows, &j);
+    }
     for (int64_t i = 0; i < ny; i++) lg_tensor_set_f64(y, i, j.y[i]);
     lg_free(mem);
     return LG_OK;
