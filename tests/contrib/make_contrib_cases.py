@@ -1,9 +1,12 @@
 #!/usr/bin/python3
-"""make_contrib_cases.py OUT_DIR [--npy]: test cases for the com.microsoft (ONNX Runtime contrib)
-operators, one folder per case in the ONNX test-data layout (model.onnx + test_data_set_0/
-input_N.pb, output_N.pb). Reference outputs are computed here with numpy from the operator
-descriptions in ONNX Runtime's docs/ContribOperators.md. --npy also writes each case's inputs
-and outputs as .npy under <case>/npy/ for tests/contrib/ort_crosscheck.mjs (ONNX Runtime)."""
+"""make_contrib_cases.py OUT_DIR [--npy] [--half]: test cases for the com.microsoft (ONNX Runtime
+contrib) operators, one folder per case in the ONNX test-data layout (model.onnx +
+test_data_set_0/input_N.pb, output_N.pb). Reference outputs are computed here with numpy from
+the operator descriptions in ONNX Runtime's docs/ContribOperators.md. --npy also writes each
+case's inputs and outputs as .npy under <case>/npy/ for tests/contrib/ort_crosscheck.mjs (ONNX
+Runtime). --half writes, instead, float16 versions of the float cases listed in HALF (inputs
+are drawn exactly representable in float16, so the float32 references hold; compare them with
+a float16 tolerance)."""
 import os
 import sys
 
@@ -25,7 +28,20 @@ def case(name, op, inputs, outputs, domain=MS, opset=17, **attrs):
 
 
 def rnd(*shape, lo=-2.0, hi=2.0):
-    return rng.uniform(lo, hi, shape).astype(f32)
+    """Uniform values that float16 holds exactly (see --half)."""
+    return rng.uniform(lo, hi, shape).astype(np.float16).astype(f32)
+
+
+HALF = ["gelu", "fast_gelu_bias", "skip_layer_norm", "simplified_layer_norm", "fused_matmul_transa", "rotary_embedding",
+        "attention_mask_lengths", "multi_head_attention", "group_query_attention"]
+
+
+def halved():
+    """The HALF cases with every float32 tensor as float16."""
+    def h(items):
+        return [(n, a.astype(np.float16) if a is not None and a.dtype == f32 else a) for n, a in items]
+    return [("f16_" + name, op, h(ins), h(outs), domain, opset, attrs)
+            for name, op, ins, outs, domain, opset, attrs in CASES if name in HALF]
 
 
 def gelu(x):
@@ -192,8 +208,8 @@ def misc():
     case("trilu_upper", "Trilu", [("X", m), ("k", np.array(1, np.int64))], [("Y", np.triu(m, 1).astype(f32))], upper=1)
 
 
-def write(out, with_npy):
-    for name, op, inputs, outputs, domain, opset, attrs in CASES:
+def write(out, with_npy, cases):
+    for name, op, inputs, outputs, domain, opset, attrs in cases:
         # An input or output without an array is omitted (an empty name in the node).
         inputs = [(n if a is not None else "", a) for n, a in inputs]
         outputs = [(n if a is not None else "", a) for n, a in outputs]
@@ -229,7 +245,7 @@ def main():
         attention_cases.add(case, rnd, softmax, rng)
     except ImportError:
         pass
-    write(sys.argv[1], "--npy" in sys.argv[2:])
+    write(sys.argv[1], "--npy" in sys.argv[2:], halved() if "--half" in sys.argv[2:] else CASES)
 
 
 if __name__ == "__main__":

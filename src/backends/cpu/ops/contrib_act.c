@@ -87,10 +87,13 @@ static int gelu_exec(lg_kctx *c)
     return LG_OK;
 }
 
+/* float16 runs through the float32 kernel (contrib_common.h). */
+LG_CONTRIB_HALF(gelu, gelu_infer, gelu_exec)
+
 const lg_op_def lg_ops_contrib_act[] = {
-    { "Gelu", "com.microsoft", 1, 1, gelu_infer, gelu_exec, NULL, NULL },
-    { "FastGelu", "com.microsoft", 1, 1, gelu_infer, gelu_exec, NULL, NULL },
-    { "BiasGelu", "com.microsoft", 1, 1, gelu_infer, gelu_exec, NULL, NULL },
-    { "QuickGelu", "com.microsoft", 1, 1, gelu_infer, gelu_exec, NULL, NULL },
+    { "Gelu", "com.microsoft", 1, 1, gelu_hinfer, gelu_hexec, NULL, NULL },
+    { "FastGelu", "com.microsoft", 1, 1, gelu_hinfer, gelu_hexec, NULL, NULL },
+    { "BiasGelu", "com.microsoft", 1, 1, gelu_hinfer, gelu_hexec, NULL, NULL },
+    { "QuickGelu", "com.microsoft", 1, 1, gelu_hinfer, gelu_hexec, NULL, NULL },
     { NULL },
 };

@@ -323,8 +323,12 @@ static int mha_exec(lg_kctx *c)
     return rc;
 }
 
+/* float16 runs through the float32 kernel (contrib_common.h). */
+LG_CONTRIB_HALF(attention, attention_infer, attention_exec)
+LG_CONTRIB_HALF(mha, mha_infer, mha_exec)
+
 const lg_op_def lg_ops_contrib_attention[] = {
-    { "Attention", "com.microsoft", 1, 1, attention_infer, attention_exec, NULL, NULL },
-    { "MultiHeadAttention", "com.microsoft", 1, 1, mha_infer, mha_exec, NULL, NULL },
+    { "Attention", "com.microsoft", 1, 1, attention_hinfer, attention_hexec, NULL, NULL },
+    { "MultiHeadAttention", "com.microsoft", 1, 1, mha_hinfer, mha_hexec, NULL, NULL },
     { NULL },
 };

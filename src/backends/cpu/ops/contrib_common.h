@@ -20,6 +20,16 @@ const lg_op_def *lg_contrib_default_op(const char *op, int opset);
 /* A context for d on c's node, inputs and outputs, at opset. */
 lg_kctx lg_contrib_sub(const lg_kctx *c, int opset);
 
+/* float16 through a float32 kernel: float16 inputs are converted to float32, the kernel
+ * runs (infer, or infer then exec when run), and its float32 outputs come back as float16.
+ * Without float16 inputs it calls the kernel directly. LG_CONTRIB_HALF(name, infer, exec)
+ * defines name_hinfer/name_hexec for an op table. */
+typedef int (*lg_contrib_fn)(lg_kctx *c);
+int lg_contrib_half(lg_kctx *c, lg_contrib_fn infer, lg_contrib_fn exec, bool run);
+#define LG_CONTRIB_HALF(name, infer, exec) \
+    static int name##_hinfer(lg_kctx *c) { return lg_contrib_half(c, infer, exec, false); } \
+    static int name##_hexec(lg_kctx *c) { return lg_contrib_half(c, infer, exec, true); }
+
 /* LG_E_UNSUPPORTED unless t is float32 (what names it). */
 int lg_contrib_need_f32(const lg_tensor *t, const char *what);
 

@@ -150,7 +150,10 @@ static int gqa_exec(lg_kctx *c)
     return rc;
 }
 
+/* float16 runs through the float32 kernel (contrib_common.h). */
+LG_CONTRIB_HALF(gqa, gqa_infer, gqa_exec)
+
 const lg_op_def lg_ops_contrib_gqa[] = {
-    { "GroupQueryAttention", "com.microsoft", 1, 1, gqa_infer, gqa_exec, NULL, NULL },
+    { "GroupQueryAttention", "com.microsoft", 1, 1, gqa_hinfer, gqa_hexec, NULL, NULL },
     { NULL },
 };

@@ -337,8 +337,11 @@ static int dqmm_exec(lg_kctx *c)
     return LG_OK;
 }
 
+/* float16 runs through the float32 kernel (contrib_common.h). */
+LG_CONTRIB_HALF(fmm, fmm_infer, fmm_exec)
+
 const lg_op_def lg_ops_contrib_matmul[] = {
-    { "FusedMatMul", "com.microsoft", 1, 1, fmm_infer, fmm_exec, NULL, NULL },
+    { "FusedMatMul", "com.microsoft", 1, 1, fmm_hinfer, fmm_hexec, NULL, NULL },
     { "MatMulNBits", "com.microsoft", 1, 1, nbits_infer, nbits_exec, nbits_prepare, nbits_release },
     { "MatMulInteger16", "com.microsoft", 1, 1, mmi16_infer, mmi16_exec, NULL, NULL },
     { "DynamicQuantizeMatMul", "com.microsoft", 1, 1, dqmm_infer, dqmm_exec, NULL, NULL },

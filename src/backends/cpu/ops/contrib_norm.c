@@ -130,10 +130,13 @@ static int norm_exec(lg_kctx *c)
     return LG_OK;
 }
 
+/* float16 runs through the float32 kernel (contrib_common.h). */
+LG_CONTRIB_HALF(norm, norm_infer, norm_exec)
+
 const lg_op_def lg_ops_contrib_norm[] = {
-    { "SimplifiedLayerNormalization", "com.microsoft", 1, 1, norm_infer, norm_exec, NULL, NULL },
-    { "SimplifiedLayerNormalization", "", 1, 27, norm_infer, norm_exec, NULL, NULL },
-    { "SkipLayerNormalization", "com.microsoft", 1, 1, norm_infer, norm_exec, NULL, NULL },
-    { "SkipSimplifiedLayerNormalization", "com.microsoft", 1, 1, norm_infer, norm_exec, NULL, NULL },
+    { "SimplifiedLayerNormalization", "com.microsoft", 1, 1, norm_hinfer, norm_hexec, NULL, NULL },
+    { "SimplifiedLayerNormalization", "", 1, 27, norm_hinfer, norm_hexec, NULL, NULL },
+    { "SkipLayerNormalization", "com.microsoft", 1, 1, norm_hinfer, norm_hexec, NULL, NULL },
+    { "SkipSimplifiedLayerNormalization", "com.microsoft", 1, 1, norm_hinfer, norm_hexec, NULL, NULL },
     { NULL },
 };

@@ -75,7 +75,10 @@ static int rot_exec(lg_kctx *c)
     return LG_OK;
 }
 
+/* float16 runs through the float32 kernel (contrib_common.h). */
+LG_CONTRIB_HALF(rot, rot_infer, rot_exec)
+
 const lg_op_def lg_ops_contrib_rotary[] = {
-    { "RotaryEmbedding", "com.microsoft", 1, 1, rot_infer, rot_exec, NULL, NULL },
+    { "RotaryEmbedding", "com.microsoft", 1, 1, rot_hinfer, rot_hexec, NULL, NULL },
     { NULL },
 };
