@@ -1,6 +1,6 @@
 /*
- * image.c: resampling operators: Resize (opset 10-27; axes, keep_aspect_ratio_policy and
- * half_pixel_symmetric, no antialias), Upsample (opset 7-9) and GridSample (opset 16-27,
+ * image.c: resampling operators: Resize (opset 10-27; axes, keep_aspect_ratio_policy,
+ * half_pixel_symmetric and antialias), Upsample (opset 7-9) and GridSample (opset 16-27,
  * 2-D, and 3-D from opset 20).
  *
  * Resize maps every output index of every axis to input taps and weights once
@@ -85,6 +85,7 @@ typedef struct resize_params {
     int n_axes;                  /* axes scales/sizes/roi name (Resize 18), in order */
     int axes[LG_MAX_DIMS];
     int keep_ratio;              /* 0 stretch, 1 not_larger, 2 not_smaller (Resize 18) */
+    bool antialias;              /* Resize 18: linear/cubic filters widened by 1/scale when shrinking */
     int64_t in[LG_MAX_DIMS], out[LG_MAX_DIMS];
     double scale[LG_MAX_DIMS];
     double roi_start[LG_MAX_DIMS], roi_end[LG_MAX_DIMS];
@@ -161,8 +162,7 @@ static int resize_axes_attr(const lg_kctx *c, resize_params *p)
     if (c->opset >= 18)
         LG_CHECK(lookup(policies, "keep_aspect_ratio_policy", lg_attr_string(c->node, "keep_aspect_ratio_policy", "stretch"),
                         &p->keep_ratio));
-    if (c->opset >= 18 && lg_attr_int(c->node, "antialias", 0))
-        return lg_error(LG_E_UNSUPPORTED, "Resize with antialias is not implemented");
+    p->antialias = c->opset >= 18 && lg_attr_int(c->node, "antialias", 0) != 0;
     return LG_OK;
 }
 
@@ -179,6 +179,7 @@ static int resize_params_init(const lg_kctx *c, resize_params *p)
     LG_CHECK(resize_axes_attr(c, p));
     LG_CHECK(lookup(interp_names, "mode", lg_attr_string(c->node, "mode", "nearest"), &v));
     p->mode = (interp_mode)v;
+    if (p->antialias && p->mode == INTERP_NEAREST) return lg_error(LG_E_INVALID_MODEL, "antialias needs linear or cubic mode");
     if (legacy && p->mode == INTERP_CUBIC) return lg_error(LG_E_INVALID_MODEL, "cubic mode needs Resize-11 or later");
     p->coord = COORD_ASYMMETRIC;
     p->rule = NEAREST_LEGACY;
@@ -308,6 +309,49 @@ static void axis_taps(const resize_params *p, double x, int64_t *first, double *
     }
 }
 
+/* First tap offset of an antialiased filter (support 1 linear, 2 cubic, widened by 1/scale);
+ * 0 when the axis does not shrink or antialias is off. Its tap count is 2 - 2 * start. */
+static int64_t antialias_start(const resize_params *p, int a)
+{
+    if (!p->antialias || !(p->scale[a] < 1.0) || p->mode == INTERP_NEAREST) return 0;
+    return (int64_t)floor((p->mode == INTERP_LINEAR ? -1.0 : -2.0) / p->scale[a]) + 1;
+}
+
+static int64_t axis_tap_count(const resize_params *p, int a)
+{
+    int64_t start = antialias_start(p, a);
+    if (start) return 2 - 2 * start;
+    return p->mode == INTERP_NEAREST ? 1 : p->mode == INTERP_LINEAR ? 2 : 4;
+}
+
+/* The antialiased taps of source coordinate x (the ONNX reference's: a point exactly on a
+ * sample takes ratio 1 against the sample before it). */
+static void antialias_taps(const resize_params *p, int a, const resize_axis *ax, double x, int64_t *idx, double *w)
+{
+    int64_t start = antialias_start(p, a), n = ax->taps;
+    double f = floor(x), r = x - f, s = p->scale[a], sum = 0.0;
+    if (r == 0.0) {
+        r = 1.0;
+        f -= 1.0;
+    }
+    for (int64_t k = 0; k < n; k++) {
+        double arg = ((double)(start + k) - r) * s;
+        int64_t i = (int64_t)f + start + k;
+        w[k] = p->mode == INTERP_LINEAR ? fmax(0.0, fmin(1.0, 1.0 - fabs(arg))) : cubic_coeff(arg, p->cubic_a);
+        sum += w[k];
+        idx[k] = i;
+    }
+    double kept = 0.0;
+    for (int64_t k = 0; k < n; k++) {
+        w[k] = sum != 0.0 ? w[k] / sum : 0.0;
+        if (p->exclude_outside && (idx[k] < 0 || idx[k] >= ax->n_in)) w[k] = 0.0;
+        kept += w[k];
+        idx[k] = clamp_index(idx[k], ax->n_in);
+    }
+    if (p->exclude_outside && kept != 0.0)
+        for (int64_t k = 0; k < n; k++) w[k] /= kept;
+}
+
 static void axis_fill(const resize_params *p, int a, resize_axis *ax)
 {
     ax->identity = ax->n_in == ax->n_out;
@@ -315,6 +359,12 @@ static void axis_fill(const resize_params *p, int a, resize_axis *ax)
         double x = source_coord(p, a, o);
         int64_t *idx = ax->idx + o * ax->taps;
         double *w = ax->w + o * ax->taps;
+        if (antialias_start(p, a)) {
+            ax->outside[o] = p->coord == COORD_TF_CROP_AND_RESIZE && (x < 0.0 || x > (double)(ax->n_in - 1));
+            ax->identity = false;
+            antialias_taps(p, a, ax, x, idx, w);
+            continue;
+        }
         ax->outside[o] = p->coord == COORD_TF_CROP_AND_RESIZE && (x < 0.0 || x > (double)(ax->n_in - 1));
         ax->identity &= x == (double)o && !ax->outside[o];
         if (p->mode == INTERP_NEAREST) {
@@ -339,17 +389,24 @@ static void axis_fill(const resize_params *p, int a, resize_axis *ax)
 /* Builds the maps of every axis in one allocation (*mem, freed by the caller). */
 static int axes_build(const resize_params *p, resize_axis *axes, void **mem)
 {
-    int64_t taps = p->mode == INTERP_NEAREST ? 1 : p->mode == INTERP_LINEAR ? 2 : 4, total = 0;
-    for (int a = 0; a < p->rank; a++) total += p->out[a];
-    size_t bytes = (size_t)total * (size_t)taps * (sizeof(int64_t) + sizeof(double)) + (size_t)total + 64;
+    int64_t total = 0, total_taps = 0;
+    for (int a = 0; a < p->rank; a++) {
+        int64_t taps = axis_tap_count(p, a);
+        if (taps > ((int64_t)1 << 16))
+            return lg_error(LG_E_LIMIT, "axis %d: an antialiased filter of %lld taps (scale %g)", a, (long long)taps, p->scale[a]);
+        total += p->out[a];
+        total_taps += p->out[a] * taps;
+    }
+    size_t bytes = (size_t)total_taps * (sizeof(int64_t) + sizeof(double)) + (size_t)total + 64;
     char *m = lg_alloc(bytes);
     if (!m) return lg_error(LG_E_NOMEM, "out of memory for resize tables");
     *mem = m;
     int64_t *idx = (int64_t *)m;
-    double *w = (double *)(idx + total * taps);
-    bool *outside = (bool *)(w + total * taps);
+    double *w = (double *)(idx + total_taps);
+    bool *outside = (bool *)(w + total_taps);
     for (int a = 0; a < p->rank; a++) {
         resize_axis *ax = &axes[a];
+        int64_t taps = axis_tap_count(p, a);
         *ax = (resize_axis){ .n_in = p->in[a], .n_out = p->out[a], .taps = taps, .idx = idx, .w = w, .outside = outside };
         if (ax->n_out > 0 && ax->n_in == 0) return lg_error(LG_E_SHAPE, "axis %d: cannot resize an empty axis to %lld", a, (long long)ax->n_out);
         axis_fill(p, a, ax);
