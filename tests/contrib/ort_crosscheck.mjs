@@ -1,6 +1,7 @@
-// ort_crosscheck.mjs CASES_DIR: runs every contrib_* case that make_contrib_cases.py wrote
-// (with --npy) through ONNX Runtime (onnxruntime-node, CPU) and compares its outputs with
-// the numpy references, so the references are checked against ONNX Runtime's own kernels.
+// ort_crosscheck.mjs CASES_DIR: runs every case that make_contrib_cases.py or
+// tests/ml/make_sklearn_models.py wrote with --npy (a <case>/npy folder) through ONNX Runtime
+// (onnxruntime-node, CPU) and compares its outputs with the references (numpy's, or
+// scikit-learn's), so the references and the test graphs are checked against ONNX Runtime.
 // A local check, not part of CI: NODE_PATH must reach onnxruntime-node (see docs/models.md).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,7 +11,7 @@ const require = createRequire(import.meta.url);
 const ort = require('onnxruntime-node');
 
 const TYPES = {
-  '<f4': ['float32', Float32Array], '<i8': ['int64', BigInt64Array], '<i4': ['int32', Int32Array],
+  '<f4': ['float32', Float32Array], '<f8': ['float64', Float64Array], '<i8': ['int64', BigInt64Array], '<i4': ['int32', Int32Array],
   '|u1': ['uint8', Uint8Array], '|i1': ['int8', Int8Array], '<i2': ['int16', Int16Array], '<u2': ['uint16', Uint16Array],
   '<u4': ['uint32', Uint32Array],
 };
@@ -28,7 +29,7 @@ function readNpy(file) {
 
 const dir = process.argv[2];
 let pass = 0, fail = 0;
-for (const name of fs.readdirSync(dir).filter((n) => n.startsWith('contrib_')).sort()) {
+for (const name of fs.readdirSync(dir).sort()) {
   const npy = path.join(dir, name, 'npy');
   if (!fs.existsSync(npy)) continue;
   const feeds = {}, refs = {};

@@ -1,12 +1,16 @@
 #!/usr/bin/python3
-"""make_sklearn_models.py OUT_DIR: fits real scikit-learn pipelines (Debian's python3-sklearn),
+"""make_sklearn_models.py OUT_DIR [--npy]: fits real scikit-learn pipelines (Debian's python3-sklearn),
 writes each as an ONNX model with ai.onnx.ml operators (python3-onnx's helper; no converter is
 packaged in Debian 12) and stores sklearn's own predictions as the reference outputs, in the
 ONNX test-data layout: OUT_DIR/sklearn_<name>/model.onnx + test_data_set_0/{input,output}_N.pb.
 
-`legacygpu test-onnx OUT_DIR` then checks the engine against scikit-learn end to end."""
+`legacygpu test-onnx OUT_DIR` then checks the engine against scikit-learn end to end. --npy also
+writes the numeric cases' tensors as <case>/npy/*.npy for tests/contrib/ort_crosscheck.mjs
+(ONNX Runtime reads the same graphs; string tensors and ZipMap's sequence are left out)."""
 import os
 import sys
+
+NPY = "--npy" in sys.argv[2:]
 
 import numpy as np
 import onnx
@@ -37,11 +41,15 @@ def write_case(out, name, nodes, inputs, outputs, feeds, refs):
     d = os.path.join(out, "sklearn_" + name)
     os.makedirs(os.path.join(d, "test_data_set_0"), exist_ok=True)
     onnx.save(model, os.path.join(d, "model.onnx"))
+    plain = all(a.dtype != object for a in feeds + refs) and all(not isinstance(t, onnx.TypeProto) for _, t, _ in outputs)
     for kind, specs, arrays in (("input", inputs, feeds), ("output", outputs, refs)):
         for i, ((n, _, _), a) in enumerate(zip(specs, arrays)):
             t = numpy_helper.from_array(a, n)
             with open(os.path.join(d, "test_data_set_0", "%s_%d.pb" % (kind, i)), "wb") as f:
                 f.write(t.SerializeToString())
+            if NPY and plain:
+                os.makedirs(os.path.join(d, "npy"), exist_ok=True)
+                np.save(os.path.join(d, "npy", "%s.%s.npy" % (kind, n)), a)
 
 
 def scaler_node(scaler, x, y):
@@ -72,7 +80,10 @@ def tree_attrs(trees, prefix, n_out, weight_of, scale):
                     a[prefix + "_ids"].append(k)
                     a["w"].append(float(w) * scale)
     w = a.pop("w")
-    # Thresholds and weights as double tensors (opset 3): sklearn compares float32 X with float64 thresholds.
+    # float64 thresholds and weights (opset 3 tensors) for float64 X, as skl2onnx writes them for a
+    # DoubleTensorType input: sklearn compares float32 features with float64 thresholds, which
+    # float32 thresholds would not reproduce (a forest then flips a sample). ONNX Runtime wants
+    # the *_as_tensor forms in X's type.
     a["nodes_values_as_tensor"] = numpy_helper.from_array(np.array(values, np.float64))
     a[prefix + "_weights_as_tensor"] = numpy_helper.from_array(np.array(w, np.float64))
     return a
@@ -130,9 +141,9 @@ def main(out):
         attrs = tree_attrs(trees, "class", 3, class_probs, 1.0 / len(trees))
         nodes = [helper.make_node("TreeEnsembleClassifier", ["X"], ["label", "probabilities"], domain=ML,
                                   classlabels_int64s=[0, 1, 2], post_transform="NONE", **attrs)]
-        write_case(out, name, nodes, [("X", TensorProto.FLOAT, [None, 4])],
+        write_case(out, name, nodes, [("X", TensorProto.DOUBLE, [None, 4])],
                    [("label", TensorProto.INT64, [None]), ("probabilities", TensorProto.FLOAT, [None, 3])],
-                   [Xt], [model.predict(Xt).astype(np.int64), model.predict_proba(Xt).astype(np.float32)])
+                   [Xt.astype(np.float64)], [model.predict(Xt).astype(np.int64), model.predict_proba(Xt).astype(np.float32)])
 
     # Decision tree and random forest regressors (diabetes).
     diab = load_diabetes()
@@ -146,8 +157,8 @@ def main(out):
         attrs = tree_attrs(trees, "target", 1, lambda tr, i: [tr.value[i][0][0]], 1.0)
         nodes = [helper.make_node("TreeEnsembleRegressor", ["X"], ["variable"], domain=ML, n_targets=1,
                                   aggregate_function=agg, **attrs)]
-        write_case(out, name, nodes, [("X", TensorProto.FLOAT, [None, 10])], [("variable", TensorProto.FLOAT, [None, 1])],
-                   [Xdt], [model.predict(Xdt).astype(np.float32).reshape(-1, 1)])
+        write_case(out, name, nodes, [("X", TensorProto.DOUBLE, [None, 10])], [("variable", TensorProto.FLOAT, [None, 1])],
+                   [Xdt.astype(np.float64)], [model.predict(Xdt).astype(np.float32).reshape(-1, 1)])
 
     # SVC (RBF, one-vs-one): labels and the pairwise decision values; and with Platt probabilities.
     for name, svc in (("svc_rbf", SVC(kernel="rbf", gamma=0.5, decision_function_shape="ovo")),
@@ -219,6 +230,6 @@ def main(out):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: make_sklearn_models.py OUT_DIR")
+    if len(sys.argv) < 2:
+        sys.exit("usage: make_sklearn_models.py OUT_DIR [--npy]")
     main(sys.argv[1])
