@@ -145,6 +145,27 @@ def main(out):
                    [("label", TensorProto.INT64, [None]), ("probabilities", TensorProto.FLOAT, [None, 3])],
                    [Xt.astype(np.float64)], [model.predict(Xt).astype(np.int64), model.predict_proba(Xt).astype(np.float32)])
 
+    # A binary random forest: leaves weigh both classes.
+    forest = RandomForestClassifier(n_estimators=5, max_depth=4, random_state=0).fit(Xb, yb)
+    attrs = tree_attrs(forest.estimators_, "class", 2, class_probs, 1.0 / 5)
+    nodes = [helper.make_node("TreeEnsembleClassifier", ["X"], ["label", "probabilities"], domain=ML,
+                              classlabels_int64s=[0, 1], post_transform="NONE", **attrs)]
+    write_case(out, "random_forest_binary", nodes, [("X", TensorProto.DOUBLE, [None, 6])],
+               [("label", TensorProto.INT64, [None]), ("probabilities", TensorProto.FLOAT, [None, 2])],
+               [Xb[:40].astype(np.float64)], [forest.predict(Xb[:40]).astype(np.int64), forest.predict_proba(Xb[:40]).astype(np.float32)])
+
+    # The same forest with the positive class's weight alone (the binary form): scores [1 - p, p].
+    attrs = tree_attrs(forest.estimators_, "class", 2, lambda tr, i: [0.0, class_probs(tr, i)[1]], 1.0 / 5)
+    keep = [k for k, c in enumerate(attrs["class_ids"]) if c == 1]
+    for key in ("class_treeids", "class_nodeids", "class_ids"):
+        attrs[key] = [attrs[key][k] for k in keep]
+    attrs["class_weights_as_tensor"] = numpy_helper.from_array(numpy_helper.to_array(attrs["class_weights_as_tensor"])[keep])
+    nodes = [helper.make_node("TreeEnsembleClassifier", ["X"], ["label", "probabilities"], domain=ML,
+                              classlabels_int64s=[0, 1], post_transform="NONE", **attrs)]
+    write_case(out, "random_forest_binary_positive_weights", nodes, [("X", TensorProto.DOUBLE, [None, 6])],
+               [("label", TensorProto.INT64, [None]), ("probabilities", TensorProto.FLOAT, [None, 2])],
+               [Xb[:40].astype(np.float64)], [forest.predict(Xb[:40]).astype(np.int64), forest.predict_proba(Xb[:40]).astype(np.float32)])
+
     # Decision tree and random forest regressors (diabetes).
     diab = load_diabetes()
     Xd, yd = diab.data.astype(np.float32), diab.target
