@@ -302,6 +302,9 @@ fail:
 
 int lg_tensor_to_proto_bytes(const lg_tensor *t, const char *name, uint8_t **buf, size_t *len)
 {
+    if (lg_dtype_is_container(t->dtype))
+        return lg_error(LG_E_UNSUPPORTED, "'%s' is a %s; only tensors can be written as a TensorProto", name ? name : "",
+                        lg_dtype_name(t->dtype));
     Onnx__TensorProto tp = ONNX__TENSOR_PROTO__INIT;
     int64_t dims[LG_MAX_DIMS];
     for (int i = 0; i < t->ndim; i++) dims[i] = t->dims[i];
