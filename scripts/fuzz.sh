@@ -24,8 +24,8 @@ for m in models/*/model.onnx /usr/share/libonnx-testdata/data/node/test_*/model.
   [ $n -lt 300 ] || break
 done
 # ONNX 1.22's cases of the newer element types (float8, float4, int4/uint4, int2/uint2,
-# e8m0: packed and unpacked in the loader) as model and tensor seeds.
-new_types=(../shared/onnx-node-1.22/test_*{FLOAT8,FLOAT4,INT4,UINT4,INT2,UINT2,e8m0,e4m3,e5m2,int4,uint4,int2,uint2,float4,bitcast}*)
+# e8m0: packed and unpacked in the loader), sequences and optionals as model and tensor seeds.
+new_types=(../shared/onnx-node-1.22/test_*{FLOAT8,FLOAT4,INT4,UINT4,INT2,UINT2,e8m0,e4m3,e5m2,int4,uint4,int2,uint2,float4,bitcast,sequence,optional}*)
 for c in "${new_types[@]}"; do
   [ -f "$c/model.onnx" ] || continue
   cp "$c/model.onnx" "$corpus/model/seed$n.onnx"
