@@ -35,7 +35,9 @@ k=0
 for c in "${new_types[@]}"; do
   for t in "$c"/test_data_set_0/*.pb; do
     [ -f "$t" ] || continue
-    { printf '\x00'; cat "$t"; } >"$corpus/tensor/pb$k"
+    pick='\x00' # TensorProto; SequenceProto (2) and OptionalProto (3) for those cases
+    case "$c" in *sequence*) pick='\x02' ;; *optional*) pick='\x03' ;; esac
+    { printf "$pick"; cat "$t"; } >"$corpus/tensor/pb$k"
     k=$((k + 1))
   done
 done

@@ -87,6 +87,7 @@ int lg_tensor_read_npy(const void *buf, size_t len, lg_tensor **out);
 /* Reads a .pb file holding a value of kind: LG_SEQUENCE (ONNX SequenceProto), LG_OPTIONAL
  * (OptionalProto), anything else a tensor (as lg_tensor_read_file). */
 int lg_value_read_file(const char *path, lg_dtype kind, lg_tensor **out, char **name);
+int lg_value_read_pb(const void *buf, size_t len, lg_dtype kind, lg_tensor **out, char **name);
 int lg_tensor_write_pb(const lg_tensor *t, const char *name, const char *path);
 int lg_tensor_write_npy(const lg_tensor *t, const char *path);
 

@@ -120,6 +120,18 @@ static int read_value(const uint8_t *buf, size_t len, lg_dtype kind, int depth, 
     return rc;
 }
 
+int lg_value_read_pb(const void *buf, size_t len, lg_dtype kind, lg_tensor **out, char **name)
+{
+    if (!lg_dtype_is_container(kind)) return lg_tensor_read_pb(buf, len, out, name);
+    if (name) *name = NULL;
+    int rc = read_value(buf, len, kind, 0, out, name);
+    if (rc != LG_OK && name) {
+        free(*name);
+        *name = NULL;
+    }
+    return rc;
+}
+
 int lg_value_read_file(const char *path, lg_dtype kind, lg_tensor **out, char **name)
 {
     if (!lg_dtype_is_container(kind)) return lg_tensor_read_file(path, out, name);
