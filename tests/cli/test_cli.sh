@@ -109,6 +109,24 @@ open(d + "/huge_seq/model.onnx", "wb").write(model([h.make_node("SequenceLength"
 open(d + "/huge_seq/test_data_set_0/input_0.pb", "wb").write(b"\x1a\x04\x08\x00\x10\x01" * ((1 << 20) + 1))
 PY
 
+# An early model zoo op (ImageScaler, opset 7, IR 3) runs.
+/usr/bin/python3 - "$T" <<'PY'
+import sys, os, numpy as np
+from onnx import helper as h, TensorProto as T, numpy_helper as nh
+d = sys.argv[1] + "/imagescaler"
+os.makedirs(d + "/test_data_set_0")
+g = h.make_graph([h.make_node("ImageScaler", ["x"], ["y"], scale=2.0, bias=[1.0, -1.0, 0.5])], "g",
+                 [h.make_tensor_value_info("x", T.FLOAT, [1, 3, 2, 2])], [h.make_tensor_value_info("y", T.FLOAT, [1, 3, 2, 2])])
+m = h.make_model(g, opset_imports=[h.make_opsetid("", 7)])
+m.ir_version = 3
+open(d + "/model.onnx", "wb").write(m.SerializeToString())
+x = np.arange(12, dtype=np.float32).reshape(1, 3, 2, 2)
+y = x * 2 + np.array([1, -1, 0.5], dtype=np.float32).reshape(1, 3, 1, 1)
+open(d + "/test_data_set_0/input_0.pb", "wb").write(nh.from_array(x, "x").SerializeToString())
+open(d + "/test_data_set_0/output_0.pb", "wb").write(nh.from_array(y, "y").SerializeToString())
+PY
+expect old-opset-imagescaler 0 "1 passed, 0 failed" -- "$LG" test-onnx "$T/imagescaler"
+
 # --- bad input ------------------------------------------------------------------------
 expect no-command 2 "usage:" -- "$LG"
 expect unknown-command 2 "unknown command 'frobnicate'" -- "$LG" frobnicate

@@ -1,7 +1,7 @@
 /*
  * norm.c: normalization operators: BatchNormalization (inference and training mode),
- * InstanceNormalization, GroupNormalization, LayerNormalization, RMSNormalization (23), MeanVarianceNormalization
- * and LRN.
+ * InstanceNormalization, GroupNormalization, LayerNormalization, RMSNormalization (23),
+ * MeanVarianceNormalization, LRN, and the early model zoo's ImageScaler (opset 1-9).
  *
  * Every op reduces to per-plane statistics and a per-plane affine map y = x * a + b, run
  * in parallel over planes. The kernels exist for float and double (NORM_KERNELS below):
@@ -364,6 +364,33 @@ static int instancenorm_exec(lg_kctx *c)
     return LG_OK;
 }
 
+/* ---- ImageScaler (opset 1-9, experimental, early model zoo): y = scale * x + bias[c] ---- */
+
+static int imagescaler_exec(lg_kctx *c)
+{
+    const lg_tensor *x = c->inputs[0];
+    if (x->ndim != 4) return lg_error(LG_E_SHAPE, "ImageScaler input has rank %d, expected 4 (N, C, H, W)", x->ndim);
+    int64_t ch = x->dims[1], planes = x->dims[0] * ch, inner = planes ? lg_tensor_numel_(x) / planes : 0;
+    int nb = 0;
+    const float *bias = lg_attr_floats(c->node, "bias", &nb);
+    if (bias && nb != ch) return lg_error(LG_E_SHAPE, "bias has %lld values for %lld channels", (long long)nb, (long long)ch);
+    double *p = alloc_doubles(2 * ch);
+    if (!p) return LG_E_NOMEM;
+    double scale = lg_attr_float(c->node, "scale", 1.0f);
+    for (int64_t k = 0; k < ch; k++) {
+        p[k] = scale;
+        p[ch + k] = bias ? bias[k] : 0.0;
+    }
+    norm_work w;
+    int rc = work_begin(x, c->outputs[0], &w);
+    if (rc == LG_OK) {
+        run_affine(c, &w, p, p + ch, ch, planes, inner);
+        work_end(&w, c->outputs[0]);
+    }
+    lg_free(p);
+    return rc;
+}
+
 /* ---- GroupNormalization: channels in num_groups groups; scale and bias per group at
  * opset 18, per channel from opset 21 ---- */
 
@@ -612,6 +639,7 @@ const lg_op_def lg_ops_norm[] = {
     { "LayerNormalization", "", 17, 27, layernorm_infer, layernorm_exec, NULL, NULL },
     { "RMSNormalization", "", 23, 27, layernorm_infer, layernorm_exec, NULL, NULL },
     { "GroupNormalization", "", 18, 27, instancenorm_infer, groupnorm_exec, NULL, NULL },
+    { "ImageScaler", "", 1, 9, same_shape_infer, imagescaler_exec, NULL, NULL },
     { "MeanVarianceNormalization", "", 9, 27, same_shape_infer, mvn_exec, NULL, NULL },
     { "LRN", "", 1, 27, lrn_infer, lrn_exec, NULL, NULL },
     { NULL }
