@@ -11,6 +11,8 @@ PKGS=(
   protobuf-c-compiler libprotobuf-c-dev libonnx-dev
   # image decoding
   libjpeg62-turbo-dev libpng-dev
+  # RegexFullMatch: RE2-style patterns (\w inside classes) through PCRE2
+  libpcre2-dev
   # cluster, API, CLI
   libzmq3-dev libczmq-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev
   # event stream over WebSocket (framing), the dashboard's charts (embedded at build time)
@@ -20,6 +22,8 @@ PKGS=(
   libvulkan-dev glslc mesa-vulkan-drivers vulkan-validationlayers
   # tests: unit framework, conformance data, numpy/onnx for converting test tensors
   libcmocka-dev libonnx-testdata python3 python3-numpy python3-onnx
+  # ai.onnx.ml tests: real scikit-learn pipelines written as ONNX (tests/ml)
+  python3-sklearn
   # cluster tests and benchmarks: promtool (prometheus) checks /metrics, wrk loads the API;
   # openssl makes the TLS tests' CA and certificates
   prometheus wrk openssl
@@ -30,10 +34,10 @@ PKGS=(
   chromium
 )
 
-# Retraining the demo model (scripts/make_demo_model.py) also needs PyTorch and
-# scikit-learn: `bash scripts/deps.sh --train`.
+# Retraining the demo model (scripts/make_demo_model.py) also needs PyTorch:
+# `bash scripts/deps.sh --train`.
 if [ "${1:-}" = "--train" ]; then
-  PKGS+=(python3-torch python3-sklearn)
+  PKGS+=(python3-torch)
 fi
 
 missing=()

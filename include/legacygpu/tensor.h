@@ -40,6 +40,20 @@ typedef enum lg_dtype {
     LG_UINT32 = 12,
     LG_UINT64 = 13,
     LG_BFLOAT16 = 16,
+    LG_FLOAT8E4M3FN = 17,   /* the float8 family: one byte per element */
+    LG_FLOAT8E4M3FNUZ = 18,
+    LG_FLOAT8E5M2 = 19,
+    LG_FLOAT8E5M2FNUZ = 20,
+    LG_UINT4 = 21,          /* 4- and 2-bit types: one byte per element in memory (the value,   */
+    LG_INT4 = 22,           /* sign-extended for int4/int2, the 4-bit code for float4e2m1);     */
+    LG_FLOAT4E2M1 = 23,     /* packed two (four) to a byte only in .pb files                   */
+    LG_FLOAT8E8M0 = 24,
+    LG_UINT2 = 25,
+    LG_INT2 = 26,
+    /* Not ONNX tensor types: values of ONNX's sequence and optional types, held as tensors
+     * whose elements are tensors the container owns (data: lg_tensor *[numel]). */
+    LG_SEQUENCE = 1001,     /* shape [n]: n tensors */
+    LG_OPTIONAL = 1002,     /* shape [0] (no value) or [1] (one tensor or sequence) */
 } lg_dtype;
 
 #define LG_MAX_DIMS 16
@@ -70,6 +84,10 @@ void *lg_tensor_data(const lg_tensor *t);
 int lg_tensor_read_file(const char *path, lg_tensor **out, char **name);
 int lg_tensor_read_pb(const void *buf, size_t len, lg_tensor **out, char **name);
 int lg_tensor_read_npy(const void *buf, size_t len, lg_tensor **out);
+/* Reads a .pb file holding a value of kind: LG_SEQUENCE (ONNX SequenceProto), LG_OPTIONAL
+ * (OptionalProto), anything else a tensor (as lg_tensor_read_file). */
+int lg_value_read_file(const char *path, lg_dtype kind, lg_tensor **out, char **name);
+int lg_value_read_pb(const void *buf, size_t len, lg_dtype kind, lg_tensor **out, char **name);
 int lg_tensor_write_pb(const lg_tensor *t, const char *name, const char *path);
 int lg_tensor_write_npy(const lg_tensor *t, const char *path);
 

@@ -20,7 +20,14 @@ static const struct {
     { LG_INT64, 8, "int64" },    { LG_STRING, sizeof(char *), "string" },
     { LG_BOOL, 1, "bool" },      { LG_FLOAT16, 2, "float16" }, { LG_DOUBLE, 8, "float64" },
     { LG_UINT32, 4, "uint32" },  { LG_UINT64, 8, "uint64" },  { LG_BFLOAT16, 2, "bfloat16" },
+    { LG_FLOAT8E4M3FN, 1, "float8e4m3fn" }, { LG_FLOAT8E4M3FNUZ, 1, "float8e4m3fnuz" },
+    { LG_FLOAT8E5M2, 1, "float8e5m2" },     { LG_FLOAT8E5M2FNUZ, 1, "float8e5m2fnuz" },
+    { LG_UINT4, 1, "uint4" },    { LG_INT4, 1, "int4" },      { LG_FLOAT4E2M1, 1, "float4e2m1" },
+    { LG_FLOAT8E8M0, 1, "float8e8m0" }, { LG_UINT2, 1, "uint2" }, { LG_INT2, 1, "int2" },
+    { LG_SEQUENCE, sizeof(lg_tensor *), "sequence" }, { LG_OPTIONAL, sizeof(lg_tensor *), "optional" },
 };
+
+bool lg_dtype_is_container(lg_dtype dt) { return dt == LG_SEQUENCE || dt == LG_OPTIONAL; }
 
 size_t lg_dtype_size(lg_dtype dt)
 {
@@ -38,7 +45,7 @@ const char *lg_dtype_name(lg_dtype dt)
 
 bool lg_dtype_is_float(lg_dtype dt)
 {
-    return dt == LG_FLOAT || dt == LG_DOUBLE || dt == LG_FLOAT16 || dt == LG_BFLOAT16;
+    return dt == LG_FLOAT || dt == LG_DOUBLE || dt == LG_FLOAT16 || dt == LG_BFLOAT16 || lg_dtype_is_minifloat(dt);
 }
 
 bool lg_dtype_is_int(lg_dtype dt)
@@ -46,6 +53,7 @@ bool lg_dtype_is_int(lg_dtype dt)
     switch (dt) {
     case LG_UINT8: case LG_INT8: case LG_UINT16: case LG_INT16: case LG_INT32:
     case LG_INT64: case LG_UINT32: case LG_UINT64:
+    case LG_INT4: case LG_UINT4: case LG_INT2: case LG_UINT2:
         return true;
     default:
         return false;
@@ -54,7 +62,8 @@ bool lg_dtype_is_int(lg_dtype dt)
 
 bool lg_dtype_is_signed(lg_dtype dt)
 {
-    return dt == LG_INT8 || dt == LG_INT16 || dt == LG_INT32 || dt == LG_INT64 || lg_dtype_is_float(dt);
+    return dt == LG_INT8 || dt == LG_INT16 || dt == LG_INT32 || dt == LG_INT64 || dt == LG_INT4 || dt == LG_INT2 ||
+           lg_dtype_is_float(dt);
 }
 
 int64_t lg_dims_numel(int ndim, const int64_t *dims)
@@ -141,6 +150,10 @@ void lg_tensor_clear(lg_tensor *t)
             char **s = t->data;
             int64_t n = lg_tensor_numel_(t);
             for (int64_t i = 0; i < n; i++) free(s[i]);
+        } else if (lg_dtype_is_container(t->dtype)) {
+            lg_tensor **e = t->data;
+            int64_t n = lg_tensor_numel_(t);
+            for (int64_t i = 0; i < n; i++) lg_tensor_free(e[i]);
         }
         lg_free(t->data);
     } else if (t->release) {
@@ -163,6 +176,9 @@ int lg_tensor_reset(lg_tensor *t, lg_dtype dt, int ndim, const int64_t *dims)
     int64_t n = lg_dims_numel_checked(ndim, dims);
     if (n < 0)
         return lg_error(LG_E_SHAPE, "invalid tensor shape %s", lg_dims_str(ndim, dims, buf, sizeof(buf)));
+    if (lg_dtype_is_container(dt) && n > LG_SEQUENCE_MAX)
+        return lg_error(LG_E_LIMIT, "a %s of %lld elements exceeds the limit of %d", lg_dtype_name(dt), (long long)n,
+                        LG_SEQUENCE_MAX);
     if ((uint64_t)n > LG_TENSOR_MAX_BYTES / es)
         return lg_error(LG_E_LIMIT, "tensor of shape %s (%s) exceeds the %llu-byte limit",
                         lg_dims_str(ndim, dims, buf, sizeof(buf)), lg_dtype_name(dt),
@@ -236,6 +252,15 @@ int lg_tensor_clone(const lg_tensor *src, lg_tensor **out)
                 return lg_error(LG_E_NOMEM, "out of memory");
             }
         }
+    } else if (lg_dtype_is_container(src->dtype)) {
+        lg_tensor **d = t->data, *const *s = src->data;
+        for (int64_t i = 0, n = lg_tensor_numel_(src); i < n; i++) {
+            int rc = s[i] ? lg_tensor_clone(s[i], &d[i]) : LG_OK;
+            if (rc != LG_OK) {
+                lg_tensor_free(t);
+                return rc;
+            }
+        }
     } else if (src->nbytes) {
         memcpy(t->data, src->data, src->nbytes);
     }
@@ -280,7 +305,11 @@ double lg_tensor_get_f64(const lg_tensor *t, int64_t i)
     case LG_UINT32: return ((const uint32_t *)d)[i];
     case LG_INT64: return (double)((const int64_t *)d)[i];
     case LG_UINT64: return (double)((const uint64_t *)d)[i];
-    default: return 0;
+    case LG_INT4: case LG_INT2: return ((const int8_t *)d)[i];
+    case LG_UINT4: case LG_UINT2: return ((const uint8_t *)d)[i];
+    default:
+        if (lg_dtype_is_minifloat(t->dtype)) return lg_minifloat_to_float(t->dtype, ((const uint8_t *)d)[i]);
+        return 0;
     }
 }
 
@@ -295,7 +324,8 @@ int64_t lg_tensor_get_i64(const lg_tensor *t, int64_t i)
     case LG_INT16: return ((const int16_t *)d)[i];
     case LG_UINT16: return ((const uint16_t *)d)[i];
     case LG_INT8: return ((const int8_t *)d)[i];
-    case LG_UINT8: return ((const uint8_t *)d)[i];
+    case LG_UINT8: case LG_UINT4: case LG_UINT2: return ((const uint8_t *)d)[i];
+    case LG_INT4: case LG_INT2: return ((const int8_t *)d)[i];
     case LG_BOOL: return ((const uint8_t *)d)[i] != 0;
     default: {
         double v = lg_tensor_get_f64(t, i);
@@ -324,7 +354,12 @@ void lg_tensor_set_f64(lg_tensor *t, int64_t i, double v)
     case LG_UINT32: ((uint32_t *)d)[i] = (uint32_t)v; break;
     case LG_INT64: ((int64_t *)d)[i] = (int64_t)v; break;
     case LG_UINT64: ((uint64_t *)d)[i] = (uint64_t)v; break;
-    default: break;
+    case LG_INT4: case LG_INT2: ((int8_t *)d)[i] = (int8_t)lg_wrap_subbyte(t->dtype, (int64_t)v); break;
+    case LG_UINT4: case LG_UINT2: ((uint8_t *)d)[i] = (uint8_t)lg_wrap_subbyte(t->dtype, (int64_t)v); break;
+    case LG_FLOAT8E8M0: ((uint8_t *)d)[i] = lg_float_to_e8m0((float)v, true, LG_ROUND_UP); break;
+    default:
+        if (lg_dtype_is_minifloat(t->dtype)) ((uint8_t *)d)[i] = lg_float_to_minifloat(t->dtype, (float)v, true);
+        break;
     }
 }
 

@@ -6,7 +6,9 @@
  * sum(ik * stride_k) with stride_{n-1} = 1 and stride_k = stride_{k+1} * dims[k+1].
  * data is 64-byte aligned when the tensor owns it. A tensor with a zero dimension has
  * numel 0 and may have data == NULL. Strings: data is an array of numel char *, each
- * NUL-terminated and owned by the tensor (owns == 1) or by whoever made it.
+ * NUL-terminated and owned by the tensor (owns == 1) or by whoever made it. Sequences and
+ * optionals (LG_SEQUENCE, LG_OPTIONAL) are tensors of shape [n] whose data is n lg_tensor *
+ * they own the same way (a deep copy with lg_tensor_clone, freed with the container).
  */
 #ifndef LG_TENSOR_IMPL_H
 #define LG_TENSOR_IMPL_H
@@ -31,6 +33,11 @@ struct lg_tensor {
     struct lg_buffer *buf; /* device tensor (runtime/backend.h): data == NULL, its bytes */
     uint64_t offset;       /* at offset in a device backend's buffer */
 };
+
+/* Most elements a sequence (or optional) may hold; guards against hostile counts. */
+#define LG_SEQUENCE_MAX (1 << 20)
+/* LG_SEQUENCE and LG_OPTIONAL: tensors of owned tensors (data: lg_tensor *[numel]). */
+bool lg_dtype_is_container(lg_dtype dt);
 
 /* Largest tensor the library will allocate (bytes); guards against hostile shapes. */
 #define LG_TENSOR_MAX_BYTES ((size_t)1 << 36)
@@ -88,5 +95,18 @@ static inline float lg_bf16_to_float(uint16_t b)
     return f;
 }
 uint16_t lg_float_to_bf16(float f);
+
+/* The float8 family and float4e2m1 (tensor_minifloat.c). lg_float_to_minifloat rounds to
+ * nearest even; out of range gives the largest value when saturate, else NaN (e5m2: inf). */
+typedef enum lg_round_mode { LG_ROUND_UP, LG_ROUND_DOWN, LG_ROUND_NEAREST } lg_round_mode;
+bool lg_dtype_is_minifloat(lg_dtype dt); /* float8 types and float4e2m1 */
+float lg_minifloat_to_float(lg_dtype dt, uint8_t code);
+uint8_t lg_float_to_minifloat(lg_dtype dt, float x, bool saturate);
+/* float8e8m0 (a power of two, 0xff NaN) with Cast-24's round_mode. */
+uint8_t lg_float_to_e8m0(float x, bool saturate, lg_round_mode mode);
+/* v wrapped into int4/uint4/int2/uint2 (two's complement); other dtypes: v. */
+int64_t lg_wrap_subbyte(lg_dtype dt, int64_t v);
+/* Bits per element in files: 4 for int4/uint4/float4e2m1, 2 for int2/uint2, else 8 x size. */
+int lg_dtype_bits(lg_dtype dt);
 
 #endif

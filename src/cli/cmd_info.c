@@ -1,7 +1,9 @@
 /*
  * cmd_info.c: `legacygpu info [--json] [MODEL]`: version, CPU and SIMD features, threads,
  * backends and their devices (every GPU in detail, and what --backend auto picks), memory;
- * with MODEL, the model's inputs, outputs and opset.
+ * with MODEL, the model's inputs, outputs and opset, every operator it uses (domain, opset,
+ * count) marked when this build cannot run it, and why (model_ops.c), and with --backend
+ * where each node runs (placement.c).
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -10,6 +12,7 @@
 
 #include "cli/cli.h"
 #include "cli/info_devices.h"
+#include "cli/model_ops.h"
 #include "base/error.h"
 #include "legacygpu/legacygpu.h"
 
@@ -111,6 +114,10 @@ static json_t *model_json(const char *path, int n_shapes, char **specs, int *rc)
                           "producer_version", meta.producer_version, "ir_version", (json_int_t)meta.ir_version,
                           "opset", (json_int_t)meta.opset, "nodes", meta.num_nodes, "weight_bytes",
                           (json_int_t)meta.weight_bytes, "inputs", ins, "outputs", outs);
+    int n_bad = 0;
+    json_t *ops = lg_cli_model_ops(m, &n_bad);
+    json_object_set_new(j, "operators", ops);
+    json_object_set_new(j, "unsupported_operators", json_integer(n_bad));
     if (n_shapes > 0) {
         json_t *inf = inferred_json(m, n_shapes, specs, rc);
         if (!inf) {
@@ -136,6 +143,24 @@ static void print_value(const char *kind, json_t *v)
         else printf("?");
     }
     printf("]\n");
+}
+
+/* One line per operator: domain, op, opset, count, and why it cannot run when it cannot. */
+static void print_ops(json_t *mj)
+{
+    json_t *ops = json_object_get(mj, "operators");
+    long long bad = (long long)json_integer_value(json_object_get(mj, "unsupported_operators"));
+    printf("operators: %zu distinct, %lld not runnable by this build\n", json_array_size(ops), bad);
+    size_t i;
+    json_t *o;
+    json_array_foreach(ops, i, o) {
+        const char *reason = json_string_value(json_object_get(o, "reason"));
+        printf("  %-12s %-28s opset %-3lld x%-5lld %s%s%s\n", json_string_value(json_object_get(o, "domain")),
+               json_string_value(json_object_get(o, "op_type")), (long long)json_integer_value(json_object_get(o, "opset")),
+               (long long)json_integer_value(json_object_get(o, "count")), reason ? "CANNOT RUN (" : "ok",
+               reason ? json_string_value(json_object_get(o, "status")) : "", reason ? "): " : "");
+        if (reason) printf("      %s\n", reason);
+    }
 }
 
 int lg_cmd_info(int argc, char **argv)
@@ -246,6 +271,7 @@ int lg_cmd_info(int argc, char **argv)
             json_array_foreach(json_object_get(mj, "inputs"), i, v) print_value("input", v);
             json_array_foreach(json_object_get(mj, "outputs"), i, v) print_value("output", v);
             json_array_foreach(json_object_get(mj, "inferred_outputs"), i, v) print_value("inferred", v);
+            print_ops(mj);
             if (placement_session) lg_cli_placement_print(placement_session, stdout, all_nodes);
         }
     }

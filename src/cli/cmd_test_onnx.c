@@ -74,8 +74,9 @@ static void free_list(char **l, int n)
     free(l);
 }
 
-/* Reads <set>/<kind>_<i>.pb for i = 0.. while present. */
-static int read_tensors(const char *set, const char *kind, lg_tensor ***out, char ***names, int *count)
+/* Reads <set>/<kind>_<i>.pb for i = 0.. while present; a model input or output declared a
+ * sequence or optional at position i is read as a SequenceProto or OptionalProto. */
+static int read_tensors(const lg_model *m, const char *set, const char *kind, lg_tensor ***out, char ***names, int *count)
 {
     *count = 0;
     *out = NULL;
@@ -86,7 +87,11 @@ static int read_tensors(const char *set, const char *kind, lg_tensor ***out, cha
         if (!file_exists(path)) break;
         *out = realloc(*out, sizeof(lg_tensor *) * (size_t)(i + 1));
         *names = realloc(*names, sizeof(char *) * (size_t)(i + 1));
-        int rc = lg_tensor_read_file(path, &(*out)[i], &(*names)[i]);
+        lg_value_info vi;
+        bool is_input = kind[0] == 'i';
+        int have = is_input ? (i < lg_model_num_inputs(m) ? lg_model_input_info(m, i, &vi) : -1)
+                            : (i < lg_model_num_outputs(m) ? lg_model_output_info(m, i, &vi) : -1);
+        int rc = lg_value_read_file(path, have == LG_OK ? vi.dtype : LG_UNDEFINED, &(*out)[i], &(*names)[i]);
         if (rc != LG_OK) return rc;
         (*count)++;
     }
@@ -120,8 +125,8 @@ static case_result run_set(lg_session *s, lg_model *m, const char *set, const te
     char **in_names = NULL, **ref_names = NULL;
     int n_in = 0, n_ref = 0;
     case_result res = CASE_FAIL;
-    int rc = read_tensors(set, "input", &in, &in_names, &n_in);
-    if (rc == LG_OK) rc = read_tensors(set, "output", &ref, &ref_names, &n_ref);
+    int rc = read_tensors(m, set, "input", &in, &in_names, &n_in);
+    if (rc == LG_OK) rc = read_tensors(m, set, "output", &ref, &ref_names, &n_ref);
     if (rc != LG_OK) {
         snprintf(why, wl, "cannot read test data: %s", lg_last_error());
         res = rc == LG_E_UNSUPPORTED ? CASE_UNSUPPORTED : CASE_FAIL;

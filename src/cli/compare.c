@@ -23,6 +23,21 @@ bool lg_tensor_compare(const lg_tensor *got, const lg_tensor *ref, double atol, 
         return false;
     }
     int64_t n = lg_tensor_numel_(ref);
+    if (lg_dtype_is_container(ref->dtype)) { /* sequences, optionals: element by element */
+        for (int64_t i = 0; i < n; i++) {
+            const lg_tensor *x = ((lg_tensor *const *)got->data)[i], *y = ((lg_tensor *const *)ref->data)[i];
+            if (!x || !y || !lg_tensor_compare(x, y, atol, rtol, r)) {
+                char inner[sizeof(r->message)];
+                snprintf(inner, sizeof(inner), "%s", x && y ? r->message : "missing element");
+                snprintf(r->message, sizeof(r->message), "element %lld: %s", (long long)i, inner);
+                if (!r->mismatches) r->mismatches = 1;
+                return false;
+            }
+        }
+        memset(r, 0, sizeof(*r));
+        r->worst_index = -1;
+        return true;
+    }
     if (ref->dtype == LG_STRING) {
         for (int64_t i = 0; i < n; i++) {
             const char *x = ((char **)got->data)[i], *y = ((char **)ref->data)[i];

@@ -122,6 +122,7 @@ struct lg_model {
     void **mappings;        /* external data mmaps to release */
     size_t *mapping_sizes;
     int n_mappings;
+    const void *load_proto; /* the Onnx__ModelProto while loading (its functions), else NULL */
 };
 
 /* Graph building (used by the importer and by optimisation passes). */

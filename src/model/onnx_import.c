@@ -1,7 +1,8 @@
 /*
  * onnx_import.c: ONNX ModelProto (protobuf-c, generated from Debian's onnx.proto) to the
  * graph IR: opset imports, graphs and subgraphs, every attribute type, initializers
- * (adopted, never copied twice), sparse initializers, graph input/output types.
+ * (adopted, never copied twice), sparse initializers, graph input/output types, and
+ * model-local functions inlined where they are called (functions.c).
  */
 #include <libgen.h>
 #include <limits.h>
@@ -11,6 +12,7 @@
 
 #include "base/error.h"
 #include "model/file.h"
+#include "model/functions.h"
 #include "model/graph.h"
 #include "model/tensor_proto.h"
 
@@ -96,7 +98,9 @@ static lg_attr_type attr_type_of(const Onnx__AttributeProto *a)
     return LG_ATTR_UNDEFINED;
 }
 
-static int convert_attr(Onnx__AttributeProto *ap, lg_model *m, lg_graph *g, lg_attr *a)
+/* adopt: tensors may take over protobuf-c's buffers (false for nodes inlined from a
+ * function body, whose attributes every call shares). */
+static int convert_attr(Onnx__AttributeProto *ap, lg_model *m, lg_graph *g, bool adopt, lg_attr *a)
 {
     a->name = strdup(ap->name ? ap->name : "");
     if (!a->name) return lg_error(LG_E_NOMEM, "out of memory");
@@ -110,7 +114,7 @@ static int convert_attr(Onnx__AttributeProto *ap, lg_model *m, lg_graph *g, lg_a
         return a->s ? LG_OK : lg_error(LG_E_NOMEM, "out of memory");
     case LG_ATTR_TENSOR:
         if (!ap->t) return lg_error(LG_E_INVALID_MODEL, "attribute '%s' has no tensor", a->name);
-        return lg_tensor_from_proto(ap->t, m, true, &a->t);
+        return lg_tensor_from_proto(ap->t, m, adopt, &a->t);
     case LG_ATTR_SPARSE_TENSOR:
         if (!ap->sparse_tensor) return lg_error(LG_E_INVALID_MODEL, "attribute '%s' has no sparse tensor", a->name);
         a->type = LG_ATTR_TENSOR; /* densified */
@@ -141,7 +145,7 @@ static int convert_attr(Onnx__AttributeProto *ap, lg_model *m, lg_graph *g, lg_a
         a->n = (int)ap->n_tensors;
         a->tensors = calloc(ap->n_tensors + 1, sizeof(lg_tensor *));
         if (!a->tensors) return lg_error(LG_E_NOMEM, "out of memory");
-        for (size_t i = 0; i < ap->n_tensors; i++) LG_CHECK(lg_tensor_from_proto(ap->tensors[i], m, true, &a->tensors[i]));
+        for (size_t i = 0; i < ap->n_tensors; i++) LG_CHECK(lg_tensor_from_proto(ap->tensors[i], m, adopt, &a->tensors[i]));
         return LG_OK;
     case LG_ATTR_GRAPHS:
         a->n = (int)ap->n_graphs;
@@ -158,16 +162,27 @@ static int convert_attr(Onnx__AttributeProto *ap, lg_model *m, lg_graph *g, lg_a
     }
 }
 
-/* Records a graph input/output's declared type. Non-tensor types are refused. */
+/* Records a graph input/output's declared type. Sequences and optionals become LG_SEQUENCE
+ * and LG_OPTIONAL values; maps and sparse tensors are refused. */
 static int convert_value_info(const Onnx__ValueInfoProto *vi, lg_graph *g, int idx, const char *what)
 {
     lg_value *v = &g->values[idx];
     const Onnx__TypeProto *tp = vi->type;
     if (!tp) return LG_OK; /* untyped (allowed in subgraphs) */
+    /* ZipMap's sequence of maps (scikit-learn classifiers): the runtime has no map values
+     * and returns it as the dense [N, C] tensor (backends/cpu/ops/ml_transform.c). */
+    bool map_seq = tp->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE && tp->sequence_type &&
+                   tp->sequence_type->elem_type &&
+                   tp->sequence_type->elem_type->value_case == ONNX__TYPE_PROTO__VALUE_MAP_TYPE;
+    if (map_seq && strcmp(what, "output") == 0) return LG_OK;
+    if (tp->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE || tp->value_case == ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE) {
+        /* sequences and optionals: containers of tensors, their length known only at run time */
+        v->dtype = tp->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE ? LG_SEQUENCE : LG_OPTIONAL;
+        v->ndim = -1;
+        return LG_OK;
+    }
     if (tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE) {
-        static const char *names[] = { [ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE] = "a sequence",
-                                       [ONNX__TYPE_PROTO__VALUE_MAP_TYPE] = "a map",
-                                       [ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE] = "an optional",
+        static const char *names[] = { [ONNX__TYPE_PROTO__VALUE_MAP_TYPE] = "a map",
                                        [ONNX__TYPE_PROTO__VALUE_SPARSE_TENSOR_TYPE] = "a sparse tensor" };
         const char *kind = (tp->value_case > 0 && tp->value_case < 10 && names[tp->value_case]) ? names[tp->value_case] : "not a tensor";
         return lg_error(LG_E_UNSUPPORTED, "graph %s '%s' is %s; only tensors are supported", what, v->name, kind);
@@ -193,6 +208,7 @@ static int convert_value_info(const Onnx__ValueInfoProto *vi, lg_graph *g, int i
 
 static int convert_graph(Onnx__GraphProto *gp, lg_model *m, lg_graph *parent, lg_graph **out)
 {
+    lg_node_list nl = { 0 };
     lg_graph *g = lg_graph_new(parent);
     if (!g) return lg_error(LG_E_NOMEM, "out of memory");
     g->model = m;
@@ -235,8 +251,12 @@ static int convert_graph(Onnx__GraphProto *gp, lg_model *m, lg_graph *parent, lg
         g->inputs[g->n_inputs++] = idx;
         TRY(convert_value_info(gp->input[i], g, idx, "input"));
     }
-    for (size_t i = 0; i < gp->n_node; i++) {
-        Onnx__NodeProto *np = gp->node[i];
+    /* calls of model-local functions are replaced by the functions' bodies */
+    TRY(lg_functions_expand(m->load_proto, gp->node, gp->n_node, &nl));
+    for (size_t i = 0, orig = 0; i < nl.n; i++) {
+        Onnx__NodeProto *np = nl.nodes[i];
+        bool inlined = !(orig < gp->n_node && gp->node[orig] == np);
+        if (!inlined) orig++;
         lg_node *n = lg_graph_add_node(g, np->name, np->op_type, np->domain, (int)np->n_input,
                                        (int)np->n_output, (int)np->n_attribute);
         if (!n) {
@@ -268,13 +288,14 @@ static int convert_graph(Onnx__GraphProto *gp, lg_model *m, lg_graph *parent, lg
             g->nodes[node_index].outputs[k] = vi;
         }
         for (size_t k = 0; k < np->n_attribute; k++) {
-            rc = convert_attr(np->attribute[k], m, g, &g->nodes[node_index].attrs[k]);
+            rc = convert_attr(np->attribute[k], m, g, !inlined, &g->nodes[node_index].attrs[k]);
             if (rc != LG_OK) {
                 lg_error_prefix(rc, "node '%s' (%s)", np->name ? np->name : "", np->op_type);
                 goto fail;
             }
         }
     }
+    lg_node_list_free(&nl);
     for (size_t i = 0; i < gp->n_output; i++) {
         const char *name = gp->output[i]->name ? gp->output[i]->name : "";
         TRY(idx = lg_graph_value(g, name));
@@ -298,6 +319,7 @@ static int convert_graph(Onnx__GraphProto *gp, lg_model *m, lg_graph *parent, lg
     *out = g;
     return LG_OK;
 fail:
+    lg_node_list_free(&nl);
     lg_graph_free(g);
     return rc;
 #undef TRY
@@ -354,7 +376,9 @@ static int convert_model(Onnx__ModelProto *mp, const char *base_dir, lg_model **
         rc = lg_error(LG_E_INVALID_MODEL, "model has no graph");
         goto fail;
     }
+    m->load_proto = mp;
     rc = convert_graph(mp->graph, m, NULL, &m->graph);
+    m->load_proto = NULL;
     if (rc != LG_OK) goto fail;
     *out = m;
     return LG_OK;

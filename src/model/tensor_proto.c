@@ -1,6 +1,7 @@
 /*
  * tensor_proto.c: ONNX TensorProto <-> lg_tensor: raw_data and every typed field, external
- * data (mmap'd, confined to the model's folder), and serialisation for .pb output.
+ * data (mmap'd, confined to the model's folder), and serialisation for .pb output. The 4-
+ * and 2-bit types are packed in files and unpacked (one byte per element) in memory.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +33,31 @@ static ProtobufCAllocator allocator = { pb_alloc, pb_free, NULL };
 
 ProtobufCAllocator *lg_pb_allocator(void) { return &allocator; }
 
+/* Bytes n elements of dt take in a file: 4- and 2-bit types are packed. */
+static size_t packed_bytes(lg_dtype dt, int64_t n)
+{
+    int bits = lg_dtype_bits(dt);
+    if (bits >= 8) return (size_t)n * lg_dtype_size(dt);
+    return (size_t)((n * bits + 7) / 8);
+}
+
+static bool is_subbyte(lg_dtype dt) { return lg_dtype_bits(dt) < 8; }
+
+/* Element i of a packed sub-byte array (first element in the low bits), one byte out:
+ * int4/int2 sign-extended, uint4/uint2 and float4e2m1 codes as they are. */
+static uint8_t unpack_one(lg_dtype dt, const uint8_t *packed, int64_t i)
+{
+    int bits = lg_dtype_bits(dt), per = 8 / bits;
+    unsigned v = (packed[i / per] >> ((i % per) * bits)) & ((1u << bits) - 1);
+    if (dt == LG_INT4 || dt == LG_INT2) return (uint8_t)(int8_t)lg_wrap_subbyte(dt, (int64_t)v);
+    return (uint8_t)v;
+}
+
+static void unpack_subbyte(lg_tensor *t, const uint8_t *packed, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) ((uint8_t *)t->data)[i] = unpack_one(t->dtype, packed, i);
+}
+
 /* Number of values the typed field that holds dtype dt carries. */
 static size_t typed_count(const Onnx__TensorProto *tp, lg_dtype dt)
 {
@@ -48,8 +74,8 @@ static size_t typed_count(const Onnx__TensorProto *tp, lg_dtype dt)
 /* Copies the typed field into t (its length was checked against the shape). */
 static int fill_typed(lg_tensor *t, const Onnx__TensorProto *tp, int64_t n)
 {
-    LG_ASSERT(typed_count(tp, t->dtype) == (size_t)n); /* checked before the allocation */
-    size_t need = (size_t)n;
+    size_t need = is_subbyte(t->dtype) ? packed_bytes(t->dtype, n) : (size_t)n;
+    LG_ASSERT(typed_count(tp, t->dtype) == need); /* checked before the allocation */
     if (need == 0) return LG_OK;
     switch (t->dtype) {
     case LG_FLOAT:
@@ -67,6 +93,18 @@ static int fill_typed(lg_tensor *t, const Onnx__TensorProto *tp, int64_t n)
             if (t->dtype == LG_UINT64) ((uint64_t *)t->data)[i] = tp->uint64_data[i];
             else ((uint32_t *)t->data)[i] = (uint32_t)tp->uint64_data[i];
         }
+        return LG_OK;
+    case LG_INT4: case LG_UINT4: case LG_FLOAT4E2M1: case LG_INT2: case LG_UINT2: {
+        /* int32_data holds one packed byte per value */
+        uint8_t *packed = malloc(need);
+        if (!packed) return lg_error(LG_E_NOMEM, "out of memory");
+        for (size_t i = 0; i < need; i++) packed[i] = (uint8_t)tp->int32_data[i];
+        unpack_subbyte(t, packed, lg_tensor_numel_(t));
+        free(packed);
+        return LG_OK;
+    }
+    case LG_FLOAT8E4M3FN: case LG_FLOAT8E4M3FNUZ: case LG_FLOAT8E5M2: case LG_FLOAT8E5M2FNUZ: case LG_FLOAT8E8M0:
+        for (size_t i = 0; i < need; i++) ((uint8_t *)t->data)[i] = (uint8_t)tp->int32_data[i];
         return LG_OK;
     case LG_INT32: case LG_INT16: case LG_INT8: case LG_UINT16: case LG_UINT8: case LG_BOOL:
     case LG_FLOAT16: case LG_BFLOAT16:
@@ -193,7 +231,10 @@ int lg_tensor_from_proto(Onnx__TensorProto *tp, struct lg_model *model, bool ado
     lg_tensor *t = lg_tensor_new_empty();
     if (!t) return lg_error(LG_E_NOMEM, "out of memory");
     int rc = LG_OK;
-    if (raw && adopt && tp->raw_data.len == (size_t)n * es && n > 0 && ((uintptr_t)tp->raw_data.data % 64) == 0) {
+    size_t file_bytes = packed_bytes(dt, n);
+    size_t typed_need = is_subbyte(dt) ? file_bytes : (size_t)n;
+    if (raw && adopt && !is_subbyte(dt) && tp->raw_data.len == (size_t)n * es && n > 0 &&
+        ((uintptr_t)tp->raw_data.data % 64) == 0) {
         /* Take the buffer protobuf-c allocated: the weights exist once. */
         t->dtype = dt;
         t->ndim = (int)tp->n_dims;
@@ -208,14 +249,19 @@ int lg_tensor_from_proto(Onnx__TensorProto *tp, struct lg_model *model, bool ado
         return LG_OK;
     }
     /* Check the data is all there before allocating what the shape claims. */
-    if (!external && raw && tp->raw_data.len != (size_t)n * es) {
+    if (!external && raw && tp->raw_data.len != file_bytes) {
         rc = lg_error(LG_E_PARSE, "tensor '%s' (%s, %lld elements): raw_data has %zu bytes, expected %zu", name,
-                      lg_dtype_name(dt), (long long)n, tp->raw_data.len, (size_t)n * es);
+                      lg_dtype_name(dt), (long long)n, tp->raw_data.len, file_bytes);
         goto fail;
     }
-    if (!external && !raw && typed_count(tp, dt) != (size_t)n) {
-        rc = lg_error(LG_E_PARSE, "tensor '%s' (%s): typed data has %zu values, which does not match its shape (%lld elements)",
-                      name, lg_dtype_name(dt), typed_count(tp, dt), (long long)n);
+    if (!external && !raw && typed_count(tp, dt) != typed_need) {
+        rc = lg_error(LG_E_PARSE, "tensor '%s' (%s): typed data has %zu values, which does not match its shape (%lld elements%s)",
+                      name, lg_dtype_name(dt), typed_count(tp, dt), (long long)n, is_subbyte(dt) ? ", packed" : "");
+        goto fail;
+    }
+    if (external && is_subbyte(dt)) {
+        rc = lg_error(LG_E_UNSUPPORTED, "tensor '%s' (%s): external data of packed sub-byte types is not supported", name,
+                      lg_dtype_name(dt));
         goto fail;
     }
     if (external) { /* mapped, never allocated: the file must hold what the shape claims */
@@ -234,7 +280,9 @@ int lg_tensor_from_proto(Onnx__TensorProto *tp, struct lg_model *model, bool ado
     }
     rc = lg_tensor_reset(t, dt, (int)tp->n_dims, dims);
     if (rc != LG_OK) goto fail;
-    if (raw) {
+    if (raw && is_subbyte(dt)) {
+        unpack_subbyte(t, tp->raw_data.data, n);
+    } else if (raw) {
         if (tp->raw_data.len != t->nbytes) {
             rc = lg_error(LG_E_PARSE, "tensor '%s' (%s, %lld elements): raw_data has %zu bytes, expected %zu",
                           name, lg_dtype_name(dt), (long long)n, tp->raw_data.len, t->nbytes);
@@ -254,6 +302,9 @@ fail:
 
 int lg_tensor_to_proto_bytes(const lg_tensor *t, const char *name, uint8_t **buf, size_t *len)
 {
+    if (lg_dtype_is_container(t->dtype))
+        return lg_error(LG_E_UNSUPPORTED, "'%s' is a %s; only tensors can be written as a TensorProto", name ? name : "",
+                        lg_dtype_name(t->dtype));
     Onnx__TensorProto tp = ONNX__TENSOR_PROTO__INIT;
     int64_t dims[LG_MAX_DIMS];
     for (int i = 0; i < t->ndim; i++) dims[i] = t->dims[i];
@@ -263,6 +314,7 @@ int lg_tensor_to_proto_bytes(const lg_tensor *t, const char *name, uint8_t **buf
     tp.data_type = (int32_t)t->dtype;
     tp.name = (char *)(name ? name : "");
     ProtobufCBinaryData *strs = NULL;
+    uint8_t *packed = NULL;
     if (t->dtype == LG_STRING) {
         int64_t n = lg_tensor_numel_(t);
         strs = calloc((size_t)n + 1, sizeof(*strs));
@@ -274,6 +326,17 @@ int lg_tensor_to_proto_bytes(const lg_tensor *t, const char *name, uint8_t **buf
         }
         tp.n_string_data = (size_t)n;
         tp.string_data = strs;
+    } else if (is_subbyte(t->dtype)) { /* packed, first element in the low bits */
+        int64_t n = lg_tensor_numel_(t);
+        int bits = lg_dtype_bits(t->dtype), per = 8 / bits;
+        size_t nb = packed_bytes(t->dtype, n);
+        packed = calloc(nb + 1, 1);
+        if (!packed) return lg_error(LG_E_NOMEM, "out of memory");
+        for (int64_t i = 0; i < n; i++)
+            packed[i / per] |= (uint8_t)((((const uint8_t *)t->data)[i] & ((1u << bits) - 1)) << ((i % per) * bits));
+        tp.has_raw_data = 1;
+        tp.raw_data.data = packed;
+        tp.raw_data.len = nb;
     } else {
         tp.has_raw_data = 1;
         tp.raw_data.data = t->data;
@@ -283,10 +346,12 @@ int lg_tensor_to_proto_bytes(const lg_tensor *t, const char *name, uint8_t **buf
     uint8_t *b = malloc(sz ? sz : 1);
     if (!b) {
         free(strs);
+        free(packed);
         return lg_error(LG_E_NOMEM, "out of memory");
     }
     onnx__tensor_proto__pack(&tp, b);
     free(strs);
+    free(packed);
     *buf = b;
     *len = sz;
     return LG_OK;

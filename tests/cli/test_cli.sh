@@ -69,6 +69,71 @@ expect run-json 0 '"run_median"' -- "$LG" run "$SQ/model.onnx" --input "$SQ/test
 expect run-npy-input 0 "float32 [1,1000]" -- "$LG" run "$SQ/model.onnx" --input "input=$T/input.npy" --output-dir "$T/o2"
 cmp -s "$T/out/output.npy" "$T/o2/output.npy" || { fail=$((fail + 1)); echo "FAIL run-npy-input: outputs differ from the .pb run"; }
 
+# info MODEL lists every operator with its domain, opset and count, and marks what this build
+# cannot run, with the reason (unknown op, opset not implemented, dtype), before running.
+expect info-ops 0 "ai.onnx      Conv                         opset" -- "$LG" info "$SQ/model.onnx"
+expect info-ops-none-bad 0 "not runnable by this build" -- "$LG" info "$SQ/model.onnx"
+expect info-ops-json 0 '"unsupported_operators": 0' -- "$LG" info --json "$SQ/model.onnx"
+/usr/bin/python3 - "$T" <<'PY'
+import sys
+from onnx import TensorProto as T, helper as h
+def save(name, node, dt=T.FLOAT, opsets=(("", 17), ("ai.onnx.ml", 3), ("com.example", 1))):
+    g = h.make_graph([node], name, [h.make_tensor_value_info("x", dt, [2, 3])], [h.make_tensor_value_info("y", dt, None)])
+    m = h.make_model(g, opset_imports=[h.make_opsetid(d, v) for d, v in opsets])
+    open("%s/%s.onnx" % (sys.argv[1], name), "wb").write(m.SerializeToString())
+save("op_unknown", h.make_node("Frobnicate", ["x"], ["y"], name="frob", domain="com.example"))
+save("op_opset", h.make_node("Relu", ["x"], ["y"], name="relu"), opsets=(("", 99),))
+save("op_dtype", h.make_node("Binarizer", ["x"], ["y"], name="bin", domain="ai.onnx.ml"), dt=T.STRING)
+PY
+expect info-op-unknown 0 "unknown operator: no kernel for Frobnicate in domain com.example" -- "$LG" info "$T/op_unknown.onnx"
+expect info-op-unknown-json 0 '"status": "unknown_op"' -- "$LG" info --json "$T/op_unknown.onnx"
+expect info-op-opset 0 "opset 99 of ai.onnx is not implemented" -- "$LG" info "$T/op_opset.onnx"
+expect info-op-dtype 0 "node 'bin' (ai.onnx.ml.Binarizer, opset 3): X has dtype string" -- "$LG" info "$T/op_dtype.onnx"
+expect info-op-dtype-json 0 '"status": "unsupported"' -- "$LG" info --json "$T/op_dtype.onnx"
+
+# Models using the newer ONNX features badly: an int4 initializer whose packed byte count
+# does not match its shape, a model-local function that calls itself, a sequence input
+# of more elements than a sequence may hold (2^20).
+/usr/bin/python3 - "$T" <<'PY'
+import sys
+from onnx import TensorProto as T, helper as h
+d = sys.argv[1]
+def model(nodes, inputs, outputs, inits=(), opsets=(("", 21),), functions=()):
+    g = h.make_graph(nodes, "g", inputs, outputs, initializer=list(inits))
+    m = h.make_model(g, opset_imports=[h.make_opsetid(a, b) for a, b in opsets])
+    m.functions.extend(functions)
+    return m.SerializeToString()
+w = T(name="w", data_type=22, dims=[3], raw_data=b"\x7f\x08\x00")  # int4 [3] packs into 2 bytes, not 3
+open(d + "/int4_odd.onnx", "wb").write(model([h.make_node("Identity", ["w"], ["y"])], [], [h.make_tensor_value_info("y", 22, [3])], [w]))
+f = h.make_function("local", "Loop1", ["a"], ["b"], [h.make_node("Loop1", ["a"], ["b"], domain="local")], [h.make_opsetid("", 21), h.make_opsetid("local", 1)])
+open(d + "/recursive_fn.onnx", "wb").write(model([h.make_node("Loop1", ["x"], ["y"], domain="local")],
+    [h.make_tensor_value_info("x", T.FLOAT, [2])], [h.make_tensor_value_info("y", T.FLOAT, [2])], opsets=(("", 21), ("local", 1)), functions=[f]))
+import os
+os.makedirs(d + "/huge_seq/test_data_set_0")
+seq = h.make_tensor_sequence_value_info("s", T.FLOAT, None)
+open(d + "/huge_seq/model.onnx", "wb").write(model([h.make_node("SequenceLength", ["s"], ["y"])], [seq], [h.make_tensor_value_info("y", T.INT64, [])]))
+# a SequenceProto of 2^20 + 1 empty float tensors (field 3: dims [0], data_type 1)
+open(d + "/huge_seq/test_data_set_0/input_0.pb", "wb").write(b"\x1a\x04\x08\x00\x10\x01" * ((1 << 20) + 1))
+PY
+
+# An early model zoo op (ImageScaler, opset 7, IR 3) runs.
+/usr/bin/python3 - "$T" <<'PY'
+import sys, os, numpy as np
+from onnx import helper as h, TensorProto as T, numpy_helper as nh
+d = sys.argv[1] + "/imagescaler"
+os.makedirs(d + "/test_data_set_0")
+g = h.make_graph([h.make_node("ImageScaler", ["x"], ["y"], scale=2.0, bias=[1.0, -1.0, 0.5])], "g",
+                 [h.make_tensor_value_info("x", T.FLOAT, [1, 3, 2, 2])], [h.make_tensor_value_info("y", T.FLOAT, [1, 3, 2, 2])])
+m = h.make_model(g, opset_imports=[h.make_opsetid("", 7)])
+m.ir_version = 3
+open(d + "/model.onnx", "wb").write(m.SerializeToString())
+x = np.arange(12, dtype=np.float32).reshape(1, 3, 2, 2)
+y = x * 2 + np.array([1, -1, 0.5], dtype=np.float32).reshape(1, 3, 1, 1)
+open(d + "/test_data_set_0/input_0.pb", "wb").write(nh.from_array(x, "x").SerializeToString())
+open(d + "/test_data_set_0/output_0.pb", "wb").write(nh.from_array(y, "y").SerializeToString())
+PY
+expect old-opset-imagescaler 0 "1 passed, 0 failed" -- "$LG" test-onnx "$T/imagescaler"
+
 # --- bad input ------------------------------------------------------------------------
 expect no-command 2 "usage:" -- "$LG"
 expect unknown-command 2 "unknown command 'frobnicate'" -- "$LG" frobnicate
@@ -81,6 +146,9 @@ expect wrong-input-shape 1 "must have shape" -- "$LG" run "$SQ/model.onnx" --inp
 expect missing-input 1 "input 'input' is missing" -- "$LG" run "$SQ/model.onnx"
 expect bad-tensor-file 1 "not a valid ONNX TensorProto" -- "$LG" run "$SQ/model.onnx" --input "input=$T/text.onnx"
 expect test-onnx-not-dir 1 "not a test case folder" -- "$LG" test-onnx /nonexistent
+expect int4-odd-bytes 1 "raw_data has 3 bytes, expected 2" -- "$LG" run "$T/int4_odd.onnx"
+expect recursive-function 1 "model-local function 'local.Loop1' calls itself" -- "$LG" run "$T/recursive_fn.onnx"
+expect huge-sequence 1 "a sequence of more than 1048576 elements" -- "$LG" test-onnx "$T/huge_seq"
 if [ -f "$DIGITS/model.onnx" ]; then
   expect infer-not-image 1 "$T/fake.png" -- "$LG" infer "$DIGITS/model.onnx" "$T/fake.png"
   expect infer-huge-image 1 "100000" -- "$LG" infer "$DIGITS/model.onnx" "$T/huge.png"

@@ -2,7 +2,10 @@
  * test_model_load.c: loading ONNX models: good models run, and a table of bad models
  * and bad inputs each gives one clear error (status and message), never a crash.
  */
+#include <stdbool.h>
+
 #include "lg_test.h"
+#include "model/graph.h"
 #include "model_builder.h"
 
 static lg_model *load_bytes(const uint8_t *b, size_t len, int *rc)
@@ -270,6 +273,117 @@ static void test_node_order_and_cycles(void **state)
     free(b);
 }
 
+/* int4: two values a byte in the file (low nibble first), one sign-extended byte each in
+ * memory; a byte count that does not match the packed size is one clear error. */
+static void test_int4_initializers(void **state)
+{
+    (void)state;
+    static int64_t dims[1] = { 3 };
+    static const uint8_t packed[2] = { 0x7f, 0x08 }; /* -1, 7, -8 */
+    static const char *in[] = { "W" }, *out[] = { "Y" };
+    static const uint8_t odd[3] = { 0x7f, 0x08, 0x00 };
+    static const uint8_t *data[2] = { packed, odd };
+    static const size_t sizes[2] = { 2, 3 };
+    for (int k = 0; k < 2; k++) {
+        static mb_model mb;
+        mb_init(&mb, 21);
+        mb_init_raw(&mb, "W", LG_INT4, 1, dims, data[k], sizes[k]);
+        mb_node(&mb, "Identity", "id0", 1, in, 1, out);
+        mb_output(&mb, "Y", LG_INT4);
+        size_t len;
+        uint8_t *b = mb_pack(&mb, &len);
+        int rc;
+        lg_model *m = load_bytes(b, len, &rc);
+        if (k == 0) {
+            assert_int_equal(rc, LG_OK);
+            int w = lg_graph_find_value(m->graph, "W");
+            const int8_t *v = m->graph->values[w].constant->data;
+            assert_int_equal(v[0], -1);
+            assert_int_equal(v[1], 7);
+            assert_int_equal(v[2], -8);
+            lg_model_free(m);
+        } else {
+            assert_null(m);
+            assert_error(rc, LG_E_PARSE, "raw_data has 3 bytes, expected 2");
+        }
+        free(b);
+    }
+}
+
+/* A model-local function is inlined where it is called; one that calls itself is refused. */
+static uint8_t *function_model(size_t *len, bool recursive)
+{
+    static mb_model mb;
+    static Onnx__FunctionProto fn;
+    static Onnx__FunctionProto *fns[1];
+    static Onnx__NodeProto body, *body_nodes[1];
+    static Onnx__OperatorSetIdProto local, *opsets[2];
+    static char *fin[] = { "a" }, *fout[] = { "b" };
+    static const char *in[] = { "X" }, *out[] = { "Y" };
+    mb_init(&mb, 18);
+    mb_input(&mb, "X", LG_FLOAT, 1, (int64_t[]){ 4 });
+    Onnx__NodeProto *call = mb_node(&mb, "MyRelu", "call0", 1, in, 1, out);
+    call->domain = "local";
+    mb_output(&mb, "Y", LG_FLOAT);
+    onnx__operator_set_id_proto__init(&local);
+    local.domain = "local";
+    local.has_version = 1;
+    local.version = 1;
+    opsets[0] = &mb.opset;
+    opsets[1] = &local;
+    mb.model.opset_import = opsets;
+    mb.model.n_opset_import = 2;
+    onnx__node_proto__init(&body);
+    body.op_type = recursive ? "MyRelu" : "Relu";
+    body.domain = recursive ? "local" : "";
+    body.n_input = 1;
+    body.input = fin;
+    body.n_output = 1;
+    body.output = fout;
+    body_nodes[0] = &body;
+    onnx__function_proto__init(&fn);
+    fn.name = "MyRelu";
+    fn.domain = "local";
+    fn.n_input = 1;
+    fn.input = fin;
+    fn.n_output = 1;
+    fn.output = fout;
+    fn.n_node = 1;
+    fn.node = body_nodes;
+    fns[0] = &fn;
+    mb.model.n_functions = 1;
+    mb.model.functions = fns;
+    return mb_pack(&mb, len);
+}
+
+static void test_local_functions(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *b = function_model(&len, false);
+    int rc;
+    lg_model *m = load_bytes(b, len, &rc);
+    assert_int_equal(rc, LG_OK);
+    lg_session *s;
+    assert_int_equal(lg_session_create(m, NULL, &s), LG_OK);
+    float xv[4] = { -1, 2, -3, 4 };
+    lg_tensor *x, *y = NULL;
+    lg_tensor_wrap(LG_FLOAT, 1, (int64_t[]){ 4 }, xv, &x);
+    assert_int_equal(lg_session_run(s, 1, NULL, &x, 1, NULL, &y), LG_OK);
+    const float *yv = lg_tensor_data(y);
+    assert_true(yv[0] == 0 && yv[1] == 2 && yv[2] == 0 && yv[3] == 4);
+    lg_tensor_free(x);
+    lg_tensor_free(y);
+    lg_session_free(s);
+    lg_model_free(m);
+    free(b);
+
+    b = function_model(&len, true);
+    assert_null(load_bytes(b, len, &rc));
+    assert_error(rc, LG_E_INVALID_MODEL, "model-local function 'local.MyRelu' calls itself");
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -281,6 +395,8 @@ int main(void)
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_external_data_confined),
         cmocka_unit_test(test_node_order_and_cycles),
+        cmocka_unit_test(test_int4_initializers),
+        cmocka_unit_test(test_local_functions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

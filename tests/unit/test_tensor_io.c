@@ -2,6 +2,9 @@
  * test_tensor_io.c: .npy and .pb tensor files: round trips for every dtype and rank, and
  * a table of malformed files that must each give one clear error.
  */
+#include <math.h>
+
+#include "base/tensor_impl.h"
 #include "lg_test.h"
 
 static lg_tensor *make(lg_dtype dt, int ndim, const int64_t *dims)
@@ -131,6 +134,55 @@ static void test_half_conversion(void **state)
     assert_int_equal(lg_float_to_half(1.0f + 1.0f / 2048), 0x3c00); /* tie to even */
 }
 
+/* The 4- and 2-bit types pack into .pb files and come back sign-extended; float8 codes
+ * keep their bits. */
+static void test_packed_and_float8_pb(void **state)
+{
+    (void)state;
+    static const struct {
+        lg_dtype dt;
+        int8_t v[5];
+    } cases[] = {
+        { LG_INT4, { -8, 7, -1, 0, 3 } }, { LG_UINT4, { 15, 0, 9, 1, 6 } }, { LG_INT2, { -2, 1, -1, 0, 1 } },
+        { LG_UINT2, { 3, 0, 2, 1, 3 } },  { LG_FLOAT4E2M1, { 15, 7, 8, 1, 2 } }, { LG_FLOAT8E4M3FN, { 0x7e, -2, 0, 1, 0x40 } },
+    };
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        lg_tensor *a, *b = NULL;
+        assert_int_equal(lg_tensor_create(cases[k].dt, 1, (int64_t[]){ 5 }, &a), LG_OK);
+        memcpy(lg_tensor_data(a), cases[k].v, 5);
+        char *path = lg_test_tmpfile(NULL, 0, ".pb");
+        assert_int_equal(lg_tensor_write_pb(a, "x", path), LG_OK);
+        assert_int_equal(lg_tensor_read_file(path, &b, NULL), LG_OK);
+        assert_int_equal(lg_tensor_dtype(b), cases[k].dt);
+        assert_memory_equal(lg_tensor_data(b), cases[k].v, 5);
+        lg_tensor_free(a);
+        lg_tensor_free(b);
+        unlink(path);
+        free(path);
+    }
+}
+
+/* float8 conversions at the edges of each format (ONNX Cast-25's tables). */
+static void test_minifloat_conversion(void **state)
+{
+    (void)state;
+    assert_int_equal(lg_float_to_minifloat(LG_FLOAT8E4M3FN, 448.0f, true), 0x7e);
+    assert_int_equal(lg_float_to_minifloat(LG_FLOAT8E4M3FN, 1e6f, true), 0x7e);
+    assert_int_equal(lg_float_to_minifloat(LG_FLOAT8E4M3FN, 1e6f, false), 0x7f);    /* NaN */
+    assert_int_equal(lg_float_to_minifloat(LG_FLOAT8E5M2, -INFINITY, false), 0xfc); /* -inf */
+    assert_int_equal(lg_float_to_minifloat(LG_FLOAT8E4M3FNUZ, -0.0f, true), 0x00);   /* no -0 */
+    assert_int_equal(lg_float_to_minifloat(LG_FLOAT4E2M1, -3.5f, true), 0x0e);       /* tie to even: -4 */
+    assert_true(lg_minifloat_to_float(LG_FLOAT8E5M2FNUZ, 0x80) != lg_minifloat_to_float(LG_FLOAT8E5M2FNUZ, 0x80));
+    assert_true(lg_minifloat_to_float(LG_FLOAT8E4M3FN, 0x01) == ldexpf(1.0f, -9)); /* smallest subnormal */
+    assert_int_equal(lg_float_to_e8m0(1.1f, true, LG_ROUND_UP), 128);
+    assert_int_equal(lg_float_to_e8m0(1.1f, true, LG_ROUND_DOWN), 127);
+    assert_int_equal(lg_float_to_e8m0(0.0f, false, LG_ROUND_NEAREST), 0xff);
+    for (int code = 0; code < 256; code++) { /* every finite e4m3fn value comes back to its code */
+        float f = lg_minifloat_to_float(LG_FLOAT8E4M3FN, (uint8_t)code);
+        if (f == f && (code & 0x7f)) assert_int_equal(lg_float_to_minifloat(LG_FLOAT8E4M3FN, f, false), code);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -138,6 +190,8 @@ int main(void)
         cmocka_unit_test(test_strings_pb),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_half_conversion),
+        cmocka_unit_test(test_packed_and_float8_pb),
+        cmocka_unit_test(test_minifloat_conversion),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

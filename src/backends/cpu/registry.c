@@ -25,13 +25,41 @@ extern const lg_op_def lg_ops_signal[];
 extern const lg_op_def lg_ops_loss[];
 extern const lg_op_def lg_ops_misc[];
 extern const lg_op_def lg_ops_control[];
+extern const lg_op_def lg_ops_attention[];
+extern const lg_op_def lg_ops_quant_linear[];
+extern const lg_op_def lg_ops_strings[];
+extern const lg_op_def lg_ops_state[];
+extern const lg_op_def lg_ops_image_decoder[];
+extern const lg_op_def lg_ops_grid[];
+extern const lg_op_def lg_ops_sequence[];
+extern const lg_op_def lg_ops_deform_conv[];
+extern const lg_op_def lg_ops_ml_tree[];      /* ai.onnx.ml */
+extern const lg_op_def lg_ops_ml_linear[];
+extern const lg_op_def lg_ops_ml_svm[];
+extern const lg_op_def lg_ops_ml_encode[];
+extern const lg_op_def lg_ops_ml_transform[];
+extern const lg_op_def lg_ops_contrib_alias[]; /* com.microsoft */
+extern const lg_op_def lg_ops_contrib_act[];
+extern const lg_op_def lg_ops_contrib_norm[];
+extern const lg_op_def lg_ops_contrib_qlinear[];
+extern const lg_op_def lg_ops_contrib_matmul[];
+extern const lg_op_def lg_ops_contrib_conv[];
+extern const lg_op_def lg_ops_contrib_rotary[];
+extern const lg_op_def lg_ops_contrib_attention[];
+extern const lg_op_def lg_ops_contrib_gqa[];
 
 static const lg_op_def *const tables[] = {
     lg_ops_elementwise, lg_ops_activation, lg_ops_tensor_shape, lg_ops_indexing,
     lg_ops_reduce,      lg_ops_sort,       lg_ops_linalg,       lg_ops_conv,
     lg_ops_matmul,      lg_ops_quant,      lg_ops_norm,         lg_ops_pool,
     lg_ops_image,       lg_ops_detection,  lg_ops_rnn,          lg_ops_signal,
-    lg_ops_loss,        lg_ops_misc,       lg_ops_control,
+    lg_ops_loss,        lg_ops_misc,       lg_ops_control,      lg_ops_attention,
+    lg_ops_quant_linear, lg_ops_strings, lg_ops_state, lg_ops_image_decoder,
+    lg_ops_grid,        lg_ops_sequence,   lg_ops_deform_conv,
+    lg_ops_ml_tree,     lg_ops_ml_linear,  lg_ops_ml_svm,       lg_ops_ml_encode,
+    lg_ops_ml_transform, lg_ops_contrib_alias, lg_ops_contrib_act, lg_ops_contrib_norm,
+    lg_ops_contrib_qlinear, lg_ops_contrib_matmul, lg_ops_contrib_conv, lg_ops_contrib_rotary,
+    lg_ops_contrib_attention, lg_ops_contrib_gqa,
 };
 
 static bool domain_matches(const char *want, const char *have)

@@ -1,5 +1,5 @@
 /*
- * activation.c: activation operators (Relu .. Shrink, PRelu, Clip) and the float32
+ * activation.c: activation operators (Relu .. Shrink, Mish, Swish, Gelu, PRelu, Clip) and the float32
  * activation functions that other operators fuse (lg_act_apply, elementwise.h).
  *
  * Each op is a row of acts[]: its attributes with defaults and its kernels per dtype.
@@ -96,6 +96,12 @@ FOR_FLOATS(UNARY_SAME, thresholdedrelu, a > (t)P0 ? a : 0)
 FOR_FLOATS(UNARY_SAME, shrink, a < -(t)P0 ? a + (t)P1 : a > (t)P0 ? a - (t)P1 : 0)
 FOR_SINTS(UNARY_SAME, shrink, a < -P0 ? a + P1 : a > P0 ? a - P1 : 0)
 FOR_UINTS(UNARY_SAME, shrink, a > P0 ? a - P1 : 0)
+FOR_FLOATS(UNARY_SAME, mish, a * tanh(a > 0 ? a + log1p(exp(-a)) : log1p(exp(a))))
+FOR_FLOATS(UNARY_SAME, swish, a / (1 + exp(-(t)P0 * a)))
+/* Gelu: P0 = 1 for approximate = "tanh" */
+FOR_FLOATS(UNARY_SAME, gelu,
+           P0 != 0 ? (t)0.5 * a * (1 + tanh((t)0.7978845608028654 * (a + (t)0.044715 * a * a * a)))
+                   : (t)0.5 * a * (1 + erf(a * (t)0.7071067811865476)))
 
 typedef struct act_op {
     const char *name;
@@ -123,6 +129,9 @@ static const act_op acts[] = {
     { "Softsign", LG_ACT_NONE, { NULL }, { 0 }, { FLOAT_KERNELS(softsign) } },
     { "ThresholdedRelu", LG_ACT_NONE, { "alpha" }, { 1.0 }, { FLOAT_KERNELS(thresholdedrelu) } },
     { "Shrink", LG_ACT_NONE, { "lambd", "bias" }, { 0.5, 0.0 }, { NUM_KERNELS(shrink) } },
+    { "Mish", LG_ACT_NONE, { NULL }, { 0 }, { FLOAT_KERNELS(mish) } },
+    { "Swish", LG_ACT_NONE, { "alpha" }, { 1.0 }, { FLOAT_KERNELS(swish) } },
+    { "Gelu", LG_ACT_NONE, { NULL }, { 0 }, { FLOAT_KERNELS(gelu) } },
 };
 
 static const act_op *find_act(const char *name)
@@ -151,6 +160,12 @@ static int act_exec(lg_kctx *c)
     if (!y) return LG_OK;
     act_prm prm = { { op->fused, 0, 0 }, { 0, 0, 0 } };
     for (int i = 0; i < 3 && op->attrs[i]; i++) prm.p[i] = lg_attr_float(c->node, op->attrs[i], (float)op->defs[i]);
+    if (strcmp(op->name, "Gelu") == 0) {
+        const char *approx = lg_attr_string(c->node, "approximate", "none");
+        if (strcmp(approx, "none") != 0 && strcmp(approx, "tanh") != 0)
+            return lg_error(LG_E_INVALID_MODEL, "approximate must be none or tanh, got '%s'", approx);
+        prm.p[0] = strcmp(approx, "tanh") == 0;
+    }
     prm.act.alpha = (float)prm.p[0];
     prm.act.beta = (float)prm.p[1];
     lg_dtype dt = lg_ew_compute_dtype(x->dtype);
@@ -173,10 +188,23 @@ static void prelu_f32(const void *prm, int64_t n, void *y, const void *const *x,
 
 static const lg_ew_table prelu_k = { NUM_KERNELS(prelu) };
 
+/* Before opset 7 a 1-D slope of C values applies along the channel axis (1): it is read
+ * as [C, 1, .., 1]. *view receives that shape over the same data. */
+static const lg_tensor *prelu_slope(const lg_kctx *c, lg_tensor *view)
+{
+    const lg_tensor *x = c->inputs[0], *slope = c->inputs[1];
+    if (c->opset >= 7 || slope->ndim != 1 || x->ndim < 3 || slope->dims[0] != x->dims[1] || slope->dims[0] == 1) return slope;
+    *view = *slope;
+    view->ndim = x->ndim - 1;
+    for (int a = 1; a < view->ndim; a++) view->dims[a] = 1;
+    return view;
+}
+
 static int prelu_infer(lg_kctx *c)
 {
     LG_CHECK(lg_ew_need_inputs(c, 2));
-    const lg_tensor *x = c->inputs[0], *slope = c->inputs[1];
+    lg_tensor view;
+    const lg_tensor *x = c->inputs[0], *slope = prelu_slope(c, &view);
     char sx[256], ss[256];
     int nd;
     int64_t dims[LG_MAX_DIMS];
@@ -193,10 +221,11 @@ static int prelu_infer(lg_kctx *c)
 
 static int prelu_exec(lg_kctx *c)
 {
-    lg_tensor *y = c->outputs[0];
+    lg_tensor *y = c->outputs[0], view;
     if (!y) return LG_OK;
+    const lg_tensor *in[2] = { c->inputs[0], prelu_slope(c, &view) };
     lg_dtype dt = lg_ew_compute_dtype(y->dtype);
-    return lg_ew_run(c, lg_ew_kernel_for(prelu_k, y->dtype), NULL, dt, dt, 2, c->inputs, y, CHUNK_CHEAP);
+    return lg_ew_run(c, lg_ew_kernel_for(prelu_k, y->dtype), NULL, dt, dt, 2, in, y, CHUNK_CHEAP);
 }
 
 /* ---- Clip: bounds are attributes before opset 11, optional scalar inputs after ---- */
@@ -288,20 +317,23 @@ static int clip_exec(lg_kctx *c)
 }
 
 const lg_op_def lg_ops_activation[] = {
-    { "Relu", "", 1, 17, act_infer, act_exec, NULL, NULL },
-    { "LeakyRelu", "", 1, 17, act_infer, act_exec, NULL, NULL },
-    { "Elu", "", 1, 17, act_infer, act_exec, NULL, NULL },
-    { "Selu", "", 1, 17, act_infer, act_exec, NULL, NULL },
-    { "Celu", "", 12, 17, act_infer, act_exec, NULL, NULL },
-    { "Sigmoid", "", 1, 17, act_infer, act_exec, NULL, NULL },
-    { "HardSigmoid", "", 1, 17, act_infer, act_exec, NULL, NULL },
-    { "HardSwish", "", 14, 17, act_infer, act_exec, NULL, NULL },
-    { "Tanh", "", 1, 17, act_infer, act_exec, NULL, NULL },
-    { "Softplus", "", 1, 17, act_infer, act_exec, NULL, NULL },
-    { "Softsign", "", 1, 17, act_infer, act_exec, NULL, NULL },
-    { "ThresholdedRelu", "", 10, 17, act_infer, act_exec, NULL, NULL },
-    { "Shrink", "", 9, 17, act_infer, act_exec, NULL, NULL },
-    { "PRelu", "", 1, 17, prelu_infer, prelu_exec, NULL, NULL },
-    { "Clip", "", 1, 17, clip_infer, clip_exec, NULL, NULL },
+    { "Relu", "", 1, 27, act_infer, act_exec, NULL, NULL },
+    { "LeakyRelu", "", 1, 27, act_infer, act_exec, NULL, NULL },
+    { "Elu", "", 1, 27, act_infer, act_exec, NULL, NULL },
+    { "Selu", "", 1, 27, act_infer, act_exec, NULL, NULL },
+    { "Celu", "", 12, 27, act_infer, act_exec, NULL, NULL },
+    { "Sigmoid", "", 1, 27, act_infer, act_exec, NULL, NULL },
+    { "HardSigmoid", "", 1, 27, act_infer, act_exec, NULL, NULL },
+    { "HardSwish", "", 14, 27, act_infer, act_exec, NULL, NULL },
+    { "Tanh", "", 1, 27, act_infer, act_exec, NULL, NULL },
+    { "Softplus", "", 1, 27, act_infer, act_exec, NULL, NULL },
+    { "Softsign", "", 1, 27, act_infer, act_exec, NULL, NULL },
+    { "ThresholdedRelu", "", 10, 27, act_infer, act_exec, NULL, NULL },
+    { "Shrink", "", 9, 27, act_infer, act_exec, NULL, NULL },
+    { "PRelu", "", 1, 27, prelu_infer, prelu_exec, NULL, NULL },
+    { "Clip", "", 1, 27, clip_infer, clip_exec, NULL, NULL },
+    { "Mish", "", 18, 27, act_infer, act_exec, NULL, NULL },
+    { "Swish", "", 24, 27, act_infer, act_exec, NULL, NULL },
+    { "Gelu", "", 20, 27, act_infer, act_exec, NULL, NULL },
     { NULL }
 };

@@ -1,7 +1,8 @@
 /*
  * control.c: control-flow operators that run subgraphs: If, Loop and Scan (opset 8 with
  * its batch axis, and 9+). Subgraphs see the enclosing graphs' values by name through
- * lg_kctx_run_graph. Output shapes depend on the data, so these ops have no infer.
+ * lg_kctx_run_graph. Output shapes depend on the data, so these ops have no infer. Also
+ * OptionalHasElement/OptionalGetElement for plain tensors.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -384,9 +385,63 @@ static int scan_exec(lg_kctx *c)
     return rc;
 }
 
+/* ---- OptionalHasElement / OptionalGetElement on plain tensors (opset 18 accepts them):
+ * a present input has an element, an omitted one has none. Optional and sequence values
+ * themselves are not supported by this build. ---- */
+
+static int has_element_infer(lg_kctx *c) { return lg_kout_shape(c, 0, LG_BOOL, 0, NULL); }
+
+static int has_element_exec(lg_kctx *c)
+{
+    const lg_tensor *x = lg_kin(c, 0);
+    if (c->outputs[0]) ((uint8_t *)c->outputs[0]->data)[0] = x && (x->dtype != LG_OPTIONAL || lg_tensor_numel_(x) > 0);
+    return LG_OK;
+}
+
+/* The optional's element (or the plain tensor or sequence given). */
+static const lg_tensor *element_of(const lg_kctx *c)
+{
+    const lg_tensor *x = lg_kin(c, 0);
+    if (x && x->dtype == LG_OPTIONAL) return lg_tensor_numel_(x) > 0 && x->data ? ((lg_tensor *const *)x->data)[0] : NULL;
+    return x;
+}
+
+static int get_element_infer(lg_kctx *c)
+{
+    const lg_tensor *x = lg_kin(c, 0);
+    if (x && x->dtype == LG_OPTIONAL && !x->data) return LG_E_DYNAMIC;
+    x = element_of(c);
+    if (!x) return lg_error(LG_E_RUNTIME, "OptionalGetElement of an empty optional");
+    return lg_kout_shape(c, 0, x->dtype, x->ndim, x->dims);
+}
+
+static int get_element_exec(lg_kctx *c)
+{
+    const lg_tensor *x = element_of(c);
+    lg_tensor *y = c->outputs[0];
+    if (!x) return lg_error(LG_E_RUNTIME, "OptionalGetElement of an empty optional");
+    if (!y || !x->nbytes) return LG_OK;
+    if (lg_dtype_is_container(x->dtype)) {
+        for (int64_t i = 0, n = lg_tensor_numel_(x); i < n; i++)
+            LG_CHECK(lg_tensor_clone(((lg_tensor *const *)x->data)[i], &((lg_tensor **)y->data)[i]));
+        return LG_OK;
+    }
+    if (x->dtype != LG_STRING) {
+        memcpy(y->data, x->data, x->nbytes);
+        return LG_OK;
+    }
+    for (int64_t i = 0, n = lg_tensor_numel_(x); i < n; i++) {
+        const char *s = ((char *const *)x->data)[i];
+        if (!(((char **)y->data)[i] = strdup(s ? s : ""))) return lg_error(LG_E_NOMEM, "out of memory");
+    }
+    return LG_OK;
+}
+
 const lg_op_def lg_ops_control[] = {
-    { "If", "", 1, 17, NULL, if_exec, NULL, NULL },
-    { "Loop", "", 1, 17, NULL, loop_exec, NULL, NULL },
-    { "Scan", "", 8, 17, NULL, scan_exec, NULL, NULL },
+    { "If", "", 1, 27, NULL, if_exec, NULL, NULL },
+    { "Loop", "", 1, 27, NULL, loop_exec, NULL, NULL },
+    { "Scan", "", 8, 27, NULL, scan_exec, NULL, NULL },
+    { "OptionalHasElement", "", 15, 27, has_element_infer, has_element_exec, NULL, NULL },
+    { "OptionalGetElement", "", 15, 27, get_element_infer, get_element_exec, NULL, NULL },
     { NULL },
 };

@@ -302,7 +302,7 @@ static int nms_exec(lg_kctx *c)
 }
 
 const lg_op_def lg_ops_detection[] = {
-    { "RoiAlign", "", 10, 17, roialign_infer, roialign_exec, NULL, NULL },
-    { "NonMaxSuppression", "", 10, 17, NULL, nms_exec, NULL, NULL },
+    { "RoiAlign", "", 10, 27, roialign_infer, roialign_exec, NULL, NULL },
+    { "NonMaxSuppression", "", 10, 27, NULL, nms_exec, NULL, NULL },
     { NULL }
 };

@@ -1,7 +1,7 @@
 /*
  * elementwise.c: element-wise operators: unary math (Abs .. IsNaN), binary arithmetic,
- * logic and comparison with numpy broadcasting (Add .. Where), the variadic Sum, Mean,
- * Max and Min, and Cast/CastLike.
+ * logic, bitwise (BitwiseAnd .. BitwiseNot) and comparison with numpy broadcasting (Add .. Where), the variadic Sum, Mean,
+ * Max and Min, and Cast/CastLike (every dtype, float8 saturation, float8e8m0 rounding modes).
  *
  * Every operator goes through one broadcast walker (lg_ew_broadcast): it merges the
  * output dims that all inputs traverse alike, then calls a kernel on runs of the
@@ -114,6 +114,8 @@ enum { BLOCK = 256 };
 /* A block of values read from any numeric dtype: floats as double, integers exactly. */
 typedef struct num_block {
     bool is_float, is_u64;
+    bool saturate;       /* storing into float8: out of range gives the largest value */
+    lg_round_mode round; /* storing into float8e8m0 */
     double f[BLOCK];
     int64_t i[BLOCK];
 } num_block;
@@ -162,7 +164,15 @@ static void load_block(const void *src, lg_dtype dt, int64_t n, num_block *b)
     case LG_BFLOAT16:
         for (int64_t i = 0; i < n; i++) b->f[i] = lg_bf16_to_float(((const uint16_t *)src)[i]);
         break;
+    case LG_INT4: case LG_INT2:
+        for (int64_t i = 0; i < n; i++) b->i[i] = ((const int8_t *)src)[i];
+        break;
+    case LG_UINT4: case LG_UINT2:
+        for (int64_t i = 0; i < n; i++) b->i[i] = ((const uint8_t *)src)[i];
+        break;
     default:
+        if (lg_dtype_is_minifloat(dt))
+            for (int64_t i = 0; i < n; i++) b->f[i] = lg_minifloat_to_float(dt, ((const uint8_t *)src)[i]);
         break;
     }
 }
@@ -210,7 +220,17 @@ static void store_block(void *dst, lg_dtype dt, int64_t n, const num_block *b)
     case LG_BFLOAT16:
         for (int64_t i = 0; i < n; i++) ((uint16_t *)dst)[i] = lg_float_to_bf16((float)block_f64(b, i));
         break;
+    case LG_INT4: case LG_INT2: case LG_UINT4: case LG_UINT2: /* wrapped, like the wider integers */
+        for (int64_t i = 0; i < n; i++)
+            ((uint8_t *)dst)[i] = (uint8_t)lg_wrap_subbyte(dt, b->is_float ? f64_to_i64(b->f[i]) : b->i[i]);
+        break;
+    case LG_FLOAT8E8M0:
+        for (int64_t i = 0; i < n; i++) ((uint8_t *)dst)[i] = lg_float_to_e8m0((float)block_f64(b, i), b->saturate, b->round);
+        break;
     default:
+        if (lg_dtype_is_minifloat(dt))
+            for (int64_t i = 0; i < n; i++)
+                ((uint8_t *)dst)[i] = lg_float_to_minifloat(dt, (float)block_f64(b, i), b->saturate);
         break;
     }
 }
@@ -219,6 +239,7 @@ typedef struct convert_job {
     const char *src;
     char *dst;
     lg_dtype sdt, ddt;
+    lg_cast_opts opts;
 } convert_job;
 
 static void convert_range(void *arg, int64_t begin, int64_t end)
@@ -234,6 +255,8 @@ static void convert_range(void *arg, int64_t begin, int64_t end)
         return;
     }
     num_block b;
+    b.saturate = j->opts.saturate;
+    b.round = j->opts.round;
     for (int64_t i = begin; i < end; i += BLOCK) {
         int64_t n = end - i < BLOCK ? end - i : BLOCK;
         load_block(j->src + i * (int64_t)ss, j->sdt, n, &b);
@@ -347,6 +370,8 @@ static int string_to_number(const lg_tensor *src, lg_tensor *dst)
     num_block b;
     b.is_float = !want_int;
     b.is_u64 = false;
+    b.saturate = true;
+    b.round = LG_ROUND_UP;
     int64_t total = lg_tensor_numel_(src);
     for (int64_t i = 0; i < total; i += BLOCK) {
         int64_t n = total - i < BLOCK ? total - i : BLOCK;
@@ -370,6 +395,12 @@ static int copy_strings(const lg_tensor *src, lg_tensor *dst)
 
 int lg_ew_convert(lg_kctx *c, const lg_tensor *src, lg_tensor *dst)
 {
+    static const lg_cast_opts defaults = { true, LG_ROUND_UP };
+    return lg_ew_cast(c, src, dst, &defaults);
+}
+
+int lg_ew_cast(lg_kctx *c, const lg_tensor *src, lg_tensor *dst, const lg_cast_opts *opts)
+{
     if (lg_dtype_size(src->dtype) == 0 || lg_dtype_size(dst->dtype) == 0)
         return lg_error(LG_E_UNSUPPORTED, "cannot convert %s to %s", lg_dtype_name(src->dtype),
                         lg_dtype_name(dst->dtype));
@@ -382,7 +413,7 @@ int lg_ew_convert(lg_kctx *c, const lg_tensor *src, lg_tensor *dst)
         memcpy(dst->data, src->data, (size_t)n * lg_dtype_size(src->dtype));
         return LG_OK;
     }
-    convert_job j = { src->data, dst->data, src->dtype, dst->dtype };
+    convert_job j = { src->data, dst->data, src->dtype, dst->dtype, *opts };
     lg_parallel_for(c->pool, n, 8 * BLOCK, convert_range, &j);
     return LG_OK;
 }
@@ -464,6 +495,7 @@ FOR_FLOATS(UNARY_SAME, atanh, atanh(a))
 FOR_FLOATS(UNARY_BOOL, isinf, ISINF_EXPR)
 FOR_FLOATS(UNARY_BOOL, isnan, isnan(a))
 UNARY_SAME(not_b, uint8_t, uint8_t, !a)
+FOR_INTS(UNARY_SAME, bnot, ~(ut)a)
 
 typedef struct unary_op {
     const char *name;
@@ -498,6 +530,7 @@ static const unary_op unary_ops[] = {
     { "IsInf", true, CHUNK_CHEAP, { FLOAT_KERNELS(isinf) } },
     { "IsNaN", true, CHUNK_CHEAP, { FLOAT_KERNELS(isnan) } },
     { "Not", false, CHUNK_CHEAP, { [LG_BOOL] = not_b } },
+    { "BitwiseNot", false, CHUNK_CHEAP, { INT_KERNELS(bnot) } },
 };
 
 static const unary_op *find_unary(const char *name)
@@ -606,6 +639,9 @@ BINARY_SAME(pow_i64, int64_t, uint64_t, int_pow(a, b))
 FOR_UINTS(BINARY_SAME, shl, b >= sizeof(a) * 8 ? 0 : (ut)a << b)
 FOR_UINTS(BINARY_SAME, shr, b >= sizeof(a) * 8 ? 0 : a >> b)
 BINARY_SAME(and_b, uint8_t, uint8_t, a && b)
+FOR_INTS(BINARY_SAME, band, (ut)a & (ut)b)
+FOR_INTS(BINARY_SAME, bor, (ut)a | (ut)b)
+FOR_INTS(BINARY_SAME, bxor, (ut)a ^ (ut)b)
 BINARY_SAME(or_b, uint8_t, uint8_t, a || b)
 BINARY_SAME(xor_b, uint8_t, uint8_t, !a != !b)
 FOR_FLOATS(BINARY_BOOL, eq, a == b)
@@ -629,6 +665,8 @@ static const lg_ew_table add_k = { NUM_KERNELS(add) }, sub_k = { NUM_KERNELS(sub
                           shl_k = { UINT_KERNELS(shl) }, shr_k = { UINT_KERNELS(shr) },
                           and_k = { [LG_BOOL] = and_b }, or_k = { [LG_BOOL] = or_b },
                           xor_k = { [LG_BOOL] = xor_b },
+                          band_k = { INT_KERNELS(band) }, bor_k = { INT_KERNELS(bor) },
+                          bxor_k = { INT_KERNELS(bxor) },
                           eq_k = { NUM_KERNELS(eq), [LG_BOOL] = eq_b, [LG_STRING] = eq_s },
                           lt_k = { NUM_KERNELS(lt) }, gt_k = { NUM_KERNELS(gt) },
                           le_k = { NUM_KERNELS(le) }, ge_k = { NUM_KERNELS(ge) },
@@ -661,6 +699,9 @@ static const binary_op binary_ops[] = {
     { "And", true, CHUNK_CHEAP, and_k, NULL },
     { "Or", true, CHUNK_CHEAP, or_k, NULL },
     { "Xor", true, CHUNK_CHEAP, xor_k, NULL },
+    { "BitwiseAnd", false, CHUNK_CHEAP, band_k, NULL },
+    { "BitwiseOr", false, CHUNK_CHEAP, bor_k, NULL },
+    { "BitwiseXor", false, CHUNK_CHEAP, bxor_k, NULL },
     { "Equal", true, CHUNK_CHEAP, eq_k, NULL },
     { "Less", true, CHUNK_CHEAP, lt_k, NULL },
     { "Greater", true, CHUNK_CHEAP, gt_k, NULL },
@@ -960,9 +1001,9 @@ static int cast_infer(lg_kctx *c)
     return lg_kout_shape(c, 0, dt, x->ndim, x->dims);
 }
 
-/* Cast to bfloat16 keeps the high half of the float32 bits (truncation), as the ONNX
- * reference does; NaN stays NaN. */
-static int cast_to_bf16(lg_kctx *c, const lg_tensor *x, lg_tensor *y)
+/* Cast to bfloat16 before opset 19 keeps the high half of the float32 bits (truncation),
+ * as the ONNX reference of that time did; NaN stays NaN. Later opsets round to nearest even. */
+static int cast_to_bf16_truncating(lg_kctx *c, const lg_tensor *x, lg_tensor *y)
 {
     const lg_tensor *f;
     lg_tensor *tmp;
@@ -977,62 +1018,78 @@ static int cast_to_bf16(lg_kctx *c, const lg_tensor *x, lg_tensor *y)
     return LG_OK;
 }
 
+static const struct {
+    const char *name;
+    lg_round_mode mode;
+} round_modes[] = { { "up", LG_ROUND_UP }, { "down", LG_ROUND_DOWN }, { "nearest", LG_ROUND_NEAREST } };
+
 static int cast_exec(lg_kctx *c)
 {
     const lg_tensor *x = c->inputs[0];
     lg_tensor *y = c->outputs[0];
     if (!y) return LG_OK;
-    if (y->dtype == LG_BFLOAT16 && x->dtype != LG_BFLOAT16) return cast_to_bf16(c, x, y);
-    return lg_ew_convert(c, x, y);
+    if (y->dtype == LG_BFLOAT16 && x->dtype != LG_BFLOAT16 && c->opset < 19) return cast_to_bf16_truncating(c, x, y);
+    lg_cast_opts o = { lg_attr_int(c->node, "saturate", 1) != 0, LG_ROUND_UP };
+    const char *mode = lg_attr_string(c->node, "round_mode", "up");
+    size_t k = 0;
+    while (k < sizeof(round_modes) / sizeof(round_modes[0]) && strcmp(round_modes[k].name, mode) != 0) k++;
+    if (k == sizeof(round_modes) / sizeof(round_modes[0]))
+        return lg_error(LG_E_INVALID_MODEL, "round_mode '%s' is not up, down or nearest", mode);
+    o.round = round_modes[k].mode;
+    return lg_ew_cast(c, x, y, &o);
 }
 
 const lg_op_def lg_ops_elementwise[] = {
-    { "Abs", "", 1, 17, unary_infer, unary_exec, NULL, NULL },
-    { "Neg", "", 1, 17, unary_infer, unary_exec, NULL, NULL },
-    { "Sign", "", 9, 17, unary_infer, unary_exec, NULL, NULL },
-    { "Reciprocal", "", 1, 17, unary_infer, unary_exec, NULL, NULL },
-    { "Sqrt", "", 1, 17, unary_infer, unary_exec, NULL, NULL },
-    { "Exp", "", 1, 17, unary_infer, unary_exec, NULL, NULL },
-    { "Log", "", 1, 17, unary_infer, unary_exec, NULL, NULL },
-    { "Floor", "", 1, 17, unary_infer, unary_exec, NULL, NULL },
-    { "Ceil", "", 1, 17, unary_infer, unary_exec, NULL, NULL },
-    { "Round", "", 11, 17, unary_infer, unary_exec, NULL, NULL },
-    { "Erf", "", 9, 17, unary_infer, unary_exec, NULL, NULL },
-    { "Sin", "", 7, 17, unary_infer, unary_exec, NULL, NULL },
-    { "Cos", "", 7, 17, unary_infer, unary_exec, NULL, NULL },
-    { "Tan", "", 7, 17, unary_infer, unary_exec, NULL, NULL },
-    { "Asin", "", 7, 17, unary_infer, unary_exec, NULL, NULL },
-    { "Acos", "", 7, 17, unary_infer, unary_exec, NULL, NULL },
-    { "Atan", "", 7, 17, unary_infer, unary_exec, NULL, NULL },
-    { "Sinh", "", 9, 17, unary_infer, unary_exec, NULL, NULL },
-    { "Cosh", "", 9, 17, unary_infer, unary_exec, NULL, NULL },
-    { "Asinh", "", 9, 17, unary_infer, unary_exec, NULL, NULL },
-    { "Acosh", "", 9, 17, unary_infer, unary_exec, NULL, NULL },
-    { "Atanh", "", 9, 17, unary_infer, unary_exec, NULL, NULL },
-    { "IsInf", "", 10, 17, unary_infer, unary_exec, NULL, NULL },
-    { "IsNaN", "", 9, 17, unary_infer, unary_exec, NULL, NULL },
-    { "Not", "", 1, 17, unary_infer, unary_exec, NULL, NULL },
-    { "Add", "", 1, 17, binary_infer, binary_exec, NULL, NULL },
-    { "Sub", "", 1, 17, binary_infer, binary_exec, NULL, NULL },
-    { "Mul", "", 1, 17, binary_infer, binary_exec, NULL, NULL },
-    { "Div", "", 1, 17, binary_infer, binary_exec, NULL, NULL },
-    { "Pow", "", 1, 17, pow_infer, pow_exec, NULL, NULL },
-    { "Mod", "", 10, 17, binary_infer, binary_exec, NULL, NULL },
-    { "BitShift", "", 11, 17, binary_infer, binary_exec, NULL, NULL },
-    { "And", "", 1, 17, binary_infer, binary_exec, NULL, NULL },
-    { "Or", "", 1, 17, binary_infer, binary_exec, NULL, NULL },
-    { "Xor", "", 1, 17, binary_infer, binary_exec, NULL, NULL },
-    { "Equal", "", 1, 17, binary_infer, binary_exec, NULL, NULL },
-    { "Less", "", 1, 17, binary_infer, binary_exec, NULL, NULL },
-    { "Greater", "", 1, 17, binary_infer, binary_exec, NULL, NULL },
-    { "LessOrEqual", "", 12, 17, binary_infer, binary_exec, NULL, NULL },
-    { "GreaterOrEqual", "", 12, 17, binary_infer, binary_exec, NULL, NULL },
-    { "Where", "", 9, 17, where_infer, where_exec, NULL, NULL },
-    { "Sum", "", 1, 17, variadic_infer, variadic_exec, NULL, NULL },
-    { "Mean", "", 1, 17, variadic_infer, variadic_exec, NULL, NULL },
-    { "Max", "", 1, 17, variadic_infer, variadic_exec, NULL, NULL },
-    { "Min", "", 1, 17, variadic_infer, variadic_exec, NULL, NULL },
-    { "Cast", "", 1, 17, cast_infer, cast_exec, NULL, NULL },
-    { "CastLike", "", 15, 17, cast_infer, cast_exec, NULL, NULL },
+    { "Abs", "", 1, 27, unary_infer, unary_exec, NULL, NULL },
+    { "Neg", "", 1, 27, unary_infer, unary_exec, NULL, NULL },
+    { "Sign", "", 9, 27, unary_infer, unary_exec, NULL, NULL },
+    { "Reciprocal", "", 1, 27, unary_infer, unary_exec, NULL, NULL },
+    { "Sqrt", "", 1, 27, unary_infer, unary_exec, NULL, NULL },
+    { "Exp", "", 1, 27, unary_infer, unary_exec, NULL, NULL },
+    { "Log", "", 1, 27, unary_infer, unary_exec, NULL, NULL },
+    { "Floor", "", 1, 27, unary_infer, unary_exec, NULL, NULL },
+    { "Ceil", "", 1, 27, unary_infer, unary_exec, NULL, NULL },
+    { "Round", "", 11, 27, unary_infer, unary_exec, NULL, NULL },
+    { "Erf", "", 9, 27, unary_infer, unary_exec, NULL, NULL },
+    { "Sin", "", 7, 27, unary_infer, unary_exec, NULL, NULL },
+    { "Cos", "", 7, 27, unary_infer, unary_exec, NULL, NULL },
+    { "Tan", "", 7, 27, unary_infer, unary_exec, NULL, NULL },
+    { "Asin", "", 7, 27, unary_infer, unary_exec, NULL, NULL },
+    { "Acos", "", 7, 27, unary_infer, unary_exec, NULL, NULL },
+    { "Atan", "", 7, 27, unary_infer, unary_exec, NULL, NULL },
+    { "Sinh", "", 9, 27, unary_infer, unary_exec, NULL, NULL },
+    { "Cosh", "", 9, 27, unary_infer, unary_exec, NULL, NULL },
+    { "Asinh", "", 9, 27, unary_infer, unary_exec, NULL, NULL },
+    { "Acosh", "", 9, 27, unary_infer, unary_exec, NULL, NULL },
+    { "Atanh", "", 9, 27, unary_infer, unary_exec, NULL, NULL },
+    { "IsInf", "", 10, 27, unary_infer, unary_exec, NULL, NULL },
+    { "IsNaN", "", 9, 27, unary_infer, unary_exec, NULL, NULL },
+    { "Not", "", 1, 27, unary_infer, unary_exec, NULL, NULL },
+    { "BitwiseNot", "", 18, 27, unary_infer, unary_exec, NULL, NULL },
+    { "BitwiseAnd", "", 18, 27, binary_infer, binary_exec, NULL, NULL },
+    { "BitwiseOr", "", 18, 27, binary_infer, binary_exec, NULL, NULL },
+    { "BitwiseXor", "", 18, 27, binary_infer, binary_exec, NULL, NULL },
+    { "Add", "", 1, 27, binary_infer, binary_exec, NULL, NULL },
+    { "Sub", "", 1, 27, binary_infer, binary_exec, NULL, NULL },
+    { "Mul", "", 1, 27, binary_infer, binary_exec, NULL, NULL },
+    { "Div", "", 1, 27, binary_infer, binary_exec, NULL, NULL },
+    { "Pow", "", 1, 27, pow_infer, pow_exec, NULL, NULL },
+    { "Mod", "", 10, 27, binary_infer, binary_exec, NULL, NULL },
+    { "BitShift", "", 11, 27, binary_infer, binary_exec, NULL, NULL },
+    { "And", "", 1, 27, binary_infer, binary_exec, NULL, NULL },
+    { "Or", "", 1, 27, binary_infer, binary_exec, NULL, NULL },
+    { "Xor", "", 1, 27, binary_infer, binary_exec, NULL, NULL },
+    { "Equal", "", 1, 27, binary_infer, binary_exec, NULL, NULL },
+    { "Less", "", 1, 27, binary_infer, binary_exec, NULL, NULL },
+    { "Greater", "", 1, 27, binary_infer, binary_exec, NULL, NULL },
+    { "LessOrEqual", "", 12, 27, binary_infer, binary_exec, NULL, NULL },
+    { "GreaterOrEqual", "", 12, 27, binary_infer, binary_exec, NULL, NULL },
+    { "Where", "", 9, 27, where_infer, where_exec, NULL, NULL },
+    { "Sum", "", 1, 27, variadic_infer, variadic_exec, NULL, NULL },
+    { "Mean", "", 1, 27, variadic_infer, variadic_exec, NULL, NULL },
+    { "Max", "", 1, 27, variadic_infer, variadic_exec, NULL, NULL },
+    { "Min", "", 1, 27, variadic_infer, variadic_exec, NULL, NULL },
+    { "Cast", "", 1, 27, cast_infer, cast_exec, NULL, NULL },
+    { "CastLike", "", 15, 27, cast_infer, cast_exec, NULL, NULL },
     { NULL }
 };

@@ -47,8 +47,15 @@ static inline int lg_ew_need_inputs(const lg_kctx *c, int n)
  * set); nin <= 3. Runs in parallel on c->pool in chunks of at least min_chunk. */
 void lg_ew_broadcast(lg_kctx *c, lg_ew_kernel fn, const void *prm, int nin, const lg_tensor *const *x,
                      lg_tensor *y, int64_t min_chunk);
-/* Converts src into dst (same numel, dst's dtype and data set) like Cast. */
+/* Converts src into dst (same numel, dst's dtype and data set) like Cast (saturating
+ * into float8, rounding up into float8e8m0). */
 int lg_ew_convert(lg_kctx *c, const lg_tensor *src, lg_tensor *dst);
+/* The same with Cast-25's saturate and round_mode. */
+typedef struct lg_cast_opts {
+    bool saturate;
+    lg_round_mode round;
+} lg_cast_opts;
+int lg_ew_cast(lg_kctx *c, const lg_tensor *src, lg_tensor *dst, const lg_cast_opts *opts);
 /* lg_ew_broadcast with the inputs converted to in_dt and the result computed as out_dt,
  * then converted to y's dtype. */
 int lg_ew_run(lg_kctx *c, lg_ew_kernel fn, const void *prm, lg_dtype in_dt, lg_dtype out_dt, int nin,

@@ -1,6 +1,7 @@
 /*
- * image.c: resampling operators: Resize (opset 10-17), Upsample (opset 7-9) and
- * GridSample (opset 16-17).
+ * image.c: resampling operators: Resize (opset 10-27; axes, keep_aspect_ratio_policy,
+ * half_pixel_symmetric and antialias), Upsample (opset 7-9) and GridSample (opset 16-27,
+ * 2-D, and 3-D from opset 20).
  *
  * Resize maps every output index of every axis to input taps and weights once
  * (resize_axis: 1 tap for nearest, 2 for linear, 4 for cubic). Nearest is then a pure
@@ -24,6 +25,7 @@ typedef enum coord_mode {
     COORD_ASYMMETRIC,
     COORD_TF_HALF_PIXEL_FOR_NN,
     COORD_TF_CROP_AND_RESIZE,
+    COORD_HALF_PIXEL_SYMMETRIC, /* opset 19 */
 } coord_mode;
 
 typedef enum nearest_rule {
@@ -50,6 +52,7 @@ static const name_value coord_names[] = {
     { "asymmetric", COORD_ASYMMETRIC },
     { "tf_half_pixel_for_nn", COORD_TF_HALF_PIXEL_FOR_NN },
     { "tf_crop_and_resize", COORD_TF_CROP_AND_RESIZE },
+    { "half_pixel_symmetric", COORD_HALF_PIXEL_SYMMETRIC },
     { NULL, 0 },
 };
 static const name_value nearest_names[] = {
@@ -79,6 +82,10 @@ typedef struct resize_params {
     bool exclude_outside;
     double extrapolation;
     int rank;
+    int n_axes;                  /* axes scales/sizes/roi name (Resize 18), in order */
+    int axes[LG_MAX_DIMS];
+    int keep_ratio;              /* 0 stretch, 1 not_larger, 2 not_smaller (Resize 18) */
+    bool antialias;              /* Resize 18: linear/cubic filters widened by 1/scale when shrinking */
     int64_t in[LG_MAX_DIMS], out[LG_MAX_DIMS];
     double scale[LG_MAX_DIMS];
     double roi_start[LG_MAX_DIMS], roi_end[LG_MAX_DIMS];
@@ -91,31 +98,71 @@ static const lg_tensor *present(const lg_kctx *c, int i)
     return t && lg_tensor_numel_(t) > 0 ? t : NULL;
 }
 
-/* Output dims from scales (floor(in * scale)) or sizes; the scale of each axis. */
+/* Output dims from scales (floor(in * scale)) or sizes; the scale of each axis. scales
+ * and sizes name p->axes (all axes unless Resize 18's axes attribute says otherwise). */
 static int resize_dims(resize_params *p, const lg_tensor *scales, const lg_tensor *sizes)
 {
     if (!scales && !sizes) return lg_error(LG_E_INVALID_MODEL, "one of scales and sizes is required");
     if (scales && sizes) return lg_error(LG_E_INVALID_MODEL, "only one of scales and sizes may be given");
     const lg_tensor *t = scales ? scales : sizes;
-    if (lg_tensor_numel_(t) != p->rank)
-        return lg_error(LG_E_SHAPE, "%s has %lld values, input rank is %d", scales ? "scales" : "sizes",
-                        (long long)lg_tensor_numel_(t), p->rank);
+    if (lg_tensor_numel_(t) != p->n_axes)
+        return lg_error(LG_E_SHAPE, "%s has %lld values for %d axes", scales ? "scales" : "sizes",
+                        (long long)lg_tensor_numel_(t), p->n_axes);
     if (sizes && sizes->dtype != LG_INT64) return lg_error(LG_E_SHAPE, "sizes must be int64");
     if (scales && !lg_dtype_is_float(scales->dtype)) return lg_error(LG_E_SHAPE, "scales must be a float tensor");
     for (int a = 0; a < p->rank; a++) {
+        p->out[a] = p->in[a];
+        p->scale[a] = 1.0;
+    }
+    double ratio = p->keep_ratio == 1 ? INFINITY : 0.0;
+    for (int i = 0; i < p->n_axes; i++) {
+        int a = p->axes[i];
         if (scales) {
-            p->scale[a] = lg_tensor_get_f64(scales, a);
+            p->scale[a] = lg_tensor_get_f64(scales, i);
             double n = floor((double)p->in[a] * p->scale[a]);
             if (!(p->scale[a] > 0.0) || !(n < 9.0e15))
-                return lg_error(LG_E_INVALID_MODEL, "scales[%d] = %g is not a usable positive scale", a, p->scale[a]);
+                return lg_error(LG_E_INVALID_MODEL, "scales[%d] = %g is not a usable positive scale", i, p->scale[a]);
             p->out[a] = (int64_t)n;
         } else {
-            p->out[a] = ((const int64_t *)sizes->data)[a];
+            p->out[a] = ((const int64_t *)sizes->data)[i];
             if (p->out[a] < 0)
-                return lg_error(LG_E_INVALID_MODEL, "sizes[%d] = %lld is negative", a, (long long)p->out[a]);
+                return lg_error(LG_E_INVALID_MODEL, "sizes[%d] = %lld is negative", i, (long long)p->out[a]);
             p->scale[a] = p->in[a] > 0 ? (double)p->out[a] / (double)p->in[a] : 1.0;
+            if (p->keep_ratio == 1 && p->scale[a] < ratio) ratio = p->scale[a];
+            if (p->keep_ratio == 2 && p->scale[a] > ratio) ratio = p->scale[a];
         }
     }
+    if (sizes && p->keep_ratio) /* one scale for every resized axis; sizes rounded half up */
+        for (int i = 0; i < p->n_axes; i++) {
+            int a = p->axes[i];
+            p->scale[a] = ratio;
+            p->out[a] = (int64_t)(ratio * (double)p->in[a] + 0.5);
+        }
+    return LG_OK;
+}
+
+/* Resize 18's axes and keep_aspect_ratio_policy. */
+static int resize_axes_attr(const lg_kctx *c, resize_params *p)
+{
+    static const name_value policies[] = { { "stretch", 0 }, { "not_larger", 1 }, { "not_smaller", 2 }, { NULL, 0 } };
+    int n = 0;
+    const int64_t *a = c->opset >= 18 ? lg_attr_ints(c->node, "axes", &n) : NULL;
+    p->n_axes = a ? n : p->rank;
+    if (p->n_axes > p->rank) return lg_error(LG_E_INVALID_MODEL, "%d axes for rank %d", n, p->rank);
+    bool seen[LG_MAX_DIMS] = { false };
+    for (int i = 0; i < p->n_axes; i++) {
+        if (!a) {
+            p->axes[i] = i;
+            continue;
+        }
+        LG_CHECK(lg_norm_axis(a[i], p->rank, &p->axes[i]));
+        if (seen[p->axes[i]]) return lg_error(LG_E_INVALID_MODEL, "axis %lld appears twice in axes", (long long)a[i]);
+        seen[p->axes[i]] = true;
+    }
+    if (c->opset >= 18)
+        LG_CHECK(lookup(policies, "keep_aspect_ratio_policy", lg_attr_string(c->node, "keep_aspect_ratio_policy", "stretch"),
+                        &p->keep_ratio));
+    p->antialias = c->opset >= 18 && lg_attr_int(c->node, "antialias", 0) != 0;
     return LG_OK;
 }
 
@@ -129,8 +176,10 @@ static int resize_params_init(const lg_kctx *c, resize_params *p)
     memset(p, 0, sizeof(*p));
     p->rank = x->ndim;
     memcpy(p->in, x->dims, sizeof(int64_t) * (size_t)x->ndim);
+    LG_CHECK(resize_axes_attr(c, p));
     LG_CHECK(lookup(interp_names, "mode", lg_attr_string(c->node, "mode", "nearest"), &v));
     p->mode = (interp_mode)v;
+    if (p->antialias && p->mode == INTERP_NEAREST) return lg_error(LG_E_INVALID_MODEL, "antialias needs linear or cubic mode");
     if (legacy && p->mode == INTERP_CUBIC) return lg_error(LG_E_INVALID_MODEL, "cubic mode needs Resize-11 or later");
     p->coord = COORD_ASYMMETRIC;
     p->rule = NEAREST_LEGACY;
@@ -139,6 +188,8 @@ static int resize_params_init(const lg_kctx *c, resize_params *p)
         LG_CHECK(lookup(coord_names, "coordinate_transformation_mode",
                         lg_attr_string(c->node, "coordinate_transformation_mode", "half_pixel"), &v));
         p->coord = (coord_mode)v;
+        if (p->coord == COORD_HALF_PIXEL_SYMMETRIC && c->opset < 19)
+            return lg_error(LG_E_INVALID_MODEL, "half_pixel_symmetric needs Resize-19");
         if (p->coord == COORD_TF_HALF_PIXEL_FOR_NN && c->opset >= 13)
             return lg_error(LG_E_INVALID_MODEL, "tf_half_pixel_for_nn was removed in opset 13");
         LG_CHECK(lookup(nearest_names, "nearest_mode", lg_attr_string(c->node, "nearest_mode", "round_prefer_floor"), &v));
@@ -166,11 +217,11 @@ static int resize_roi(const lg_kctx *c, resize_params *p)
         p->roi_end[a] = 1.0;
     }
     if (p->coord != COORD_TF_CROP_AND_RESIZE || !roi) return LG_OK;
-    if (lg_tensor_numel_(roi) != 2 * p->rank || !lg_dtype_is_float(roi->dtype))
-        return lg_error(LG_E_SHAPE, "roi must hold %d float values", 2 * p->rank);
-    for (int a = 0; a < p->rank; a++) {
-        p->roi_start[a] = lg_tensor_get_f64(roi, a);
-        p->roi_end[a] = lg_tensor_get_f64(roi, a + p->rank);
+    if (lg_tensor_numel_(roi) != 2 * p->n_axes || !lg_dtype_is_float(roi->dtype))
+        return lg_error(LG_E_SHAPE, "roi must hold %d float values", 2 * p->n_axes);
+    for (int i = 0; i < p->n_axes; i++) {
+        p->roi_start[p->axes[i]] = lg_tensor_get_f64(roi, i);
+        p->roi_end[p->axes[i]] = lg_tensor_get_f64(roi, i + p->n_axes);
     }
     return LG_OK;
 }
@@ -204,6 +255,8 @@ static double source_coord(const resize_params *p, int a, int64_t o)
     double x = (double)o, s = p->scale[a], n_in = (double)p->in[a], n_out = n_in * s;
     switch (p->coord) {
     case COORD_HALF_PIXEL: return (x + 0.5) / s - 0.5;
+    case COORD_HALF_PIXEL_SYMMETRIC: /* centres the implicit ROI when in * scale is not whole */
+        return n_in / 2 * (1 - (double)p->out[a] / n_out) + (x + 0.5) / s - 0.5;
     case COORD_PYTORCH_HALF_PIXEL: return n_out > 1 ? (x + 0.5) / s - 0.5 : 0.0;
     case COORD_ALIGN_CORNERS: return n_out > 1 ? x * (n_in - 1) / (n_out - 1) : 0.0;
     case COORD_ASYMMETRIC: return x / s;
@@ -256,6 +309,49 @@ static void axis_taps(const resize_params *p, double x, int64_t *first, double *
     }
 }
 
+/* First tap offset of an antialiased filter (support 1 linear, 2 cubic, widened by 1/scale);
+ * 0 when the axis does not shrink or antialias is off. Its tap count is 2 - 2 * start. */
+static int64_t antialias_start(const resize_params *p, int a)
+{
+    if (!p->antialias || !(p->scale[a] < 1.0) || p->mode == INTERP_NEAREST) return 0;
+    return (int64_t)floor((p->mode == INTERP_LINEAR ? -1.0 : -2.0) / p->scale[a]) + 1;
+}
+
+static int64_t axis_tap_count(const resize_params *p, int a)
+{
+    int64_t start = antialias_start(p, a);
+    if (start) return 2 - 2 * start;
+    return p->mode == INTERP_NEAREST ? 1 : p->mode == INTERP_LINEAR ? 2 : 4;
+}
+
+/* The antialiased taps of source coordinate x (the ONNX reference's: a point exactly on a
+ * sample takes ratio 1 against the sample before it). */
+static void antialias_taps(const resize_params *p, int a, const resize_axis *ax, double x, int64_t *idx, double *w)
+{
+    int64_t start = antialias_start(p, a), n = ax->taps;
+    double f = floor(x), r = x - f, s = p->scale[a], sum = 0.0;
+    if (r == 0.0) {
+        r = 1.0;
+        f -= 1.0;
+    }
+    for (int64_t k = 0; k < n; k++) {
+        double arg = ((double)(start + k) - r) * s;
+        int64_t i = (int64_t)f + start + k;
+        w[k] = p->mode == INTERP_LINEAR ? fmax(0.0, fmin(1.0, 1.0 - fabs(arg))) : cubic_coeff(arg, p->cubic_a);
+        sum += w[k];
+        idx[k] = i;
+    }
+    double kept = 0.0;
+    for (int64_t k = 0; k < n; k++) {
+        w[k] = sum != 0.0 ? w[k] / sum : 0.0;
+        if (p->exclude_outside && (idx[k] < 0 || idx[k] >= ax->n_in)) w[k] = 0.0;
+        kept += w[k];
+        idx[k] = clamp_index(idx[k], ax->n_in);
+    }
+    if (p->exclude_outside && kept != 0.0)
+        for (int64_t k = 0; k < n; k++) w[k] /= kept;
+}
+
 static void axis_fill(const resize_params *p, int a, resize_axis *ax)
 {
     ax->identity = ax->n_in == ax->n_out;
@@ -263,6 +359,12 @@ static void axis_fill(const resize_params *p, int a, resize_axis *ax)
         double x = source_coord(p, a, o);
         int64_t *idx = ax->idx + o * ax->taps;
         double *w = ax->w + o * ax->taps;
+        if (antialias_start(p, a)) {
+            ax->outside[o] = p->coord == COORD_TF_CROP_AND_RESIZE && (x < 0.0 || x > (double)(ax->n_in - 1));
+            ax->identity = false;
+            antialias_taps(p, a, ax, x, idx, w);
+            continue;
+        }
         ax->outside[o] = p->coord == COORD_TF_CROP_AND_RESIZE && (x < 0.0 || x > (double)(ax->n_in - 1));
         ax->identity &= x == (double)o && !ax->outside[o];
         if (p->mode == INTERP_NEAREST) {
@@ -287,17 +389,24 @@ static void axis_fill(const resize_params *p, int a, resize_axis *ax)
 /* Builds the maps of every axis in one allocation (*mem, freed by the caller). */
 static int axes_build(const resize_params *p, resize_axis *axes, void **mem)
 {
-    int64_t taps = p->mode == INTERP_NEAREST ? 1 : p->mode == INTERP_LINEAR ? 2 : 4, total = 0;
-    for (int a = 0; a < p->rank; a++) total += p->out[a];
-    size_t bytes = (size_t)total * (size_t)taps * (sizeof(int64_t) + sizeof(double)) + (size_t)total + 64;
+    int64_t total = 0, total_taps = 0;
+    for (int a = 0; a < p->rank; a++) {
+        int64_t taps = axis_tap_count(p, a);
+        if (taps > ((int64_t)1 << 16))
+            return lg_error(LG_E_LIMIT, "axis %d: an antialiased filter of %lld taps (scale %g)", a, (long long)taps, p->scale[a]);
+        total += p->out[a];
+        total_taps += p->out[a] * taps;
+    }
+    size_t bytes = (size_t)total_taps * (sizeof(int64_t) + sizeof(double)) + (size_t)total + 64;
     char *m = lg_alloc(bytes);
     if (!m) return lg_error(LG_E_NOMEM, "out of memory for resize tables");
     *mem = m;
     int64_t *idx = (int64_t *)m;
-    double *w = (double *)(idx + total * taps);
-    bool *outside = (bool *)(w + total * taps);
+    double *w = (double *)(idx + total_taps);
+    bool *outside = (bool *)(w + total_taps);
     for (int a = 0; a < p->rank; a++) {
         resize_axis *ax = &axes[a];
+        int64_t taps = axis_tap_count(p, a);
         *ax = (resize_axis){ .n_in = p->in[a], .n_out = p->out[a], .taps = taps, .idx = idx, .w = w, .outside = outside };
         if (ax->n_out > 0 && ax->n_in == 0) return lg_error(LG_E_SHAPE, "axis %d: cannot resize an empty axis to %lld", a, (long long)ax->n_out);
         axis_fill(p, a, ax);
@@ -528,7 +637,9 @@ static int resize_exec(lg_kctx *c)
 typedef enum grid_padding { PAD_ZEROS, PAD_BORDER, PAD_REFLECTION } grid_padding;
 
 static const name_value grid_modes[] = {
-    { "bilinear", INTERP_LINEAR }, { "nearest", INTERP_NEAREST }, { "bicubic", INTERP_CUBIC }, { NULL, 0 },
+    { "bilinear", INTERP_LINEAR }, { "nearest", INTERP_NEAREST }, { "bicubic", INTERP_CUBIC },
+    { "linear", INTERP_LINEAR },   { "cubic", INTERP_CUBIC }, /* the names from opset 20 */
+    { NULL, 0 },
 };
 static const name_value grid_paddings[] = {
     { "zeros", PAD_ZEROS }, { "border", PAD_BORDER }, { "reflection", PAD_REFLECTION }, { NULL, 0 },
@@ -628,20 +739,68 @@ static int gridsample_infer(lg_kctx *c)
     if (!lg_dtype_is_float(x->dtype) || !lg_dtype_is_float(grid->dtype))
         return lg_error(LG_E_UNSUPPORTED, "GridSample needs float tensors, got %s and %s", lg_dtype_name(x->dtype),
                         lg_dtype_name(grid->dtype));
+    if (x->ndim == 5 && c->opset >= 20) { /* volumetric: grid (N, D_out, H_out, W_out, 3) */
+        if (grid->ndim != 5 || grid->dims[4] != 3 || grid->dims[0] != x->dims[0])
+            return lg_error(LG_E_SHAPE, "GridSample needs X (N, C, D, H, W) and grid (N, D_out, H_out, W_out, 3)");
+        int64_t dims[5] = { x->dims[0], x->dims[1], grid->dims[1], grid->dims[2], grid->dims[3] };
+        return lg_kout_shape(c, 0, x->dtype, 5, dims);
+    }
     if (x->ndim != 4 || grid->ndim != 4 || grid->dims[3] != 2 || grid->dims[0] != x->dims[0])
         return lg_error(LG_E_SHAPE, "GridSample needs X (N, C, H, W) and grid (N, H_out, W_out, 2)");
     int64_t dims[4] = { x->dims[0], x->dims[1], grid->dims[1], grid->dims[2] };
     return lg_kout_shape(c, 0, x->dtype, 4, dims);
 }
 
+/* Voxel (iz, iy, ix) of a D x H x W volume, 0 outside. */
+static double voxel(const double *v, const int64_t *in, int64_t iz, int64_t iy, int64_t ix)
+{
+    if (iz < 0 || iz >= in[0] || iy < 0 || iy >= in[1] || ix < 0 || ix >= in[2]) return 0.0;
+    return v[(iz * in[1] + iy) * in[2] + ix];
+}
+
+/* 3-D GridSample (opset 20): nearest or trilinear, zeros/border/reflection padding. */
+static void grid_volume(const grid_job *j, const lg_tensor *x, const double *xd, const double *gd, double *yd)
+{
+    int64_t in[3] = { x->dims[2], x->dims[3], x->dims[4] }, outs = j->ho; /* ho: D_out * H_out * W_out here */
+    int64_t vol = in[0] * in[1] * in[2];
+    for (int64_t nc = 0; nc < x->dims[0] * x->dims[1]; nc++) {
+        int64_t n = nc / x->dims[1];
+        const double *v = xd + nc * vol;
+        for (int64_t o = 0; o < outs; o++) {
+            const double *g = gd + (n * outs + o) * 3;
+            double p[3];
+            bool ok = true;
+            for (int a = 0; a < 3; a++) { /* g holds (x, y, z): x runs along W (in[2]) */
+                int64_t size = in[2 - a];
+                p[a] = grid_pad(j, grid_unnormalize(g[a], size, j->align_corners), size);
+                ok &= isfinite(p[a]);
+            }
+            double r = 0.0;
+            if (ok && j->mode == INTERP_NEAREST) {
+                r = voxel(v, in, (int64_t)nearbyint(p[2]), (int64_t)nearbyint(p[1]), (int64_t)nearbyint(p[0]));
+            } else if (ok) {
+                double f[3] = { floor(p[0]), floor(p[1]), floor(p[2]) }, t[3] = { p[0] - f[0], p[1] - f[1], p[2] - f[2] };
+                for (int k = 0; k < 8; k++) {
+                    int bx = k & 1, by = (k >> 1) & 1, bz = (k >> 2) & 1;
+                    double w = (bx ? t[0] : 1 - t[0]) * (by ? t[1] : 1 - t[1]) * (bz ? t[2] : 1 - t[2]);
+                    r += w * voxel(v, in, (int64_t)f[2] + bz, (int64_t)f[1] + by, (int64_t)f[0] + bx);
+                }
+            }
+            yd[nc * outs + o] = r;
+        }
+    }
+}
+
 static int gridsample_exec(lg_kctx *c)
 {
     const lg_tensor *x = c->inputs[0], *grid = c->inputs[1];
     lg_tensor *y = c->outputs[0];
+    bool volume = x->ndim == 5;
     grid_job j = { .align_corners = lg_attr_int(c->node, "align_corners", 0) != 0, .c = x->dims[1], .h = x->dims[2],
-                   .w = x->dims[3], .ho = grid->dims[1], .wo = grid->dims[2] };
+                   .w = x->dims[3], .ho = volume ? grid->dims[1] * grid->dims[2] * grid->dims[3] : grid->dims[1],
+                   .wo = grid->dims[2] };
     int v = 0;
-    LG_CHECK(lookup(grid_modes, "mode", lg_attr_string(c->node, "mode", "bilinear"), &v));
+    LG_CHECK(lookup(grid_modes, "mode", lg_attr_string(c->node, "mode", c->opset >= 20 ? "linear" : "bilinear"), &v));
     j.mode = (interp_mode)v;
     LG_CHECK(lookup(grid_paddings, "padding_mode", lg_attr_string(c->node, "padding_mode", "zeros"), &v));
     j.padding = (grid_padding)v;
@@ -654,16 +813,24 @@ static int gridsample_exec(lg_kctx *c)
     j.x = xd;
     j.grid = gd;
     j.y = mem + nx + ng;
-    int64_t rows = j.wo > 0 ? ny / j.wo : 0;
-    lg_parallel_for(c->pool, rows, 1 + 2048 / (j.wo + 1), grid_rows, &j);
+    if (volume && j.mode == INTERP_CUBIC) {
+        lg_free(mem);
+        return lg_error(LG_E_UNSUPPORTED, "GridSample: cubic mode on 3-D data is not defined");
+    }
+    if (volume) {
+        grid_volume(&j, x, xd, gd, j.y);
+    } else {
+        int64_t rows = j.wo > 0 ? ny / j.wo : 0;
+        lg_parallel_for(c->pool, rows, 1 + 2048 / (j.wo + 1), grid_rows, &j);
+    }
     for (int64_t i = 0; i < ny; i++) lg_tensor_set_f64(y, i, j.y[i]);
     lg_free(mem);
     return LG_OK;
 }
 
 const lg_op_def lg_ops_image[] = {
-    { "Resize", "", 10, 17, resize_infer, resize_exec, NULL, NULL },
+    { "Resize", "", 10, 27, resize_infer, resize_exec, NULL, NULL },
     { "Upsample", "", 7, 9, resize_infer, resize_exec, NULL, NULL },
-    { "GridSample", "", 16, 17, gridsample_infer, gridsample_exec, NULL, NULL },
+    { "GridSample", "", 16, 27, gridsample_infer, gridsample_exec, NULL, NULL },
     { NULL }
 };

@@ -1,7 +1,7 @@
 /*
  * indexing.c: CPU operators that select or place elements by index: Slice, Gather,
  * GatherElements, GatherND, Scatter, ScatterElements, ScatterND, OneHot, Compress,
- * NonZero, ReverseSequence.
+ * NonZero, ReverseSequence, TensorScatter.
  *
  * Indices are read once into int64 offsets and checked (negative ones count from the
  * end; out of range is an LG_E_RUNTIME error); the elements then move as raw bytes of
@@ -678,17 +678,77 @@ static int reverse_sequence_exec(lg_kctx *c)
     return rc;
 }
 
+/* ---- TensorScatter (24): update written into a copy of the cache along axis, at each
+ * batch's write index (modulo the axis length in circular mode) ---- */
+
+static int tscatter_check(const lg_kctx *c, int *axis, bool *circular)
+{
+    const lg_tensor *past = lg_kin(c, 0), *upd = lg_kin(c, 1), *wi = lg_kin(c, 2);
+    if (!past || !upd) return lg_error(LG_E_INVALID_MODEL, "TensorScatter needs past_cache and update");
+    if (past->dtype != upd->dtype || past->ndim != upd->ndim || past->ndim < 2)
+        return lg_error(LG_E_SHAPE, "past_cache and update must have the same type and rank (at least 2)");
+    LG_CHECK(lg_norm_axis(lg_attr_int(c->node, "axis", -2), past->ndim, axis));
+    if (*axis == 0) return lg_error(LG_E_INVALID_MODEL, "axis cannot be the batch axis 0");
+    for (int a = 0; a < past->ndim; a++)
+        if (a != *axis ? upd->dims[a] != past->dims[a] : upd->dims[a] > past->dims[a])
+            return lg_error(LG_E_SHAPE, "update does not fit past_cache along axis %d", a);
+    if (wi && (lg_tensor_numel_(wi) != past->dims[0] || wi->dtype != LG_INT64))
+        return lg_error(LG_E_SHAPE, "write_indices must be int64 of the batch size %lld", (long long)past->dims[0]);
+    const char *mode = lg_attr_string(c->node, "mode", "linear");
+    *circular = strcmp(mode, "circular") == 0;
+    if (!*circular && strcmp(mode, "linear") != 0) return lg_error(LG_E_INVALID_MODEL, "mode '%s' is not linear or circular", mode);
+    return LG_OK;
+}
+
+static int tscatter_infer(lg_kctx *c)
+{
+    int axis;
+    bool circular;
+    LG_CHECK(tscatter_check(c, &axis, &circular));
+    return lg_kout_shape(c, 0, c->inputs[0]->dtype, c->inputs[0]->ndim, c->inputs[0]->dims);
+}
+
+static int tscatter_exec(lg_kctx *c)
+{
+    int axis;
+    bool circular;
+    LG_CHECK(tscatter_check(c, &axis, &circular));
+    const lg_tensor *past = c->inputs[0], *upd = c->inputs[1], *wi = lg_kin(c, 2);
+    lg_tensor *y = c->outputs[0];
+    if (!y) return LG_OK;
+    if (past->dtype == LG_STRING) return lg_error(LG_E_UNSUPPORTED, "TensorScatter of strings");
+    if (past->nbytes) memcpy(y->data, past->data, past->nbytes);
+    size_t es = lg_dtype_size(past->dtype);
+    int64_t max_len = past->dims[axis], len = upd->dims[axis];
+    int64_t inner = lg_dims_numel(past->ndim - axis - 1, past->dims + axis + 1);
+    int64_t outer = lg_dims_numel(axis, past->dims), per_batch = outer / (past->dims[0] ? past->dims[0] : 1);
+    for (int64_t o = 0; o < outer; o++) {
+        int64_t b = o / (per_batch ? per_batch : 1), w = wi ? ((const int64_t *)wi->data)[b] : 0;
+        for (int64_t s = 0; s < len; s++) {
+            int64_t at = w + s;
+            if (circular) at = ((at % max_len) + max_len) % max_len;
+            if (at < 0 || at >= max_len)
+                return lg_error(LG_E_RUNTIME, "write index %lld + %lld is outside the cache length %lld", (long long)w,
+                                (long long)s, (long long)max_len);
+            memcpy((char *)y->data + (size_t)((o * max_len + at) * inner) * es,
+                   (const char *)upd->data + (size_t)((o * len + s) * inner) * es, (size_t)inner * es);
+        }
+    }
+    return LG_OK;
+}
+
 const lg_op_def lg_ops_indexing[] = {
-    { "Slice", "", 1, 17, slice_infer, slice_exec, NULL, NULL },
-    { "Gather", "", 1, 17, gather_infer, gather_exec, NULL, NULL },
-    { "GatherElements", "", 11, 17, gather_elements_infer, gather_elements_exec, NULL, NULL },
-    { "GatherND", "", 11, 17, gather_nd_infer, gather_nd_exec, NULL, NULL },
-    { "Scatter", "", 9, 17, scatter_elements_infer, scatter_elements_exec, NULL, NULL },
-    { "ScatterElements", "", 11, 17, scatter_elements_infer, scatter_elements_exec, NULL, NULL },
-    { "ScatterND", "", 11, 17, scatter_nd_infer, scatter_nd_exec, NULL, NULL },
-    { "OneHot", "", 9, 17, onehot_infer, onehot_exec, NULL, NULL },
-    { "Compress", "", 9, 17, compress_infer, compress_exec, NULL, NULL },
-    { "NonZero", "", 9, 17, NULL, nonzero_exec, NULL, NULL },
-    { "ReverseSequence", "", 10, 17, reverse_sequence_infer, reverse_sequence_exec, NULL, NULL },
+    { "Slice", "", 1, 27, slice_infer, slice_exec, NULL, NULL },
+    { "Gather", "", 1, 27, gather_infer, gather_exec, NULL, NULL },
+    { "GatherElements", "", 11, 27, gather_elements_infer, gather_elements_exec, NULL, NULL },
+    { "GatherND", "", 11, 27, gather_nd_infer, gather_nd_exec, NULL, NULL },
+    { "Scatter", "", 9, 27, scatter_elements_infer, scatter_elements_exec, NULL, NULL },
+    { "ScatterElements", "", 11, 27, scatter_elements_infer, scatter_elements_exec, NULL, NULL },
+    { "ScatterND", "", 11, 27, scatter_nd_infer, scatter_nd_exec, NULL, NULL },
+    { "OneHot", "", 9, 27, onehot_infer, onehot_exec, NULL, NULL },
+    { "Compress", "", 9, 27, compress_infer, compress_exec, NULL, NULL },
+    { "NonZero", "", 9, 27, NULL, nonzero_exec, NULL, NULL },
+    { "TensorScatter", "", 24, 27, tscatter_infer, tscatter_exec, NULL, NULL },
+    { "ReverseSequence", "", 10, 27, reverse_sequence_infer, reverse_sequence_exec, NULL, NULL },
     { NULL }
 };

@@ -407,7 +407,7 @@ static int det_exec(lg_kctx *c)
 }
 
 const lg_op_def lg_ops_linalg[] = {
-    { "Einsum", "", 12, 17, einsum_infer, einsum_exec, NULL, NULL },
-    { "Det", "", 11, 17, det_infer, det_exec, NULL, NULL },
+    { "Einsum", "", 12, 27, einsum_infer, einsum_exec, NULL, NULL },
+    { "Det", "", 11, 27, det_infer, det_exec, NULL, NULL },
     { NULL }
 };

@@ -160,7 +160,7 @@ static int sce_exec(lg_kctx *c)
 }
 
 const lg_op_def lg_ops_loss[] = {
-    { "NegativeLogLikelihoodLoss", "", 12, 17, loss_infer, nll_exec, NULL, NULL },
-    { "SoftmaxCrossEntropyLoss", "", 12, 17, loss_infer, sce_exec, NULL, NULL },
+    { "NegativeLogLikelihoodLoss", "", 12, 27, loss_infer, nll_exec, NULL, NULL },
+    { "SoftmaxCrossEntropyLoss", "", 12, 27, loss_infer, sce_exec, NULL, NULL },
     { NULL }
 };

@@ -176,6 +176,12 @@ static int gemm_shape_of(const lg_kctx *c, gemm_shape *s)
             bc[1] != s->N)
             return lg_error(LG_E_SHAPE, "Gemm: C of rank %d does not broadcast to [%lld, %lld]", cc->ndim,
                             (long long)s->M, (long long)s->N);
+        /* Before opset 7, C broadcasts only with broadcast=1; otherwise it is exactly [M, N]. */
+        if (c->opset < 7 && !lg_attr_int(c->node, "broadcast", 0) && !(cc->ndim == 2 && cc->dims[0] == s->M && cc->dims[1] == s->N))
+            return lg_error(LG_E_SHAPE, "Gemm-%d: C must be [%lld, %lld] when broadcast is 0", c->opset, (long long)s->M,
+                            (long long)s->N);
+    } else if (c->opset < 11) {
+        return lg_error(LG_E_INVALID_MODEL, "Gemm-%d needs C", c->opset);
     }
     return LG_OK;
 }
@@ -400,7 +406,7 @@ static int matmul_exec(lg_kctx *c)
 }
 
 const lg_op_def lg_ops_matmul[] = {
-    { "Gemm", "", 7, 17, gemm_infer, gemm_exec, gemm_prepare, packed_b_release },
-    { "MatMul", "", 1, 17, matmul_infer, matmul_exec, matmul_prepare, packed_b_release },
+    { "Gemm", "", 1, 27, gemm_infer, gemm_exec, gemm_prepare, packed_b_release },
+    { "MatMul", "", 1, 27, matmul_infer, matmul_exec, matmul_prepare, packed_b_release },
     { NULL }
 };

@@ -520,8 +520,8 @@ static int optim_exec(lg_kctx *c)
 #define TRAINING "ai.onnx.preview.training"
 
 const lg_op_def lg_ops_misc[] = {
-    { "StringNormalizer", "", 10, 17, NULL, strnorm_exec, NULL, NULL },
-    { "TfIdfVectorizer", "", 9, 17, tfidf_infer, tfidf_exec, NULL, NULL },
+    { "StringNormalizer", "", 10, 27, NULL, strnorm_exec, NULL, NULL },
+    { "TfIdfVectorizer", "", 9, 27, tfidf_infer, tfidf_exec, NULL, NULL },
     { "Adagrad", TRAINING, 1, 1, optim_infer, optim_exec, NULL, NULL },
     { "Momentum", TRAINING, 1, 1, optim_infer, optim_exec, NULL, NULL },
     { "Adam", TRAINING, 1, 1, optim_infer, optim_exec, NULL, NULL },

@@ -1,6 +1,7 @@
 /*
  * norm.c: normalization operators: BatchNormalization (inference and training mode),
- * InstanceNormalization, LayerNormalization, MeanVarianceNormalization and LRN.
+ * InstanceNormalization, GroupNormalization, LayerNormalization, RMSNormalization (23),
+ * MeanVarianceNormalization, LRN, and the early model zoo's ImageScaler (opset 1-9).
  *
  * Every op reduces to per-plane statistics and a per-plane affine map y = x * a + b, run
  * in parallel over planes. The kernels exist for float and double (NORM_KERNELS below):
@@ -31,6 +32,7 @@ typedef struct rows_job {
     double eps;
     int64_t d;
     double *mean, *inv_std;       /* per row */
+    bool rms;                     /* RMSNormalization: no centring, mean of squares */
 } rows_job;
 
 /* LRN over planes (n, c) of inner elements. */
@@ -95,8 +97,9 @@ typedef struct lrn_job {
         for (int64_t r = begin; r < end; r++) {                                             \
             const T *x = (const T *)j->x + r * j->d;                                        \
             T *y = (T *)j->y + r * j->d;                                                    \
-            double mean, var;                                                               \
-            moments_##SFX(x, 1, 0, j->d, &mean, &var);                                      \
+            double mean = 0.0, var;                                                         \
+            if (j->rms) var = sqdev_##SFX(x, j->d, 0) / (double)j->d;                       \
+            else moments_##SFX(x, 1, 0, j->d, &mean, &var);                                 \
             double inv = 1.0 / sqrt(var + j->eps);                                          \
             T m = (T)mean, s = (T)inv;                                                      \
             for (int64_t i = 0; i < j->d; i++) y[i] = (x[i] - m) * s * (T)j->scale[i];      \
@@ -361,6 +364,72 @@ static int instancenorm_exec(lg_kctx *c)
     return LG_OK;
 }
 
+/* ---- ImageScaler (opset 1-9, experimental, early model zoo): y = scale * x + bias[c] ---- */
+
+static int imagescaler_exec(lg_kctx *c)
+{
+    const lg_tensor *x = c->inputs[0];
+    if (x->ndim != 4) return lg_error(LG_E_SHAPE, "ImageScaler input has rank %d, expected 4 (N, C, H, W)", x->ndim);
+    int64_t ch = x->dims[1], planes = x->dims[0] * ch, inner = planes ? lg_tensor_numel_(x) / planes : 0;
+    int nb = 0;
+    const float *bias = lg_attr_floats(c->node, "bias", &nb);
+    if (bias && nb != ch) return lg_error(LG_E_SHAPE, "bias has %lld values for %lld channels", (long long)nb, (long long)ch);
+    double *p = alloc_doubles(2 * ch);
+    if (!p) return LG_E_NOMEM;
+    double scale = lg_attr_float(c->node, "scale", 1.0f);
+    for (int64_t k = 0; k < ch; k++) {
+        p[k] = scale;
+        p[ch + k] = bias ? bias[k] : 0.0;
+    }
+    norm_work w;
+    int rc = work_begin(x, c->outputs[0], &w);
+    if (rc == LG_OK) {
+        run_affine(c, &w, p, p + ch, ch, planes, inner);
+        work_end(&w, c->outputs[0]);
+    }
+    lg_free(p);
+    return rc;
+}
+
+/* ---- GroupNormalization: channels in num_groups groups; scale and bias per group at
+ * opset 18, per channel from opset 21 ---- */
+
+static int groupnorm_exec(lg_kctx *c)
+{
+    const lg_tensor *x = c->inputs[0];
+    int64_t n = x->dims[0], ch = x->dims[1], planes = n * ch, inner = planes ? lg_tensor_numel_(x) / planes : 0;
+    int64_t groups = lg_attr_int(c->node, "num_groups", 0);
+    if (groups <= 0 || ch % groups != 0)
+        return lg_error(LG_E_INVALID_MODEL, "num_groups %lld does not divide the %lld channels", (long long)groups,
+                        (long long)ch);
+    int64_t per = ch / groups, nparam = c->opset >= 21 ? ch : groups;
+    double *p = alloc_doubles(2 * nparam + 2 * planes);
+    if (!p) return LG_E_NOMEM;
+    double *scale = p, *bias = p + nparam, *a = p + 2 * nparam, *b = p + 2 * nparam + planes;
+    int rc = read_params(lg_kin(c, 1), nparam, "scale", scale);
+    if (rc == LG_OK) rc = read_params(lg_kin(c, 2), nparam, "bias", bias);
+    norm_work w;
+    if (rc == LG_OK) rc = work_begin(x, c->outputs[0], &w);
+    if (rc != LG_OK) {
+        lg_free(p);
+        return rc;
+    }
+    double eps = lg_attr_float(c->node, "epsilon", 1e-5f);
+    for (int64_t g = 0; g < n * groups; g++) {
+        double mean, var;
+        moments(&w, g * per * inner, 1, 0, per * inner, &mean, &var);
+        for (int64_t q = g * per; q < (g + 1) * per; q++) {
+            int64_t k = nparam == ch ? q % ch : g % groups;
+            a[q] = scale[k] / sqrt(var + eps);
+            b[q] = bias[k] - mean * a[q];
+        }
+    }
+    run_affine(c, &w, a, b, planes, planes, inner);
+    work_end(&w, c->outputs[0]);
+    lg_free(p);
+    return LG_OK;
+}
+
 /* ---- LayerNormalization ---- */
 
 static int layernorm_axis(const lg_kctx *c, const lg_tensor *x, int *axis)
@@ -428,8 +497,10 @@ static int layernorm_exec(lg_kctx *c)
     int64_t rows = lg_dims_numel(axis, x->dims), d = lg_dims_numel(x->ndim - axis, x->dims + axis);
     double *p = alloc_doubles(2 * d + 2 * rows);
     if (!p) return LG_E_NOMEM;
+    bool rms = strcmp(c->node->op_type, "RMSNormalization") == 0;
+    if (rms) bias_t = NULL;
     rows_job j = { .scale = p, .bias = bias_t ? p + d : NULL, .d = d, .mean = p + 2 * d, .inv_std = p + 2 * d + rows,
-                   .eps = lg_attr_float(c->node, "epsilon", 1e-5f) };
+                   .eps = lg_attr_float(c->node, "epsilon", 1e-5f), .rms = rms };
     int rc = expand_to(c->inputs[1], x->ndim - axis, x->dims + axis, "Scale", p);
     if (rc == LG_OK && bias_t) rc = expand_to(bias_t, x->ndim - axis, x->dims + axis, "B", p + d);
     norm_work w;
@@ -443,7 +514,7 @@ static int layernorm_exec(lg_kctx *c)
     lg_parallel_for(c->pool, d > 0 ? rows : 0, 1 + 16384 / (d > 0 ? d : 1),
                     w.f32 ? layernorm_rows_f32 : layernorm_rows_f64, &j);
     work_end(&w, c->outputs[0]);
-    if (d > 0) {
+    if (d > 0 && !rms) {
         write_row_stats(c->n_outputs > 1 ? c->outputs[1] : NULL, j.mean, rows);
         write_row_stats(c->n_outputs > 2 ? c->outputs[2] : NULL, j.inv_std, rows);
     }
@@ -563,10 +634,13 @@ static int lrn_exec(lg_kctx *c)
 }
 
 const lg_op_def lg_ops_norm[] = {
-    { "BatchNormalization", "", 1, 17, bn_infer, bn_exec, NULL, NULL },
-    { "InstanceNormalization", "", 1, 17, instancenorm_infer, instancenorm_exec, NULL, NULL },
-    { "LayerNormalization", "", 17, 17, layernorm_infer, layernorm_exec, NULL, NULL },
-    { "MeanVarianceNormalization", "", 9, 17, same_shape_infer, mvn_exec, NULL, NULL },
-    { "LRN", "", 1, 17, lrn_infer, lrn_exec, NULL, NULL },
+    { "BatchNormalization", "", 1, 27, bn_infer, bn_exec, NULL, NULL },
+    { "InstanceNormalization", "", 1, 27, instancenorm_infer, instancenorm_exec, NULL, NULL },
+    { "LayerNormalization", "", 17, 27, layernorm_infer, layernorm_exec, NULL, NULL },
+    { "RMSNormalization", "", 23, 27, layernorm_infer, layernorm_exec, NULL, NULL },
+    { "GroupNormalization", "", 18, 27, instancenorm_infer, groupnorm_exec, NULL, NULL },
+    { "ImageScaler", "", 1, 9, same_shape_infer, imagescaler_exec, NULL, NULL },
+    { "MeanVarianceNormalization", "", 9, 27, same_shape_infer, mvn_exec, NULL, NULL },
+    { "LRN", "", 1, 27, lrn_infer, lrn_exec, NULL, NULL },
     { NULL }
 };

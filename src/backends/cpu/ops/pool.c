@@ -519,7 +519,7 @@ static int avgpool_infer(lg_kctx *c)
     const lg_tensor *x = c->inputs[0];
     pool_geom g;
     LG_CHECK(check_dtype(x, float_types));
-    LG_CHECK(pool_geom_init(c, x, c->opset >= 10, false, &g));
+    LG_CHECK(pool_geom_init(c, x, c->opset >= 10, c->opset >= 19, &g));
     int64_t dims[LG_MAX_DIMS];
     pool_out_dims(x, &g, dims);
     return lg_kout_shape(c, 0, x->dtype, x->ndim, dims);
@@ -529,7 +529,7 @@ static int avgpool_exec(lg_kctx *c)
 {
     const lg_tensor *x = c->inputs[0];
     pool_geom g;
-    LG_CHECK(pool_geom_init(c, x, c->opset >= 10, false, &g));
+    LG_CHECK(pool_geom_init(c, x, c->opset >= 10, c->opset >= 19, &g));
     bool count_pad = c->opset >= 7 && lg_attr_int(c->node, "count_include_pad", 0) != 0;
     if (x->dtype == LG_FLOAT) return pool_f32(c, &g, POOL_AVG, count_pad);
     elem_job j = { .kind = POOL_AVG, .count_pad = count_pad };
@@ -550,7 +550,7 @@ static int lppool_infer(lg_kctx *c)
     const lg_tensor *x = c->inputs[0];
     pool_geom g;
     LG_CHECK(check_dtype(x, float_types));
-    LG_CHECK(pool_geom_init(c, x, false, false, &g));
+    LG_CHECK(pool_geom_init(c, x, c->opset >= 18, c->opset >= 18, &g));
     int64_t dims[LG_MAX_DIMS];
     pool_out_dims(x, &g, dims);
     return lg_kout_shape(c, 0, x->dtype, x->ndim, dims);
@@ -561,7 +561,7 @@ static int lppool_exec(lg_kctx *c)
     pool_geom g;
     elem_job j = { .kind = POOL_LP };
     LG_CHECK(lp_exponent(c, &j.p));
-    LG_CHECK(pool_geom_init(c, c->inputs[0], false, false, &g));
+    LG_CHECK(pool_geom_init(c, c->inputs[0], c->opset >= 18, c->opset >= 18, &g));
     return pool_generic(c, &g, &j);
 }
 
@@ -836,13 +836,13 @@ static int maxroipool_exec(lg_kctx *c)
 }
 
 const lg_op_def lg_ops_pool[] = {
-    { "MaxPool", "", 1, 17, maxpool_infer, maxpool_exec, NULL, NULL },
-    { "AveragePool", "", 1, 17, avgpool_infer, avgpool_exec, NULL, NULL },
-    { "LpPool", "", 1, 17, lppool_infer, lppool_exec, NULL, NULL },
-    { "GlobalMaxPool", "", 1, 17, global_infer, global_max_exec, NULL, NULL },
-    { "GlobalAveragePool", "", 1, 17, global_infer, global_avg_exec, NULL, NULL },
-    { "GlobalLpPool", "", 1, 17, global_infer, global_lp_exec, NULL, NULL },
-    { "MaxUnpool", "", 9, 17, maxunpool_infer, maxunpool_exec, NULL, NULL },
-    { "MaxRoiPool", "", 1, 17, maxroipool_infer, maxroipool_exec, NULL, NULL },
+    { "MaxPool", "", 1, 27, maxpool_infer, maxpool_exec, NULL, NULL },
+    { "AveragePool", "", 1, 27, avgpool_infer, avgpool_exec, NULL, NULL },
+    { "LpPool", "", 1, 27, lppool_infer, lppool_exec, NULL, NULL },
+    { "GlobalMaxPool", "", 1, 27, global_infer, global_max_exec, NULL, NULL },
+    { "GlobalAveragePool", "", 1, 27, global_infer, global_avg_exec, NULL, NULL },
+    { "GlobalLpPool", "", 1, 27, global_infer, global_lp_exec, NULL, NULL },
+    { "MaxUnpool", "", 9, 27, maxunpool_infer, maxunpool_exec, NULL, NULL },
+    { "MaxRoiPool", "", 1, 27, maxroipool_infer, maxroipool_exec, NULL, NULL },
     { NULL }
 };

@@ -1,5 +1,6 @@
 /*
- * quant.c: the quantization operators on the CPU: QuantizeLinear, DequantizeLinear,
+ * quant.c: the quantization operators on the CPU: QuantizeLinear, DequantizeLinear (10-18;
+ * later versions in quant_linear.c),
  * DynamicQuantizeLinear, and the integer products ConvInteger, MatMulInteger,
  * QLinearConv, QLinearMatMul.
  *
@@ -57,7 +58,13 @@ static int per_axis_ok(const lg_tensor *t, int64_t n, const char *what)
 /* Index into a per-axis parameter for channel ch. */
 static int64_t param_index(const lg_tensor *t, int64_t ch) { return lg_tensor_numel_(t) == 1 ? 0 : ch; }
 
-static float scale_at(const lg_tensor *t, int64_t ch) { return ((const float *)t->data)[param_index(t, ch)]; }
+static float scale_at(const lg_tensor *t, int64_t ch) { return (float)lg_tensor_get_f64(t, param_index(t, ch)); }
+
+/* Scales are float; QLinearMatMul 21 also takes float16 and bfloat16. */
+static bool scale_type_ok(const lg_tensor *t, bool halves)
+{
+    return t->dtype == LG_FLOAT || (halves && (t->dtype == LG_FLOAT16 || t->dtype == LG_BFLOAT16));
+}
 
 static int32_t zp_at(const lg_tensor *t, int64_t ch) { return t ? int_at(t, param_index(t, ch)) : 0; }
 
@@ -418,8 +425,9 @@ static int qlinearmatmul_check(const lg_kctx *c, qmatmul *q)
     const lg_tensor *as = lg_kin(c, 1), *bs = lg_kin(c, 4), *ys = lg_kin(c, 6), *yzp = lg_kin(c, 7);
     if (!as || !bs || !ys) return lg_error(LG_E_INVALID_MODEL, "QLinearMatMul needs a_scale, b_scale and y_scale");
     LG_CHECK(qmatmul_check(q));
-    if (as->dtype != LG_FLOAT || bs->dtype != LG_FLOAT || ys->dtype != LG_FLOAT)
-        return lg_error(LG_E_UNSUPPORTED, "QLinearMatMul scales must be float");
+    bool halves = c->opset >= 21;
+    if (!scale_type_ok(as, halves) || !scale_type_ok(bs, halves) || !scale_type_ok(ys, halves))
+        return lg_error(LG_E_UNSUPPORTED, "QLinearMatMul scales must be float%s", halves ? ", float16 or bfloat16" : "");
     if (yzp && (!is_q8(yzp->dtype) || lg_tensor_numel_(yzp) != 1))
         return lg_error(LG_E_SHAPE, "y_zero_point must be one uint8 or int8");
     LG_CHECK(per_axis_ok(as, q->p.M, "a_scale"));
@@ -456,12 +464,12 @@ static int qlinearmatmul_exec(lg_kctx *c)
 }
 
 const lg_op_def lg_ops_quant[] = {
-    { "QuantizeLinear", "", 10, 17, quantize_infer, quantize_exec, NULL, NULL },
-    { "DequantizeLinear", "", 10, 17, dequantize_infer, dequantize_exec, NULL, NULL },
-    { "DynamicQuantizeLinear", "", 11, 17, dynq_infer, dynq_exec, NULL, NULL },
-    { "ConvInteger", "", 10, 17, convinteger_infer, convinteger_exec, NULL, NULL },
-    { "QLinearConv", "", 10, 17, qlinearconv_infer, qlinearconv_exec, NULL, NULL },
-    { "MatMulInteger", "", 10, 17, matmulinteger_infer, matmulinteger_exec, NULL, NULL },
-    { "QLinearMatMul", "", 10, 17, qlinearmatmul_infer, qlinearmatmul_exec, NULL, NULL },
+    { "QuantizeLinear", "", 10, 18, quantize_infer, quantize_exec, NULL, NULL },
+    { "DequantizeLinear", "", 10, 18, dequantize_infer, dequantize_exec, NULL, NULL },
+    { "DynamicQuantizeLinear", "", 11, 27, dynq_infer, dynq_exec, NULL, NULL },
+    { "ConvInteger", "", 10, 27, convinteger_infer, convinteger_exec, NULL, NULL },
+    { "QLinearConv", "", 10, 27, qlinearconv_infer, qlinearconv_exec, NULL, NULL },
+    { "MatMulInteger", "", 10, 27, matmulinteger_infer, matmulinteger_exec, NULL, NULL },
+    { "QLinearMatMul", "", 10, 27, qlinearmatmul_infer, qlinearmatmul_exec, NULL, NULL },
     { NULL }
 };

@@ -1,7 +1,8 @@
 /*
  * reduce.c: reductions and the ops that work along one axis: ReduceSum, ReduceMean,
  * ReduceMax, ReduceMin, ReduceProd, ReduceL1, ReduceL2, ReduceLogSum, ReduceLogSumExp,
- * ReduceSumSquare, ArgMax, ArgMin, Softmax, LogSoftmax, Hardmax, CumSum, LpNormalization.
+ * ReduceSumSquare, ArgMax, ArgMin, Softmax, LogSoftmax, Hardmax, CumSum, CumProd,
+ * LpNormalization.
  *
  * Every op sees its input as [outer, n, inner] around the axis it works along; reduced
  * axes that are not adjacent are first gathered to the end ([kept, reduced]). Values are
@@ -50,7 +51,7 @@ static inline uint16_t to_bf16(double v) { return lg_float_to_bf16((float)v); }
     case LG_INT16: CONVERT(D, int16_t, ); break; \
     case LG_INT32: CONVERT(D, int32_t, ); break; \
     case LG_INT64: CONVERT(D, int64_t, ); break; \
-    case LG_UINT8: CONVERT(D, uint8_t, ); break; \
+    case LG_UINT8: case LG_BOOL: CONVERT(D, uint8_t, ); break; \
     case LG_UINT16: CONVERT(D, uint16_t, ); break; \
     case LG_UINT32: CONVERT(D, uint32_t, ); break; \
     case LG_UINT64: CONVERT(D, uint64_t, ); break; \
@@ -67,7 +68,7 @@ static inline uint16_t to_bf16(double v) { return lg_float_to_bf16((float)v); }
     case LG_INT16: CONVERT(int16_t, S, ); break; \
     case LG_INT32: CONVERT(int32_t, S, ); break; \
     case LG_INT64: CONVERT(int64_t, S, ); break; \
-    case LG_UINT8: CONVERT(uint8_t, S, ); break; \
+    case LG_UINT8: case LG_BOOL: CONVERT(uint8_t, S, ); break; \
     case LG_UINT16: CONVERT(uint16_t, S, ); break; \
     case LG_UINT32: CONVERT(uint32_t, S, ); break; \
     case LG_UINT64: CONVERT(uint64_t, S, ); break; \
@@ -210,6 +211,10 @@ static const reduce_kind *reduce_kind_of(const lg_node *node)
  * a log or an exp (then double, cast back at the end). */
 static bool reduce_work(const reduce_kind *k, lg_dtype dt, work_t *w)
 {
+    if (dt == LG_BOOL && (!strcmp(k->name, "ReduceMax") || !strcmp(k->name, "ReduceMin"))) { /* opset 20 */
+        *w = W_U64;
+        return true;
+    }
     if (!work_of(dt, w)) return false;
     if ((*w == W_I64 || *w == W_U64) && (k->pre == PRE_EXP || k->post == POST_SQRT || k->post == POST_LOG))
         *w = W_F64;
@@ -217,13 +222,14 @@ static bool reduce_work(const reduce_kind *k, lg_dtype dt, work_t *w)
 }
 
 /* Marks the reduced axes in mask; *noop when the op must copy its input (ReduceSum 13
- * with empty axes and noop_with_empty_axes). */
+ * or any reduction from opset 18, with empty axes and noop_with_empty_axes). */
 static int reduce_axes(lg_kctx *c, int rank, bool *mask, bool *noop)
 {
     int64_t list[LG_MAX_DIMS];
     int count = 0;
     *noop = false;
-    bool from_input = strcmp(c->node->op_type, "ReduceSum") == 0 && c->opset >= 13;
+    /* axes became an input in ReduceSum 13 and in the other reductions at opset 18 */
+    bool from_input = c->opset >= (strcmp(c->node->op_type, "ReduceSum") == 0 ? 13 : 18);
     if (from_input) {
         const lg_tensor *axes = lg_kin(c, 1);
         if (axes) {
@@ -548,6 +554,7 @@ static void int_range(lg_dtype dt, int64_t *lo, uint64_t *hi)
     case LG_INT16: *lo = INT16_MIN; *hi = INT16_MAX; break;
     case LG_INT32: *lo = INT32_MIN; *hi = INT32_MAX; break;
     case LG_UINT8: *lo = 0; *hi = UINT8_MAX; break;
+    case LG_BOOL: *lo = 0; *hi = 1; break;
     case LG_UINT16: *lo = 0; *hi = UINT16_MAX; break;
     case LG_UINT32: *lo = 0; *hi = UINT32_MAX; break;
     case LG_UINT64: *lo = 0; *hi = UINT64_MAX; break;
@@ -885,13 +892,13 @@ static int softmax_exec(lg_kctx *c)
     return rc;
 }
 
-/* ---- CumSum ---------------------------------------------------------------------------- */
+/* ---- CumSum, CumProd (opset 26) ----------------------------------------------------------- */
 
 typedef struct cumsum_job {
     axis_view v;
     const void *x;
     void *y;
-    bool exclusive, reverse;
+    bool exclusive, reverse, prod;
 } cumsum_job;
 
 #define DEF_CUMSUM_UNITS(SFX, T, ADD) \
@@ -905,13 +912,13 @@ typedef struct cumsum_job {
             unit_span(v, u, &o, &i0, &bi); \
             const T *xo = (const T *)j->x + o * v->n * in + i0; \
             T *yo = (T *)j->y + o * v->n * in + i0; \
-            for (int64_t b = 0; b < bi; b++) acc[b] = 0; \
+            for (int64_t b = 0; b < bi; b++) acc[b] = j->prod ? 1 : 0; \
             for (int64_t s = 0; s < v->n; s++) { \
                 int64_t k = j->reverse ? v->n - 1 - s : s; \
                 for (int64_t b = 0; b < bi; b++) { \
                     T val = xo[k * in + b]; \
                     if (j->exclusive) yo[k * in + b] = acc[b]; \
-                    acc[b] = ADD(acc[b], val); \
+                    acc[b] = j->prod ? (T)(acc[b] * val) : ADD(acc[b], val); \
                     if (!j->exclusive) yo[k * in + b] = acc[b]; \
                 } \
             } \
@@ -927,7 +934,7 @@ static int cumsum_infer(lg_kctx *c)
     const lg_tensor *x = c->inputs[0];
     work_t w;
     if (!work_of(x->dtype, &w))
-        return lg_error(LG_E_UNSUPPORTED, "CumSum of %s", lg_dtype_name(x->dtype));
+        return lg_error(LG_E_UNSUPPORTED, "%s of %s", c->node->op_type, lg_dtype_name(x->dtype));
     return lg_kout_shape(c, 0, x->dtype, x->ndim, x->dims);
 }
 
@@ -940,14 +947,15 @@ static int cumsum_exec(lg_kctx *c)
     work_t w;
     int axis;
     if (!work_of(x->dtype, &w))
-        return lg_error(LG_E_UNSUPPORTED, "CumSum of %s", lg_dtype_name(x->dtype));
+        return lg_error(LG_E_UNSUPPORTED, "%s of %s", c->node->op_type, lg_dtype_name(x->dtype));
     if (!axis_t || lg_tensor_numel_(axis_t) != 1 || (axis_t->dtype != LG_INT32 && axis_t->dtype != LG_INT64))
-        return lg_error(LG_E_INVALID_MODEL, "CumSum axis must be one int32 or int64 value");
-    if (x->ndim == 0) return lg_error(LG_E_INVALID_MODEL, "CumSum of a scalar");
+        return lg_error(LG_E_INVALID_MODEL, "%s axis must be one int32 or int64 value", c->node->op_type);
+    if (x->ndim == 0) return lg_error(LG_E_INVALID_MODEL, "%s of a scalar", c->node->op_type);
     LG_CHECK(lg_norm_axis(lg_tensor_get_i64(axis_t, 0), x->ndim, &axis));
     cumsum_job j = { .v = view_around(x, axis) };
     j.exclusive = lg_attr_int(c->node, "exclusive", 0) != 0;
     j.reverse = lg_attr_int(c->node, "reverse", 0) != 0;
+    j.prod = strcmp(c->node->op_type, "CumProd") == 0;
     if (lg_tensor_numel_(x) == 0) return LG_OK;
     void *in_owned, *out_owned;
     LG_CHECK(work_in(x, w, &j.x, &in_owned));
@@ -1023,22 +1031,23 @@ static int lpnorm_exec(lg_kctx *c)
 }
 
 const lg_op_def lg_ops_reduce[] = {
-    { "ReduceSum", "", 1, 17, reduce_infer, reduce_exec, NULL, NULL },
-    { "ReduceMean", "", 1, 17, reduce_infer, reduce_exec, NULL, NULL },
-    { "ReduceMax", "", 1, 17, reduce_infer, reduce_exec, NULL, NULL },
-    { "ReduceMin", "", 1, 17, reduce_infer, reduce_exec, NULL, NULL },
-    { "ReduceProd", "", 1, 17, reduce_infer, reduce_exec, NULL, NULL },
-    { "ReduceL1", "", 1, 17, reduce_infer, reduce_exec, NULL, NULL },
-    { "ReduceL2", "", 1, 17, reduce_infer, reduce_exec, NULL, NULL },
-    { "ReduceLogSum", "", 1, 17, reduce_infer, reduce_exec, NULL, NULL },
-    { "ReduceLogSumExp", "", 1, 17, reduce_infer, reduce_exec, NULL, NULL },
-    { "ReduceSumSquare", "", 1, 17, reduce_infer, reduce_exec, NULL, NULL },
-    { "ArgMax", "", 1, 17, arg_infer, arg_exec, NULL, NULL },
-    { "ArgMin", "", 1, 17, arg_infer, arg_exec, NULL, NULL },
-    { "Softmax", "", 1, 17, same_shape_float_infer, softmax_exec, NULL, NULL },
-    { "LogSoftmax", "", 1, 17, same_shape_float_infer, softmax_exec, NULL, NULL },
-    { "Hardmax", "", 1, 17, same_shape_float_infer, softmax_exec, NULL, NULL },
-    { "CumSum", "", 11, 17, cumsum_infer, cumsum_exec, NULL, NULL },
-    { "LpNormalization", "", 1, 17, same_shape_float_infer, lpnorm_exec, NULL, NULL },
+    { "ReduceSum", "", 1, 27, reduce_infer, reduce_exec, NULL, NULL },
+    { "ReduceMean", "", 1, 27, reduce_infer, reduce_exec, NULL, NULL },
+    { "ReduceMax", "", 1, 27, reduce_infer, reduce_exec, NULL, NULL },
+    { "ReduceMin", "", 1, 27, reduce_infer, reduce_exec, NULL, NULL },
+    { "ReduceProd", "", 1, 27, reduce_infer, reduce_exec, NULL, NULL },
+    { "ReduceL1", "", 1, 27, reduce_infer, reduce_exec, NULL, NULL },
+    { "ReduceL2", "", 1, 27, reduce_infer, reduce_exec, NULL, NULL },
+    { "ReduceLogSum", "", 1, 27, reduce_infer, reduce_exec, NULL, NULL },
+    { "ReduceLogSumExp", "", 1, 27, reduce_infer, reduce_exec, NULL, NULL },
+    { "ReduceSumSquare", "", 1, 27, reduce_infer, reduce_exec, NULL, NULL },
+    { "ArgMax", "", 1, 27, arg_infer, arg_exec, NULL, NULL },
+    { "ArgMin", "", 1, 27, arg_infer, arg_exec, NULL, NULL },
+    { "Softmax", "", 1, 27, same_shape_float_infer, softmax_exec, NULL, NULL },
+    { "LogSoftmax", "", 1, 27, same_shape_float_infer, softmax_exec, NULL, NULL },
+    { "Hardmax", "", 1, 27, same_shape_float_infer, softmax_exec, NULL, NULL },
+    { "CumSum", "", 11, 27, cumsum_infer, cumsum_exec, NULL, NULL },
+    { "CumProd", "", 26, 27, cumsum_infer, cumsum_exec, NULL, NULL },
+    { "LpNormalization", "", 1, 27, same_shape_float_infer, lpnorm_exec, NULL, NULL },
     { NULL }
 };

@@ -484,8 +484,8 @@ static int rnn_exec(lg_kctx *c)
 }
 
 const lg_op_def lg_ops_rnn[] = {
-    { "RNN", "", 1, 17, rnn_infer_simple, rnn_exec, NULL, NULL },
-    { "GRU", "", 1, 17, rnn_infer_gru, rnn_exec, NULL, NULL },
-    { "LSTM", "", 1, 17, rnn_infer_lstm, rnn_exec, NULL, NULL },
+    { "RNN", "", 1, 27, rnn_infer_simple, rnn_exec, NULL, NULL },
+    { "GRU", "", 1, 27, rnn_infer_gru, rnn_exec, NULL, NULL },
+    { "LSTM", "", 1, 27, rnn_infer_lstm, rnn_exec, NULL, NULL },
     { NULL }
 };

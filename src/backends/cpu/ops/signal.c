@@ -168,6 +168,7 @@ typedef struct dft_problem {
     int64_t outer, len, inner, comps; /* input viewed as [outer, len, inner, comps] */
     int64_t n, out_len;               /* transform length, kept bins */
     bool inverse;
+    bool irfft; /* inverse and onesided: half a Hermitian spectrum in, a real signal out */
 } dft_problem;
 
 static int dft_read(const lg_kctx *c, dft_problem *p)
@@ -178,7 +179,15 @@ static int dft_read(const lg_kctx *c, dft_problem *p)
         return lg_error(LG_E_SHAPE, "input must be [batch, n1.., 1 or 2], got %s",
                         x ? lg_dims_str(x->ndim, x->dims, s, sizeof(s)) : "nothing");
     if (!lg_dtype_is_float(x->dtype)) return lg_error(LG_E_INVALID_MODEL, "input must be float, got %s", lg_dtype_name(x->dtype));
-    LG_CHECK(lg_norm_axis(lg_attr_int(c->node, "axis", 1), x->ndim, &p->axis));
+    int64_t axis = lg_attr_int(c->node, "axis", 1);
+    if (c->opset >= 20) { /* axis became an input (default -2) */
+        axis = -2;
+        if (lg_kin(c, 2) && lg_tensor_numel_(lg_kin(c, 2)) > 0) {
+            LG_KNEED_DATA(c, 2);
+            LG_CHECK(scalar_int(c, 2, "axis", &axis));
+        }
+    }
+    LG_CHECK(lg_norm_axis(axis, x->ndim, &p->axis));
     if (p->axis == x->ndim - 1)
         return lg_error(LG_E_INVALID_MODEL, "axis %d is the complex dimension", p->axis);
     p->outer = lg_dims_numel(p->axis, x->dims);
@@ -186,14 +195,17 @@ static int dft_read(const lg_kctx *c, dft_problem *p)
     p->inner = lg_dims_numel(x->ndim - 2 - p->axis, x->dims + p->axis + 1);
     p->comps = x->dims[x->ndim - 1];
     p->n = p->len;
-    if (lg_kin(c, 1)) {
+    if (lg_kin(c, 1) && lg_tensor_numel_(lg_kin(c, 1)) > 0) {
         LG_KNEED_DATA(c, 1);
         LG_CHECK(scalar_int(c, 1, "dft_length", &p->n));
         if (p->n <= 0 || p->n > ((int64_t)1 << 30))
             return lg_error(LG_E_INVALID_MODEL, "dft_length %lld out of range", (long long)p->n);
     }
     p->inverse = lg_attr_int(c->node, "inverse", 0) != 0;
-    p->out_len = lg_attr_int(c->node, "onesided", 0) && p->n > 0 ? p->n / 2 + 1 : p->n;
+    p->irfft = p->inverse && lg_attr_int(c->node, "onesided", 0);
+    if (p->irfft && !(lg_kin(c, 1) && lg_tensor_numel_(lg_kin(c, 1)) > 0)) p->n = 2 * (p->len - 1);
+    if (p->n <= 0) return lg_error(LG_E_INVALID_MODEL, "the transform length %lld is not positive", (long long)p->n);
+    p->out_len = p->irfft ? p->n : lg_attr_int(c->node, "onesided", 0) ? p->n / 2 + 1 : p->n;
     return LG_OK;
 }
 
@@ -205,7 +217,7 @@ static int dft_infer(lg_kctx *c)
     int64_t dims[LG_MAX_DIMS];
     memcpy(dims, x->dims, sizeof(int64_t) * (size_t)x->ndim);
     dims[p.axis] = p.out_len;
-    dims[x->ndim - 1] = 2;
+    dims[x->ndim - 1] = p.irfft ? 1 : 2;
     return lg_kout_shape(c, 0, x->dtype, x->ndim, dims);
 }
 
@@ -231,15 +243,17 @@ static void dft_lines(void *arg, int64_t begin, int64_t end)
     for (int64_t line = begin; line < end; line++) {
         int64_t o = line / p->inner, i = line % p->inner;
         for (int64_t k = 0; k < n; k++) {
-            int64_t src = ((o * p->len + k) * p->inner + i) * p->comps;
-            re[k] = k < p->len ? read_at(j->x, src) : 0;
-            im[k] = k < p->len && p->comps == 2 ? read_at(j->x, src + 1) : 0;
+            int64_t kk = p->irfft && k > n / 2 ? n - k : k; /* the upper half mirrors the lower */
+            int64_t src = ((o * p->len + kk) * p->inner + i) * p->comps;
+            re[k] = kk < p->len ? read_at(j->x, src) : 0;
+            im[k] = kk < p->len && p->comps == 2 ? read_at(j->x, src + 1) : 0;
+            if (p->irfft && (k > n / 2 || k == 0 || 2 * k == n)) im[k] = k > n / 2 ? -im[k] : 0;
         }
         transform(j->plan, re, im, scratch);
         for (int64_t k = 0; k < p->out_len; k++) {
-            int64_t dst = ((o * p->out_len + k) * p->inner + i) * 2;
+            int64_t outc = p->irfft ? 1 : 2, dst = ((o * p->out_len + k) * p->inner + i) * outc;
             write_at(j->y, dst, re[k]);
-            write_at(j->y, dst + 1, im[k]);
+            if (!p->irfft) write_at(j->y, dst + 1, im[k]);
         }
     }
     lg_free(buf);
@@ -477,11 +491,11 @@ static int mel_exec(lg_kctx *c)
 }
 
 const lg_op_def lg_ops_signal[] = {
-    { "DFT", "", 17, 17, dft_infer, dft_exec, NULL, NULL },
-    { "STFT", "", 17, 17, stft_infer, stft_exec, NULL, NULL },
-    { "HannWindow", "", 17, 17, window_infer, window_exec, NULL, NULL },
-    { "HammingWindow", "", 17, 17, window_infer, window_exec, NULL, NULL },
-    { "BlackmanWindow", "", 17, 17, window_infer, window_exec, NULL, NULL },
-    { "MelWeightMatrix", "", 17, 17, mel_infer, mel_exec, NULL, NULL },
+    { "DFT", "", 17, 27, dft_infer, dft_exec, NULL, NULL },
+    { "STFT", "", 17, 27, stft_infer, stft_exec, NULL, NULL },
+    { "HannWindow", "", 17, 27, window_infer, window_exec, NULL, NULL },
+    { "HammingWindow", "", 17, 27, window_infer, window_exec, NULL, NULL },
+    { "BlackmanWindow", "", 17, 27, window_infer, window_exec, NULL, NULL },
+    { "MelWeightMatrix", "", 17, 27, mel_infer, mel_exec, NULL, NULL },
     { NULL }
 };

@@ -381,7 +381,7 @@ static int unique_exec(lg_kctx *c)
 }
 
 const lg_op_def lg_ops_sort[] = {
-    { "TopK", "", 1, 17, topk_infer, topk_exec, NULL, NULL },
-    { "Unique", "", 11, 17, NULL, unique_exec, NULL, NULL },
+    { "TopK", "", 1, 27, topk_infer, topk_exec, NULL, NULL },
+    { "Unique", "", 11, 27, NULL, unique_exec, NULL, NULL },
     { NULL }
 };

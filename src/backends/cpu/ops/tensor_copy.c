@@ -58,6 +58,16 @@ int lg_copy_elems(lg_dtype dt, void *dst, const void *src, int64_t n)
         for (int64_t i = 0; i < n; i++) LG_CHECK(dup_string(&d[i], s[i]));
         return LG_OK;
     }
+    if (lg_dtype_is_container(dt)) { /* sequences, optionals: deep copies of the elements */
+        lg_tensor **d = dst;
+        lg_tensor *const *s = src;
+        for (int64_t i = 0; i < n; i++) {
+            lg_tensor_free(d[i]);
+            d[i] = NULL;
+            if (s[i]) LG_CHECK(lg_tensor_clone(s[i], &d[i]));
+        }
+        return LG_OK;
+    }
     memmove(dst, src, (size_t)n * lg_dtype_size(dt));
     return LG_OK;
 }

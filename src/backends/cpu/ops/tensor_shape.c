@@ -2,7 +2,7 @@
  * tensor_shape.c: CPU operators that make tensors or change their shape or layout
  * without arithmetic: Constant, Identity, Reshape, Flatten, Squeeze, Unsqueeze,
  * Transpose, Expand, Tile, Shape, Size, Concat, Split, ConstantOfShape, Range, Dropout
- * (inference), Pad, DepthToSpace, SpaceToDepth, EyeLike, Trilu.
+ * (inference), Pad, CenterCropPad, BitCast, DepthToSpace, SpaceToDepth, EyeLike, Trilu.
  *
  * Every op works on any element type by copying raw elements (strings are duplicated);
  * the layout changes are expressed as strided n-d copies (tensor_copy.h).
@@ -442,6 +442,9 @@ static int split_sizes(lg_kctx *c, int *axis, int64_t *sizes)
         if (sum != d) return lg_error(LG_E_SHAPE, "split sums to %lld, axis %d has size %lld", (long long)sum, *axis, (long long)d);
         return LG_OK;
     }
+    int64_t num_outputs = lg_attr_int(c->node, "num_outputs", parts); /* opset 18 */
+    if (c->opset >= 18 && num_outputs != parts)
+        return lg_error(LG_E_INVALID_MODEL, "num_outputs is %lld but the node has %d outputs", (long long)num_outputs, parts);
     int64_t chunk = parts > 0 ? (d + parts - 1) / parts : 0;
     if (parts > 0 && chunk * (parts - 1) > d)
         return lg_error(LG_E_SHAPE, "cannot split size %lld into %d parts", (long long)d, parts);
@@ -603,13 +606,17 @@ static int eyelike_exec(lg_kctx *c)
 
 /* ---- Dropout (inference only) ---- */
 
+/* Training mode drops at random (unsupported) unless the ratio is 0: then, as at
+ * inference, the output is the input and the mask all true. */
 static int dropout_training(lg_kctx *c, bool *training)
 {
-    const lg_tensor *t = c->opset >= 12 ? lg_kin(c, 2) : NULL;
+    const lg_tensor *t = c->opset >= 12 ? lg_kin(c, 2) : NULL, *ratio = c->opset >= 12 ? lg_kin(c, 1) : NULL;
     *training = false;
     if (!t || !t->data) return LG_OK;
     if (lg_tensor_numel_(t) != 1) return lg_error(LG_E_SHAPE, "training_mode must be a scalar");
     *training = lg_tensor_get_i64(t, 0) != 0;
+    if (*training && ratio && ratio->data && lg_tensor_numel_(ratio) == 1 && lg_tensor_get_f64(ratio, 0) == 0.0)
+        *training = false;
     return LG_OK;
 }
 
@@ -635,9 +642,94 @@ static int dropout_exec(lg_kctx *c)
     return LG_OK;
 }
 
+/* ---- BitCast (opset 26): the same bits read as another type of the same width ---- */
+
+static int bitcast_infer(lg_kctx *c)
+{
+    const lg_tensor *x = c->inputs[0];
+    lg_dtype to = (lg_dtype)lg_attr_int(c->node, "to", 0);
+    if (lg_dtype_size(to) == 0 || to == LG_STRING || x->dtype == LG_STRING)
+        return lg_error(LG_E_UNSUPPORTED, "BitCast from %s to type %d", lg_dtype_name(x->dtype), (int)to);
+    if (lg_dtype_bits(to) != lg_dtype_bits(x->dtype))
+        return lg_error(LG_E_INVALID_MODEL, "BitCast from %s (%d bits) to %s (%d bits): widths differ", lg_dtype_name(x->dtype),
+                        lg_dtype_bits(x->dtype), lg_dtype_name(to), lg_dtype_bits(to));
+    return lg_kout_shape(c, 0, to, x->ndim, x->dims);
+}
+
+static int bitcast_exec(lg_kctx *c)
+{
+    const lg_tensor *x = c->inputs[0];
+    lg_tensor *y = c->outputs[0];
+    if (!y || !x->nbytes) return LG_OK;
+    memcpy(y->data, x->data, x->nbytes);
+    int bits = lg_dtype_bits(y->dtype);
+    if (bits < 8) /* one element per byte in memory: keep the low bits, sign-extend int4/int2 */
+        for (int64_t i = 0, n = lg_tensor_numel_(y); i < n; i++) {
+            uint8_t *b = (uint8_t *)y->data + i;
+            *b = (uint8_t)lg_wrap_subbyte(y->dtype, *b & ((1 << bits) - 1));
+        }
+    return LG_OK;
+}
+
+/* ---- CenterCropPad (opset 18): each named axis cropped or zero-padded to its new size
+ * around the centre (the extra element of an odd difference goes to the end) ---- */
+
+static int ccp_shape(lg_kctx *c, int64_t *dims)
+{
+    const lg_tensor *x = c->inputs[0], *shape = lg_kin(c, 1);
+    int64_t sizes[LG_MAX_DIMS];
+    int n, na = 0;
+    if (!shape) return lg_error(LG_E_INVALID_MODEL, "CenterCropPad needs shape");
+    LG_CHECK(lg_read_ints(shape, "shape", sizes, LG_MAX_DIMS, &n));
+    const int64_t *axes = lg_attr_ints(c->node, "axes", &na);
+    if (axes ? na != n : n != x->ndim)
+        return lg_error(LG_E_SHAPE, "shape has %d values for %d axes", n, axes ? na : x->ndim);
+    memcpy(dims, x->dims, sizeof(int64_t) * (size_t)x->ndim);
+    for (int i = 0; i < n; i++) {
+        int a = i;
+        if (axes) LG_CHECK(lg_norm_axis(axes[i], x->ndim, &a));
+        if (sizes[i] < 0) return lg_error(LG_E_SHAPE, "shape[%d] = %lld is negative", i, (long long)sizes[i]);
+        dims[a] = sizes[i];
+    }
+    return LG_OK;
+}
+
+static int ccp_infer(lg_kctx *c)
+{
+    int64_t dims[LG_MAX_DIMS];
+    if (c->inputs[0]->dtype == LG_STRING) return lg_error(LG_E_UNSUPPORTED, "CenterCropPad of strings");
+    LG_CHECK(ccp_shape(c, dims));
+    return lg_kout_shape(c, 0, c->inputs[0]->dtype, c->inputs[0]->ndim, dims);
+}
+
+static int ccp_exec(lg_kctx *c)
+{
+    const lg_tensor *x = c->inputs[0];
+    lg_tensor *y = c->outputs[0];
+    if (!y) return LG_OK;
+    int nd = x->ndim;
+    int64_t off[LG_MAX_DIMS], xs[LG_MAX_DIMS], idx[LG_MAX_DIMS] = { 0 };
+    size_t es = lg_dtype_size(x->dtype);
+    lg_strides(nd, x->dims, xs);
+    for (int a = 0; a < nd; a++) /* source index = output index + off */
+        off[a] = x->dims[a] >= y->dims[a] ? (x->dims[a] - y->dims[a]) / 2 : -((y->dims[a] - x->dims[a]) / 2);
+    for (int64_t i = 0, n = lg_tensor_numel_(y); i < n; i++) {
+        int64_t src = 0;
+        bool in = true;
+        for (int a = 0; a < nd && in; a++) {
+            int64_t k = idx[a] + off[a];
+            in = k >= 0 && k < x->dims[a];
+            src += k * xs[a];
+        }
+        if (in) memcpy((char *)y->data + (size_t)i * es, (const char *)x->data + (size_t)src * es, es);
+        for (int a = nd - 1; a >= 0 && ++idx[a] == y->dims[a]; a--) idx[a] = 0;
+    }
+    return LG_OK;
+}
+
 /* ---- Pad ---- */
 
-enum pad_mode { PAD_CONSTANT, PAD_REFLECT, PAD_EDGE };
+enum pad_mode { PAD_CONSTANT, PAD_REFLECT, PAD_EDGE, PAD_WRAP };
 
 typedef struct pad_args {
     enum pad_mode mode;
@@ -670,15 +762,31 @@ static int pad_value(lg_kctx *c, pad_args *p)
 
 static int pad_args_get(lg_kctx *c, pad_args *p)
 {
-    static const char *const modes[] = { "constant", "reflect", "edge" };
+    static const char *const modes[] = { "constant", "reflect", "edge", "wrap" };
     const lg_tensor *x = c->inputs[0];
     const char *mode = lg_attr_string(c->node, "mode", "constant");
-    int n;
+    int n, n_modes = c->opset >= 19 ? 4 : 3;
     p->mode = (enum pad_mode)-1;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < n_modes; i++)
         if (strcmp(mode, modes[i]) == 0) p->mode = (enum pad_mode)i;
     if ((int)p->mode < 0) return lg_error(LG_E_UNSUPPORTED, "Pad mode '%s'", mode);
-    if (c->opset >= 11) {
+    const lg_tensor *axes = c->opset >= 18 ? lg_kin(c, 3) : NULL;
+    if (axes) { /* opset 18: pads name only these axes, begins then ends */
+        int64_t list[LG_MAX_DIMS], given[2 * LG_MAX_DIMS];
+        int na, np;
+        if (!lg_kin(c, 1)) return lg_error(LG_E_INVALID_MODEL, "Pad without pads");
+        LG_CHECK(lg_read_ints(axes, "axes", list, LG_MAX_DIMS, &na));
+        LG_CHECK(lg_read_ints(c->inputs[1], "pads", given, 2 * LG_MAX_DIMS, &np));
+        if (np != 2 * na) return lg_error(LG_E_SHAPE, "pads has %d values for %d axes", np, na);
+        memset(p->pads, 0, sizeof(p->pads));
+        for (int i = 0; i < na; i++) {
+            int ax;
+            LG_CHECK(lg_norm_axis(list[i], x->ndim, &ax));
+            p->pads[ax] = given[i];
+            p->pads[ax + x->ndim] = given[i + na];
+        }
+        n = 2 * x->ndim;
+    } else if (c->opset >= 11) {
         if (!lg_kin(c, 1)) return lg_error(LG_E_INVALID_MODEL, "Pad without pads");
         LG_CHECK(lg_read_ints(c->inputs[1], "pads", p->pads, 2 * LG_MAX_DIMS, &n));
     } else {
@@ -702,7 +810,7 @@ static int pad_infer(lg_kctx *c)
             return lg_error(LG_E_SHAPE, "pads %lld, %lld do not fit axis %d of size %lld", (long long)p.pads[i],
                             (long long)p.pads[i + x->ndim], i, (long long)x->dims[i]);
         if (dims[i] > 0 && x->dims[i] == 0 && p.mode != PAD_CONSTANT)
-            return lg_error(LG_E_SHAPE, "mode '%s' cannot pad the empty axis %d", p.mode == PAD_EDGE ? "edge" : "reflect", i);
+            return lg_error(LG_E_SHAPE, "mode '%s' cannot pad the empty axis %d", lg_attr_string(c->node, "mode", ""), i);
     }
     return lg_kout_shape(c, 0, x->dtype, x->ndim, dims);
 }
@@ -713,6 +821,7 @@ static int64_t pad_source(enum pad_mode mode, int64_t i, int64_t b, int64_t d)
     int64_t s = i - b;
     if (s >= 0 && s < d) return s;
     if (mode == PAD_CONSTANT) return -1;
+    if (mode == PAD_WRAP) return ((s % d) + d) % d;
     if (mode == PAD_EDGE || d == 1) return s < 0 ? 0 : d - 1;
     int64_t period = 2 * (d - 1), m = s % period;
     if (m < 0) m += period;
@@ -908,26 +1017,28 @@ static int trilu_exec(lg_kctx *c)
 }
 
 const lg_op_def lg_ops_tensor_shape[] = {
-    { "Constant", "", 1, 17, constant_infer, constant_exec, NULL, NULL },
-    { "Identity", "", 1, 17, same_as_input, copy_input, NULL, NULL },
-    { "Reshape", "", 1, 17, reshape_infer, copy_input, NULL, NULL },
-    { "Flatten", "", 1, 17, flatten_infer, copy_input, NULL, NULL },
-    { "Squeeze", "", 1, 17, squeeze_infer, copy_input, NULL, NULL },
-    { "Unsqueeze", "", 1, 17, unsqueeze_infer, copy_input, NULL, NULL },
-    { "Transpose", "", 1, 17, transpose_infer, transpose_exec, NULL, NULL },
-    { "Expand", "", 8, 17, expand_infer, expand_exec, NULL, NULL },
-    { "Tile", "", 6, 17, tile_infer, tile_exec, NULL, NULL },
-    { "Shape", "", 1, 17, shape_infer, shape_exec, NULL, NULL },
-    { "Size", "", 1, 17, size_infer, size_exec, NULL, NULL },
-    { "Concat", "", 1, 17, concat_infer, concat_exec, NULL, NULL },
-    { "Split", "", 1, 17, split_infer, split_exec, NULL, NULL },
-    { "ConstantOfShape", "", 9, 17, constant_of_shape_infer, constant_of_shape_exec, NULL, NULL },
-    { "Range", "", 11, 17, range_infer, range_exec, NULL, NULL },
-    { "EyeLike", "", 9, 17, eyelike_infer, eyelike_exec, NULL, NULL },
-    { "Dropout", "", 7, 17, dropout_infer, dropout_exec, NULL, NULL },
-    { "Pad", "", 1, 17, pad_infer, pad_exec, NULL, NULL },
-    { "DepthToSpace", "", 1, 17, depth_to_space_infer, depth_to_space_exec, NULL, NULL },
-    { "SpaceToDepth", "", 1, 17, space_to_depth_infer, space_to_depth_exec, NULL, NULL },
-    { "Trilu", "", 14, 17, trilu_infer, trilu_exec, NULL, NULL },
+    { "Constant", "", 1, 27, constant_infer, constant_exec, NULL, NULL },
+    { "Identity", "", 1, 27, same_as_input, copy_input, NULL, NULL },
+    { "Reshape", "", 1, 27, reshape_infer, copy_input, NULL, NULL },
+    { "Flatten", "", 1, 27, flatten_infer, copy_input, NULL, NULL },
+    { "Squeeze", "", 1, 27, squeeze_infer, copy_input, NULL, NULL },
+    { "Unsqueeze", "", 1, 27, unsqueeze_infer, copy_input, NULL, NULL },
+    { "Transpose", "", 1, 27, transpose_infer, transpose_exec, NULL, NULL },
+    { "Expand", "", 8, 27, expand_infer, expand_exec, NULL, NULL },
+    { "Tile", "", 6, 27, tile_infer, tile_exec, NULL, NULL },
+    { "Shape", "", 1, 27, shape_infer, shape_exec, NULL, NULL },
+    { "Size", "", 1, 27, size_infer, size_exec, NULL, NULL },
+    { "Concat", "", 1, 27, concat_infer, concat_exec, NULL, NULL },
+    { "Split", "", 1, 27, split_infer, split_exec, NULL, NULL },
+    { "ConstantOfShape", "", 9, 27, constant_of_shape_infer, constant_of_shape_exec, NULL, NULL },
+    { "Range", "", 11, 27, range_infer, range_exec, NULL, NULL },
+    { "EyeLike", "", 9, 27, eyelike_infer, eyelike_exec, NULL, NULL },
+    { "Dropout", "", 7, 27, dropout_infer, dropout_exec, NULL, NULL },
+    { "Pad", "", 1, 27, pad_infer, pad_exec, NULL, NULL },
+    { "BitCast", "", 26, 27, bitcast_infer, bitcast_exec, NULL, NULL },
+    { "CenterCropPad", "", 18, 27, ccp_infer, ccp_exec, NULL, NULL },
+    { "DepthToSpace", "", 1, 27, depth_to_space_infer, depth_to_space_exec, NULL, NULL },
+    { "SpaceToDepth", "", 1, 27, space_to_depth_infer, space_to_depth_exec, NULL, NULL },
+    { "Trilu", "", 14, 27, trilu_infer, trilu_exec, NULL, NULL },
     { NULL }
 };
