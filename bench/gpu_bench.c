@@ -45,6 +45,7 @@ typedef struct options {
     int gemm[8], n_gemm;
     int batches[4], n_batches;
     bool skip_conv, skip_models;
+    bool batches_default;  /* --batches not given */
 } options;
 
 typedef struct bench {
@@ -338,6 +339,10 @@ static int section_models(bench *b)
             timing t;
             rc = time_model(b, m, in.ndim, dims, &t);
             if (rc != LG_OK) break;
+            /* FLOPs at this batch from the shapes; lg_session_placement's count (kept for
+             * the share on the GPU) may be for another run's shapes. */
+            double flops = gb_model_flops(m, batches[k]);
+            if (flops > 0) t.flops = flops;
             double gf = t.flops / t.median_s / 1e9;
             char note[96] = "";
             if (!strcmp(names[i], "resnet50") && batches[k] == 1)
@@ -356,7 +361,7 @@ static int section_models(bench *b)
         lg_model_free(m);
         if (rc != LG_OK) return fail(names[i], rc);
     }
-    if (b->software && b->o.n_batches == 1) {
+    if (b->software && b->o.batches_default) {
         printf("  (software device: batch 1 only by default; --batches 1,8 for both)\n");
         fprintf(b->md, "\nSoftware device: batch 1 only by default (`--batches 1,8` for both).\n");
     }
@@ -447,6 +452,7 @@ static void defaults(bench *b)
     if (o->runs < 0) o->runs = b->software ? 1 : 20;
     if (o->warmup < 0) o->warmup = b->software ? 0 : 5;
     if (o->n_batches == 0) {
+        o->batches_default = true;
         o->batches[o->n_batches++] = 1;
         if (!b->software) o->batches[o->n_batches++] = 8;
     }

@@ -1,7 +1,7 @@
 /*
  * gpu_bench_onnx.c: the GPU benchmark's models: one-node ONNX models built with the
  * generated protobuf-c types (a MatMul chain for GEMM, one Conv per resnet50 shape),
- * and the Conv shapes of a model found by the runtime's static shape inference.
+ * and the Conv shapes and FLOPs of a model found by the runtime's static shape inference.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 #include "bench/gpu_bench.h"
 #include "model/graph.h"
 #include "onnx.pb-c.h"
+#include "runtime/backend.h"
 #include "runtime/session_impl.h"
 
 /* ---- a small ONNX builder ------------------------------------------------------------ */
@@ -257,7 +258,11 @@ static bool conv_same(const gb_conv *a, const gb_conv *b)
            !memcmp(a->dil, b->dil, sizeof(a->dil)) && a->group == b->group && a->has_bias == b->has_bias;
 }
 
-int gb_conv_shapes(lg_model *m, gb_conv *out, int max)
+/* Runs the main graph of m shape-only on the CPU (batch for symbolic dims) and calls
+ * visit after each node that runs, with the frame holding every shape so far. */
+typedef void (*visit_fn)(void *ctx, const lg_graph *g, const lg_node *n, lg_frame *f);
+
+static int walk_shapes(lg_model *m, int64_t batch, visit_fn visit, void *ctx)
 {
     lg_session_options so = { .num_threads = 1, .backend = "cpu", .no_optimize = 1 };
     lg_session *s;
@@ -270,7 +275,7 @@ int gb_conv_shapes(lg_model *m, gb_conv *out, int max)
         lg_session_free(s);
         return rc;
     }
-    /* Inputs as shapes without data, batch 1 where symbolic. */
+    /* Inputs as shapes without data. */
     lg_tensor *views[8] = { 0 };
     int nv = 0;
     for (int k = 0; k < g->n_inputs && nv < 8; k++) {
@@ -280,34 +285,71 @@ int gb_conv_shapes(lg_model *m, gb_conv *out, int max)
         if (!t) break;
         t->dtype = v->dtype;
         t->ndim = v->ndim;
-        for (int d = 0; d < v->ndim; d++) t->dims[d] = v->dims[d] < 0 ? 1 : v->dims[d];
+        for (int d = 0; d < v->ndim; d++) t->dims[d] = v->dims[d] < 0 ? batch : v->dims[d];
         views[nv++] = t;
         f.vals[g->inputs[k]] = t;
     }
-    int n = 0;
     for (int i = 0; rc == LG_OK && i < g->n_nodes; i++) {
         if (p->skip[i]) continue;
-        const lg_node *nd = &g->nodes[i];
-        if (!strcmp(nd->op_type, "Conv") && (!nd->domain || !nd->domain[0])) {
-            gb_conv cv;
-            if (conv_of(g, nd, lg_frame_lookup(&f, nd->inputs[0]), &cv)) {
-                int k = 0;
-                while (k < n && !conv_same(&out[k], &cv)) k++;
-                if (k < n) out[k].count++;
-                else if (n < max) {
-                    cv.count = 1;
-                    snprintf(cv.first, sizeof(cv.first), "%s", nd->name ? nd->name : "?");
-                    out[n++] = cv;
-                }
-            }
-        }
         int r = lg_frame_run_node(&f, i, true);
         if (r != LG_OK && r != LG_E_DYNAMIC) rc = r;
+        if (rc == LG_OK) visit(ctx, g, &g->nodes[i], &f);
     }
     for (int v = 0; v < g->n_values; v++)
         if (!f.owned[v]) f.vals[v] = NULL;
     lg_frame_free(&f);
     for (int i = 0; i < nv; i++) lg_tensor_free(views[i]);
     lg_session_free(s);
-    return rc == LG_OK ? n : rc;
+    return rc;
+}
+
+typedef struct conv_ctx {
+    gb_conv *out;
+    int max, n;
+} conv_ctx;
+
+static void visit_conv(void *ctx, const lg_graph *g, const lg_node *nd, lg_frame *f)
+{
+    conv_ctx *c = ctx;
+    gb_conv cv;
+    if (strcmp(nd->op_type, "Conv") || (nd->domain && nd->domain[0])) return;
+    if (!conv_of(g, nd, lg_frame_lookup(f, nd->inputs[0]), &cv)) return;
+    int k = 0;
+    while (k < c->n && !conv_same(&c->out[k], &cv)) k++;
+    if (k < c->n) c->out[k].count++;
+    else if (c->n < c->max) {
+        cv.count = 1;
+        snprintf(cv.first, sizeof(cv.first), "%s", nd->name ? nd->name : "?");
+        c->out[c->n++] = cv;
+    }
+}
+
+int gb_conv_shapes(lg_model *m, gb_conv *out, int max)
+{
+    conv_ctx c = { out, max, 0 };
+    LG_CHECK(walk_shapes(m, 1, visit_conv, &c));
+    return c.n;
+}
+
+typedef struct flops_ctx {
+    const lg_backend_i *vk;
+    double flops;
+} flops_ctx;
+
+static void visit_flops(void *ctx, const lg_graph *g, const lg_node *nd, lg_frame *f)
+{
+    (void)g;
+    flops_ctx *c = ctx;
+    const lg_tensor *in[16] = { 0 }, *out[16] = { 0 };
+    int n_in = nd->n_inputs < 16 ? nd->n_inputs : 16, n_out = nd->n_outputs < 16 ? nd->n_outputs : 16;
+    for (int i = 0; i < n_in; i++) in[i] = nd->inputs[i] >= 0 ? lg_frame_lookup(f, nd->inputs[i]) : NULL;
+    for (int i = 0; i < n_out; i++) out[i] = nd->outputs[i] >= 0 ? lg_frame_lookup(f, nd->outputs[i]) : NULL;
+    c->flops += c->vk->node_flops(nd, n_in, in, n_out, out);
+}
+
+double gb_model_flops(lg_model *m, int64_t batch)
+{
+    flops_ctx c = { lg_backend_find("vulkan"), 0 };
+    if (!c.vk || !c.vk->node_flops || walk_shapes(m, batch, visit_flops, &c) != LG_OK) return 0;
+    return c.flops;
 }
