@@ -197,6 +197,13 @@ static bool allowed_by_env(const lg_node *n, int i)
     return true;
 }
 
+/* Only plain numeric and bool tensors live on a device: strings, sequences and
+ * optionals (tensors of tensors) stay on the host. */
+static bool device_dtype(lg_dtype dt)
+{
+    return dt != LG_UNDEFINED && dt != LG_STRING && dt != LG_SEQUENCE && dt != LG_OPTIONAL && lg_dtype_size(dt) > 0;
+}
+
 /* Whether node i can run on the device with this signature's shapes. */
 static bool place_node(lg_session *s, sig *g, int i)
 {
@@ -207,7 +214,7 @@ static bool place_node(lg_session *s, sig *g, int i)
     for (int k = 0; k < n->n_inputs; k++) {
         int v = n->inputs[k];
         if (v < 0) continue;
-        if (!(in[k] = input_for_placement(p, g, v))) return false;
+        if (!(in[k] = input_for_placement(p, g, v)) || !device_dtype(in[k]->dtype)) return false;
         const lg_tensor *c = lg_plan_constant(p, v);
         if (c && !c->data && lg_tensor_numel_(c) > 0) return false; /* released by release_weights */
         if (lg_tensor_numel_(in[k]) == 0) return false;
@@ -215,7 +222,7 @@ static bool place_node(lg_session *s, sig *g, int i)
     for (int k = 0; k < n->n_outputs; k++) {
         int v = out_value(g, n, i, k);
         if (n->outputs[k] < 0) continue;
-        if (!(out[k] = g->shape[v]) || lg_tensor_numel_(out[k]) == 0) return false;
+        if (!(out[k] = g->shape[v]) || lg_tensor_numel_(out[k]) == 0 || !device_dtype(out[k]->dtype)) return false;
     }
     uint32_t host = 0;
     if (!s->dev_backend->supports_node(s->dev, n, n->opset, n->n_inputs, in, n->n_outputs, out, &host)) return false;
