@@ -199,8 +199,10 @@ static int convert_value_info(const Onnx__ValueInfoProto *vi, lg_graph *g, int i
             v->dims[i] = -1;
             if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE && d->dim_value >= 0)
                 v->dims[i] = d->dim_value;
-            else if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && d->dim_param)
+            else if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && d->dim_param) {
+                free(v->dim_params[i]); /* a value declared twice (input and output) */
                 v->dim_params[i] = strdup(d->dim_param);
+            }
         }
     }
     return LG_OK;
