@@ -97,6 +97,7 @@ typedef struct lg_http_reply {
     const char *content_type;
     char location[192];          /* Location header, "" none */
     char allow[64];              /* Allow header (405), "" none */
+    int retry_after;             /* Retry-After seconds on 503/507 (0: the default, 1) */
 } lg_http_reply;
 
 typedef void (*lg_http_handler)(lg_http_req *req, lg_http_reply *rep);
@@ -179,6 +180,13 @@ json_t *lg_task_status_json(const lg_task *t);
 int lg_api_ready_workers(lg_api *a);
 /* lg_coord_task_wait in slices, returning early when the server stops. */
 int lg_api_task_wait(lg_api *a, const char *id, double timeout_s, lg_task *out, bool *final);
+/* The KServe v2 metadata text of a repository model (malloc'd), built on first use;
+ * LG_E_NOT_FOUND when the repository lacks it. */
+int lg_api_model_meta(lg_api *a, const char *name, char **out);
+/* The checks at the door (door.c): false, with a 404 or 400 reply, when the model is
+ * unknown or the input cannot match its declared inputs. */
+bool lg_api_door(lg_api *a, const char *model, lg_input_kind kind, const uint8_t *input, size_t len,
+                 lg_http_reply *rep);
 /* Frees the model metadata cache (server.c at stop). */
 void lg_api_models_free(lg_api *a);
 

@@ -55,6 +55,11 @@ void lg_reply_status(lg_http_reply *rep, int rc)
         if (status_map[i].rc == rc) http = status_map[i].http;
     const char *msg = lg_last_error();
     if (rc == LG_E_RUNTIME && strstr(msg, "idempotency")) http = 409;
+    /* The task store failed: 507 when the disk is full, else 503; both say when to retry. */
+    if (rc == LG_E_IO && strncmp(msg, "the task store", 14) == 0) {
+        http = strncmp(msg, LG_COORD_STORE_FULL, strlen(LG_COORD_STORE_FULL)) == 0 ? 507 : 503;
+        rep->retry_after = 5;
+    }
     lg_reply_error(rep, http, "%s", *msg ? msg : lg_strerror(rc));
 }
 

@@ -65,7 +65,7 @@ static int build_meta(lg_api *a, const char *name, char **out)
 }
 
 /* The metadata text of a model (a copy), built on first use. */
-static int model_meta(lg_api *a, const char *name, char **out)
+int lg_api_model_meta(lg_api *a, const char *name, char **out)
 {
     pthread_mutex_lock(&a->models_lock);
     int rc = LG_OK;
@@ -121,7 +121,7 @@ void lg_h_v2_ready(lg_http_req *req, lg_http_reply *rep)
 void lg_h_v2_model(lg_http_req *req, lg_http_reply *rep)
 {
     char *meta;
-    int rc = model_meta(req->api, req->params[0], &meta);
+    int rc = lg_api_model_meta(req->api, req->params[0], &meta);
     if (rc == LG_E_NOT_FOUND)
         lg_reply_error(rep, 404, "unknown model '%s'", req->params[0]);
     else if (rc != LG_OK)
@@ -133,7 +133,7 @@ void lg_h_v2_model(lg_http_req *req, lg_http_reply *rep)
 void lg_h_v2_model_ready(lg_http_req *req, lg_http_reply *rep)
 {
     char *meta;
-    int rc = model_meta(req->api, req->params[0], &meta);
+    int rc = lg_api_model_meta(req->api, req->params[0], &meta);
     if (rc != LG_OK) {
         lg_reply_error(rep, rc == LG_E_NOT_FOUND ? 404 : 500, "unknown model '%s'", req->params[0]);
         return;
@@ -173,13 +173,6 @@ void lg_h_v2_infer(lg_http_req *req, lg_http_reply *rep)
         lg_reply_error(rep, 415, "unsupported content type '%s' (KServe v2 inference takes application/json)", ct);
         return;
     }
-    char *meta;
-    int rc = model_meta(a, name, &meta);
-    if (rc != LG_OK) {
-        lg_reply_error(rep, rc == LG_E_NOT_FOUND ? 404 : 500, "unknown model '%s'", name);
-        return;
-    }
-    free(meta);
     json_t *body = lg_http_body_object(req, rep);
     if (!body) return;
     const char *rid = json_string_value(json_object_get(body, "id"));
@@ -191,9 +184,11 @@ void lg_h_v2_infer(lg_http_req *req, lg_http_reply *rep)
     }
     sr.input = (const uint8_t *)req->body;
     sr.input_len = req->body_len;
-    rc = lg_payload_validate(sr.input_kind, sr.input, sr.input_len);
+    int rc = lg_api_door(a, name, sr.input_kind, sr.input, sr.input_len, rep) ? LG_OK : LG_E_INVALID_ARG;
     lg_submit_result res;
     if (rc != LG_OK)
+        ; /* the door replied */
+    else if ((rc = lg_payload_validate(sr.input_kind, sr.input, sr.input_len)) != LG_OK)
         lg_reply_error(rep, 400, "bad input: %s", lg_last_error());
     else if ((rc = lg_coord_submit(a->coord, &sr, &res)) != LG_OK)
         lg_reply_status(rep, rc);

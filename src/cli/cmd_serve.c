@@ -42,6 +42,7 @@ typedef struct serve_opts {
     int port, workers, max_tasks, max_attempts, heartbeat_misses;
     double heartbeat_s, drain_timeout_s, result_ttl_s, ageing_s;
     int64_t max_body_bytes;
+    double max_queued_tasks, max_queued_mb, store_max_mb; /* -1: the core's default */
     bool daemon;
 } serve_opts;
 
@@ -86,7 +87,11 @@ static void usage(FILE *f, bool coordinator_only)
                "  --drain-timeout S   on shutdown, wait this long for running tasks (default 30)\n"
                "  --max-body-bytes N  largest request body the API accepts (default 64 MiB)\n"
                "  --result-ttl S      keep finished tasks and results this long (default 86400)\n"
-               "  --ageing S          a queued task gains a priority level every S seconds (default 10)\n");
+               "  --ageing S          a queued task gains a priority level every S seconds (default 10)\n"
+               "  --max-queued-tasks N  refuse tasks (503) while N wait (default: from RAM; 0: no bound)\n"
+               "  --max-queued-mb N   refuse tasks (503) while queued inputs take N MiB (default RAM/4)\n"
+               "  --store-max-mb N    task store budget: finished tasks are purged oldest first past\n"
+               "                      it (default: half the free space at start; 0: no budget)\n");
 }
 
 /* ---- options --------------------------------------------------------------------- */
@@ -102,7 +107,7 @@ static const char *default_models_dir(void)
 enum {
     OPT_MODELS = 1, OPT_WORKERS, OPT_PORT, OPT_BIND, OPT_DATA, OPT_TOKENS, OPT_STRATEGY, OPT_API_HOST,
     OPT_BACKEND, OPT_MAX_TASKS, OPT_MAX_ATTEMPTS, OPT_HEARTBEAT, OPT_MISSES, OPT_DRAIN, OPT_DAEMON, OPT_PID,
-    OPT_LOG, OPT_MAX_BODY, OPT_TTL, OPT_AGEING, OPT_HELP,
+    OPT_LOG, OPT_MAX_BODY, OPT_TTL, OPT_AGEING, OPT_MAX_QUEUED, OPT_MAX_QUEUED_MB, OPT_STORE_MAX, OPT_HELP,
 };
 
 static int parse_option(serve_opts *o, int opt, const char *arg)
@@ -136,6 +141,9 @@ static int parse_option(serve_opts *o, int opt, const char *arg)
     case OPT_LOG: o->log_file = arg; return LG_EXIT_OK;
     case OPT_TTL: return lg_cli_number("--result-ttl", arg, 1, 1e9, &o->result_ttl_s);
     case OPT_AGEING: return lg_cli_number("--ageing", arg, 0.001, 1e6, &o->ageing_s);
+    case OPT_MAX_QUEUED: return lg_cli_number("--max-queued-tasks", arg, 0, 1e12, &o->max_queued_tasks);
+    case OPT_MAX_QUEUED_MB: return lg_cli_number("--max-queued-mb", arg, 0, 1e9, &o->max_queued_mb);
+    case OPT_STORE_MAX: return lg_cli_number("--store-max-mb", arg, 0, 1e9, &o->store_max_mb);
     case OPT_MAX_BODY: {
         char *end;
         long long v = strtoll(arg, &end, 10);
@@ -174,6 +182,9 @@ static int parse_args(int argc, char **argv, serve_opts *o)
         { "max-body-bytes", required_argument, 0, OPT_MAX_BODY },
         { "result-ttl", required_argument, 0, OPT_TTL },
         { "ageing", required_argument, 0, OPT_AGEING },
+        { "max-queued-tasks", required_argument, 0, OPT_MAX_QUEUED },
+        { "max-queued-mb", required_argument, 0, OPT_MAX_QUEUED_MB },
+        { "store-max-mb", required_argument, 0, OPT_STORE_MAX },
         { "help", no_argument, 0, OPT_HELP },
         { 0, 0, 0, 0 },
     };
@@ -195,6 +206,7 @@ static int parse_args(int argc, char **argv, serve_opts *o)
     o->max_body_bytes = defaults.max_body_bytes;
     o->result_ttl_s = defaults.result_ttl_s;
     o->ageing_s = defaults.ageing_s;
+    o->max_queued_tasks = o->max_queued_mb = o->store_max_mb = -1;
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -260,6 +272,11 @@ static int start_all(const serve_opts *o, serve_state *s)
     cc.heartbeat_misses = o->heartbeat_misses;
     cc.max_body_bytes = o->max_body_bytes;
     cc.result_ttl_s = o->result_ttl_s;
+    /* 0 on the command line: no bound (the core's <= 0); unset: the core's default. */
+    if (o->max_queued_tasks >= 0) cc.max_queued_tasks = (int64_t)o->max_queued_tasks;
+    if (o->max_queued_mb >= 0) cc.max_queued_bytes = (int64_t)(o->max_queued_mb * 1048576.0);
+    if (o->store_max_mb == 0) cc.store_max_bytes = -1;
+    else if (o->store_max_mb > 0) cc.store_max_bytes = (int64_t)(o->store_max_mb * 1048576.0);
     cc.ageing_s = o->ageing_s;
     int rc = lg_coord_open(&cc, &s->coord);
     if (rc != LG_OK) return lg_error_prefix(rc, "coordinator (store in '%s')", o->data_dir);

@@ -1,0 +1,187 @@
+/*
+ * door.c: the checks a task passes at submission, before anything is stored: the model
+ * must exist (in the coordinator's repository, which workers fetch from, or in a live
+ * worker's advertisement), and the input must fit the model's declared inputs (names,
+ * datatypes, ranks and fixed dimensions) when the coordinator knows them. A task that
+ * could only fail on a worker is refused here: 404 or 400, naming what would fit.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api_internal.h"
+#include "base/error.h"
+#include "cluster/payload_kserve.h"
+
+#define NAMES_MAX 1024 /* bytes of model names listed in a 404 */
+
+typedef struct known_acc {
+    const char *model;
+    bool found;
+    int live;
+    char names[NAMES_MAX];
+} known_acc;
+
+static void add_name(known_acc *k, const char *name)
+{
+    char quoted[80];
+    snprintf(quoted, sizeof quoted, "'%s'", name);
+    if (strstr(k->names, quoted)) return; /* listed already */
+    size_t n = strlen(k->names);
+    if (n + strlen(quoted) + 3 >= sizeof k->names) return;
+    snprintf(k->names + n, sizeof k->names - n, "%s%s", n ? ", " : "", quoted);
+}
+
+static void visit_worker(void *arg, const lg_worker_view *w)
+{
+    known_acc *k = arg;
+    if (w->status == LG_WORKER_DEAD) return;
+    k->live++;
+    for (int i = 0; i < w->info.n_models; i++) {
+        if (strcmp(w->info.models[i], k->model) == 0) k->found = true;
+        add_name(k, w->info.models[i]);
+    }
+}
+
+/* 404 unless model is in the repository or on a live worker. With neither a repository
+ * nor a live worker nothing is known yet: the task waits for a worker. */
+static bool model_known(lg_api *a, const char *model, lg_http_reply *rep)
+{
+    known_acc k = { .model = model };
+    bool have_repo = false;
+    pthread_mutex_lock(&a->models_lock);
+    if (a->repo) {
+        have_repo = true;
+        if (lg_repo_find(a->repo, model, NULL, NULL) != LG_OK) {
+            lg_repo_rescan(a->repo); /* a model dropped into the folder since */
+            k.found = lg_repo_find(a->repo, model, NULL, NULL) == LG_OK;
+        } else {
+            k.found = true;
+        }
+        for (int i = 0; !k.found && i < lg_repo_num_models(a->repo); i++) add_name(&k, lg_repo_model_name(a->repo, i));
+    }
+    pthread_mutex_unlock(&a->models_lock);
+    lg_error_clear();
+    if (k.found) return true;
+    lg_coord_workers(a->coord, -1, visit_worker, &k);
+    if (k.found || (!have_repo && k.live == 0)) return true;
+    lg_coord_count_rejection(a->coord, LG_REJECT_UNKNOWN_MODEL);
+    lg_reply_error(rep, 404, "unknown model '%s': neither the coordinator's repository nor a live worker has it (models: %s)",
+                   model, k.names[0] ? k.names : "none");
+    return false;
+}
+
+/* "[1,1,8,8]" of a JSON shape array. */
+static void shape_text(json_t *shape, char *out, size_t cap)
+{
+    size_t n = (size_t)snprintf(out, cap, "[");
+    for (size_t i = 0; i < json_array_size(shape) && n < cap; i++)
+        n += (size_t)snprintf(out + n, cap - n, "%s%lld", i ? "," : "", (long long)json_integer_value(json_array_get(shape, i)));
+    if (n < cap) snprintf(out + n, cap - n, "]");
+}
+
+/* 400 when tensor t cannot be input `want` ({name, datatype, shape}) of the model. */
+static bool tensor_fits(const char *model, json_t *want, const lg_tensor *t, lg_http_reply *rep)
+{
+    const char *name = json_string_value(json_object_get(want, "name"));
+    const char *dtype = json_string_value(json_object_get(want, "datatype"));
+    json_t *shape = json_object_get(want, "shape");
+    const char *got_dtype = lg_kserve_datatype(lg_tensor_dtype(t));
+    char expect[256];
+    shape_text(shape, expect, sizeof expect);
+    int nd = lg_tensor_ndim(t);
+    const int64_t *dims = lg_tensor_dims(t);
+    char got[256];
+    size_t n = (size_t)snprintf(got, sizeof got, "[");
+    for (int i = 0; i < nd && n < sizeof got; i++) n += (size_t)snprintf(got + n, sizeof got - n, "%s%lld", i ? "," : "", (long long)dims[i]);
+    if (n < sizeof got) snprintf(got + n, sizeof got - n, "]");
+    bool ok = !dtype || !got_dtype || strcmp(dtype, got_dtype) == 0;
+    if (ok && json_is_array(shape)) {
+        ok = (size_t)nd == json_array_size(shape);
+        for (int i = 0; ok && i < nd; i++) {
+            json_int_t d = json_integer_value(json_array_get(shape, (size_t)i));
+            ok = d < 0 || d == dims[i];
+        }
+    }
+    if (ok) return true;
+    lg_reply_error(rep, 400, "input '%s' of model '%s' must be %s %s; got %s %s", name ? name : "?", model,
+                   dtype ? dtype : "", expect, got_dtype ? got_dtype : "?", got);
+    return false;
+}
+
+/* The model input named name (or at position i when name is NULL), or NULL. */
+static json_t *model_input(json_t *inputs, const char *name, size_t i)
+{
+    if (!name) return json_array_get(inputs, i);
+    for (size_t k = 0; k < json_array_size(inputs); k++) {
+        json_t *in = json_array_get(inputs, k);
+        if (strcmp(json_string_value(json_object_get(in, "name")) ?: "", name) == 0) return in;
+    }
+    return NULL;
+}
+
+static void input_list(json_t *inputs, char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t k = 0; k < json_array_size(inputs) && n < cap; k++) {
+        json_t *in = json_array_get(inputs, k);
+        char shape[128];
+        shape_text(json_object_get(in, "shape"), shape, sizeof shape);
+        n += (size_t)snprintf(out + n, cap - n, "%s'%s' %s %s", k ? ", " : "",
+                              json_string_value(json_object_get(in, "name")) ?: "?",
+                              json_string_value(json_object_get(in, "datatype")) ?: "?", shape);
+    }
+}
+
+/* 400 when the input cannot match the model's declared inputs. */
+static bool input_fits(const char *model, json_t *inputs, lg_input_kind kind, const uint8_t *input, size_t len,
+                       lg_http_reply *rep)
+{
+    bool ok = true;
+    if (kind == LG_INPUT_JSON) {
+        lg_kserve_request kr;
+        if (lg_kserve_parse((const char *)input, len, &kr) != LG_OK) return true; /* checked before: not here */
+        for (int i = 0; ok && i < kr.n_inputs; i++) {
+            json_t *want = model_input(inputs, kr.names[i], (size_t)i);
+            if (!want) {
+                char list[512];
+                input_list(inputs, list, sizeof list);
+                if (kr.names[i])
+                    lg_reply_error(rep, 400, "model '%s' has no input '%s' (its inputs: %s)", model, kr.names[i], list);
+                else
+                    lg_reply_error(rep, 400, "model '%s' takes %zu inputs, the request gives %d (its inputs: %s)",
+                                   model, json_array_size(inputs), kr.n_inputs, list);
+                ok = false;
+            } else {
+                ok = tensor_fits(model, want, kr.tensors[i], rep);
+            }
+        }
+        lg_kserve_request_free(&kr);
+    } else if ((kind == LG_INPUT_NPY || kind == LG_INPUT_PB) && json_array_size(inputs) == 1) {
+        lg_tensor *t = NULL;
+        int rc = kind == LG_INPUT_NPY ? lg_tensor_read_npy(input, len, &t) : lg_tensor_read_pb(input, len, &t, NULL);
+        if (rc == LG_OK) ok = tensor_fits(model, json_array_get(inputs, 0), t, rep);
+        lg_tensor_free(t);
+        lg_error_clear();
+    }
+    return ok;
+}
+
+bool lg_api_door(lg_api *a, const char *model, lg_input_kind kind, const uint8_t *input, size_t len,
+                 lg_http_reply *rep)
+{
+    if (!model_known(a, model, rep)) return false;
+    char *meta = NULL;
+    if (lg_api_model_meta(a, model, &meta) != LG_OK) { /* known from a worker only: no shapes here */
+        lg_error_clear();
+        return true;
+    }
+    json_t *j = json_loads(meta, 0, NULL);
+    free(meta);
+    json_t *inputs = json_object_get(j, "inputs");
+    bool ok = !json_is_array(inputs) || input_fits(model, inputs, kind, input, len, rep);
+    json_decref(j);
+    if (!ok) lg_coord_count_rejection(a->coord, LG_REJECT_BAD_INPUT);
+    return ok;
+}
