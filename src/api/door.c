@@ -71,12 +71,15 @@ static bool model_known(lg_api *a, const char *model, lg_http_reply *rep)
     return false;
 }
 
-/* "[1,1,8,8]" of a JSON shape array. */
+/* "[?,1,8,8]" of a JSON shape array (? for a dimension of any size). */
 static void shape_text(json_t *shape, char *out, size_t cap)
 {
     size_t n = (size_t)snprintf(out, cap, "[");
-    for (size_t i = 0; i < json_array_size(shape) && n < cap; i++)
-        n += (size_t)snprintf(out + n, cap - n, "%s%lld", i ? "," : "", (long long)json_integer_value(json_array_get(shape, i)));
+    for (size_t i = 0; i < json_array_size(shape) && n < cap; i++) {
+        json_int_t d = json_integer_value(json_array_get(shape, i));
+        n += d < 0 ? (size_t)snprintf(out + n, cap - n, "%s?", i ? "," : "")
+                   : (size_t)snprintf(out + n, cap - n, "%s%lld", i ? "," : "", (long long)d);
+    }
     if (n < cap) snprintf(out + n, cap - n, "]");
 }
 

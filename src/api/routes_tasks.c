@@ -231,8 +231,12 @@ void lg_h_task_status(lg_http_req *req, lg_http_reply *rep)
 {
     lg_task t;
     int rc = lg_coord_task_get(req->api->coord, req->params[0], &t);
-    if (rc != LG_OK) {
+    if (rc == LG_E_NOT_FOUND) {
         lg_reply_error(rep, 404, "unknown task '%s'", req->params[0]);
+        return;
+    }
+    if (rc != LG_OK) { /* the store failed: 503 */
+        lg_reply_status(rep, rc);
         return;
     }
     lg_reply_json(rep, 200, lg_task_status_json(&t));
@@ -247,8 +251,12 @@ void lg_h_task_result(lg_http_req *req, lg_http_reply *rep)
     lg_task t;
     bool final = false;
     int rc = lg_api_task_wait(req->api, req->params[0], wait, &t, &final);
-    if (rc != LG_OK) {
+    if (rc == LG_E_NOT_FOUND) {
         lg_reply_error(rep, 404, "unknown task '%s'", req->params[0]);
+        return;
+    }
+    if (rc != LG_OK) {
+        lg_reply_status(rep, rc);
         return;
     }
     const char *state = lg_task_state_name(t.state);

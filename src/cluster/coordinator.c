@@ -36,7 +36,7 @@
 #define MAX_MODEL_NAME 255
 #define MAX_GROUP 256       /* writes in one transaction before a commit is forced */
 #define MAX_SYNC_WAITERS 16 /* threads waiting for one commit before it is forced */
-#define PURGE_BATCH 500     /* finished tasks deleted per step over the store budget */
+#define PURGE_BATCH 5000    /* at most this many finished tasks deleted per step */
 
 /* Histogram bucket upper bounds (seconds). */
 static const double bucket_le[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
@@ -404,6 +404,14 @@ static void degrade(lg_coord *c, const char *why, bool full)
     c->degraded = true;
 }
 
+/* Mutex held: a store read's status, with an I/O failure worded for people (HTTP 503). */
+static int read_failed(lg_coord *c, int rc)
+{
+    if (rc != LG_E_IO) return rc;
+    return lg_error(LG_E_IO, "the task store cannot read: %s: %.300s", c->data_dir ? c->data_dir : "(in memory)",
+                    lg_last_error());
+}
+
 /* Mutex held: a task that was inserted in a transaction that failed: it never was. */
 static void unaccept(lg_coord *c, entry *e)
 {
@@ -716,7 +724,7 @@ static int idempotent_match(lg_coord *c, const lg_submit_request *req, lg_submit
 {
     lg_task old;
     *found = false;
-    int rc = lg_store_find_key(c->store, req->idempotency_key, &old);
+    int rc = read_failed(c, lg_store_find_key(c->store, req->idempotency_key, &old));
     if (rc == LG_E_NOT_FOUND) {
         lg_error_clear();
         return LG_OK;
@@ -887,7 +895,7 @@ int lg_coord_task_get(lg_coord *c, const char *id, lg_task *out)
         rc = task_copy(out, &e->t, true);
     } else {
         rc = make_durable(c);
-        if (rc == LG_OK) rc = lg_store_get(c->store, id, out);
+        if (rc == LG_OK) rc = read_failed(c, lg_store_get(c->store, id, out));
     }
     unlock(c);
     return rc;
@@ -915,7 +923,7 @@ int lg_coord_task_wait(lg_coord *c, const char *id, double timeout_s, lg_task *o
     entry *e = find(c, id);
     if (!e) {
         int rc = make_durable(c);
-        if (rc == LG_OK) rc = lg_store_get(c->store, id, out);
+        if (rc == LG_OK) rc = read_failed(c, lg_store_get(c->store, id, out));
         unlock(c);
         if (rc == LG_OK) *final = lg_task_state_final(out->state);
         return rc;
@@ -959,7 +967,7 @@ int lg_coord_task_cancel(lg_coord *c, const char *id)
         if (rc == LG_OK) rc = make_durable(c);
     } else {
         lg_task t;
-        rc = lg_store_get(c->store, id, &t);
+        rc = read_failed(c, lg_store_get(c->store, id, &t));
         if (rc == LG_OK)
             rc = lg_error(LG_E_INVALID_ARG, "task %s is already %s", id, lg_task_state_name(t.state));
         lg_task_clear(&t);
@@ -1002,7 +1010,9 @@ int lg_coord_task_list(lg_coord *c, int state_filter, int limit, const char *cur
     if (!acc.v) return lg_error(LG_E_NOMEM, "coordinator: no memory to list %d tasks", limit);
     lock(c);
     int rc = make_durable(c);
-    if (rc == LG_OK) rc = lg_store_list(c->store, state_filter < 0 ? -1 : state_filter, before, limit, list_take, &acc, NULL);
+    if (rc == LG_OK)
+        rc = read_failed(c, lg_store_list(c->store, state_filter < 0 ? -1 : state_filter, before, limit, list_take, &acc,
+                                          NULL));
     unlock(c);
     for (int i = 0; i < acc.n; i++) {
         if (rc == LG_OK) visit(arg, &acc.v[i]);
@@ -1211,14 +1221,19 @@ static void purge(lg_coord *c, double now)
     if (c->store_max > 0) {
         c->store_used = lg_store_used_bytes(c->store);
         for (int round = 0; round < 64 && c->tx_open && c->store_used > c->store_max; round++) {
-            int n = 0;
-            if (lg_store_purge_oldest(c->store, PURGE_BATCH, removed, &n) != LG_OK) {
+            /* As many tasks as bring the store to 90% of its budget, at its mean size. */
+            int64_t tasks = 0;
+            for (int s = 0; s < LG_TASK_STATE_COUNT; s++) tasks += c->by_state[s] - removed[s];
+            int64_t mean = tasks > 0 ? c->store_used / tasks : c->store_used;
+            int64_t want = mean > 0 ? (c->store_used - c->store_max / 10 * 9) / mean + 1 : 1;
+            int batch = want > PURGE_BATCH ? PURGE_BATCH : (int)want, n = 0;
+            if (lg_store_purge_oldest(c->store, batch, removed, &n) != LG_OK) {
                 tx_fail(c);
                 break;
             }
             purged += n;
             c->store_used = lg_store_used_bytes(c->store);
-            if (n < PURGE_BATCH) break; /* nothing more may go: the rest is unfinished */
+            if (n < batch) break; /* nothing more may go: the rest is unfinished */
         }
     }
     if (!c->tx_open || tx_commit(c) != LG_OK) return;

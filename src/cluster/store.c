@@ -416,7 +416,7 @@ int lg_store_list(lg_store *s, int state, int64_t before_seq, int limit, lg_stor
 
 int lg_store_unfinished(lg_store *s, lg_store_visit visit, void *arg)
 {
-    return walk(s, s->st[ST_UNFINISHED], true, visit, arg, NULL);
+    return walk(s, s->st[ST_UNFINISHED], false, visit, arg, NULL);
 }
 
 int lg_store_count(lg_store *s, int64_t counts[LG_TASK_STATE_COUNT])
