@@ -1,14 +1,14 @@
-# cluster.cmake: registers each scenario of tests/cluster/test_cluster.py and
-# tests/cluster/test_faults.py (their `def test_<name>(t):  # timeout: S` lines) as CTest
-# test cluster.<name>, label "cluster" (and "faults" for test_faults.py). Each runs real
+# cluster.cmake: registers each scenario of tests/cluster/test_cluster.py,
+# test_faults.py and test_partitions.py (their `def test_<name>(t):  # timeout: S` lines)
+# as CTest test cluster.<name>, label "cluster" (and "faults" for the last two). Each runs real
 # processes on 127.0.0.1 in its own scratch folder; exit code 77 means skipped (a
 # scenario that needs root on a machine without it says why).
-foreach(driver test_cluster test_faults)
+foreach(driver test_cluster test_faults test_partitions)
   set(path ${CMAKE_CURRENT_LIST_DIR}/${driver}.py)
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${path} ${CMAKE_CURRENT_LIST_DIR}/cluster_lib.py)
   file(STRINGS ${path} scenarios REGEX "^def test_[a-z0-9_]+\\(t\\):")
   set(labels cluster)
-  if(driver STREQUAL "test_faults")
+  if(NOT driver STREQUAL "test_cluster")
     set(labels cluster faults)
   endif()
   foreach(line ${scenarios})

@@ -344,13 +344,14 @@ class ScenarioTimeout(Exception):
     pass
 
 
-def main(argv):
+def main(argv, scenarios=None):
+    """Runs one scenario of scenarios (a module's globals(); this module's by default)."""
     if len(argv) < 5:
         print(__doc__.strip(), file=sys.stderr)
         return 2
     cli, src, scratch, name = argv[1:5]
     timeout = int(argv[5]) if len(argv) > 5 else 120
-    fn = globals().get("test_" + name)
+    fn = (scenarios or globals()).get("test_" + name)
     if fn is None:
         print(f"no scenario {name!r}", file=sys.stderr)
         return 2
