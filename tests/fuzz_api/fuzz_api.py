@@ -114,9 +114,13 @@ class Fuzzer:
         names += ["wait", "model", "priority", "timeout", "limit", "cursor", "status", "zz"]
         qs = []
         for _ in range(self.rng.randrange(4)):
-            v = self.rng.choice(("1", "0", "-1", "0.01", "nan", "inf", "1e309", "HIGH", "COMPLETED", "digits",
-                                 "nosuch", "", "%ff", "a" * 200, "2.5", "1000000"))
-            qs.append(f"{self.rng.choice(names)}={v}")
+            key = self.rng.choice(names)
+            if key == "wait":  # long polls: short, or a value the server must refuse
+                v = self.rng.choice(("0", "0.01", "-1", "nan", "inf", "1e309", "x", "", "1000000"))
+            else:
+                v = self.rng.choice(("1", "0", "-1", "0.01", "nan", "inf", "1e309", "HIGH", "COMPLETED", "digits",
+                                     "nosuch", "", "%ff", "a" * 200, "2.5", "1000000"))
+            qs.append(f"{key}={v}")
         return ("?" + "&".join(qs)) if qs else ""
 
     def tensor(self):
