@@ -90,6 +90,7 @@ struct lg_coord {
     /* Writes since the last successful commit (entries), redone after a failure. */
     entry *tx_list;
     bool degraded;               /* the last store write failed */
+    bool probed;                 /* the open transaction holds the degraded state's probe */
     char store_reason[384];      /* the message of the last store failure */
     int64_t queued_bytes;        /* input bytes of QUEUED tasks */
     int64_t resident_bytes;      /* input bytes held in memory by entries */
@@ -434,6 +435,7 @@ static int tx_fail(lg_coord *c)
     if (lg_store_in_transaction(c->store)) lg_store_rollback(c->store);
     c->tx_open = false;
     c->pending = 0;
+    c->probed = false;
     c->failed_gen = c->durable_gen = c->gen++;
     if (c->sync_waiters > 0) pthread_cond_broadcast(&c->durable_cv);
     for (entry **p = &c->tx_list; *p;) {
@@ -455,7 +457,9 @@ static int tx_fail(lg_coord *c)
 static void tx_done(lg_coord *c)
 {
     entry *e = c->tx_list;
+    bool wrote = e != NULL || c->probed; /* an empty commit proves nothing about writes */
     c->tx_list = NULL;
+    c->probed = false;
     while (e) {
         entry *next = e->txnext;
         e->in_tx = false;
@@ -472,7 +476,8 @@ static void tx_done(lg_coord *c)
         }
         e = next;
     }
-    if (c->degraded) fprintf(stderr, "legacygpu coordinator: the task store writes again\n");
+    if (!wrote || !c->degraded) return;
+    fprintf(stderr, "legacygpu coordinator: the task store writes again\n");
     c->degraded = false;
 }
 
@@ -1266,7 +1271,9 @@ int lg_coord_tick(lg_coord *c)
     tx_commit(c); /* what no submit or read has made durable yet */
     if (c->cfg.result_ttl_s > 0) purge(c, now);
     if (c->degraded && !c->tx_open && !c->tx_list && tx_write(c) == LG_OK) {
-        lg_store_touch(c->store); /* a probe: health says degraded until a write succeeds */
+        /* A probe: health says degraded until a write succeeds. */
+        if (lg_store_touch(c->store) == LG_OK) c->probed = true;
+        else tx_fail(c);
         tx_commit(c);
     }
     unlock(c);
