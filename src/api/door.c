@@ -83,21 +83,23 @@ static void shape_text(json_t *shape, char *out, size_t cap)
     if (n < cap) snprintf(out + n, cap - n, "]");
 }
 
-/* 400 when tensor t cannot be input `want` ({name, datatype, shape}) of the model. */
-static bool tensor_fits(const char *model, json_t *want, const lg_tensor *t, lg_http_reply *rep)
+/* "[1,1,8,8]" of dims. */
+static void dims_text(int nd, const int64_t *dims, char *out, size_t cap)
+{
+    size_t n = (size_t)snprintf(out, cap, "[");
+    for (int i = 0; i < nd && n < cap; i++)
+        n += (size_t)snprintf(out + n, cap - n, "%s%lld", i ? "," : "", (long long)dims[i]);
+    if (n < cap) snprintf(out + n, cap - n, "]");
+}
+
+/* 400 when a tensor of got_dtype (KServe name, NULL: unknown) and dims cannot be input
+ * `want` ({name, datatype, shape}) of the model. */
+static bool tensor_fits(const char *model, json_t *want, const char *got_dtype, int nd, const int64_t *dims,
+                        lg_http_reply *rep)
 {
     const char *name = json_string_value(json_object_get(want, "name"));
     const char *dtype = json_string_value(json_object_get(want, "datatype"));
     json_t *shape = json_object_get(want, "shape");
-    const char *got_dtype = lg_kserve_datatype(lg_tensor_dtype(t));
-    char expect[256];
-    shape_text(shape, expect, sizeof expect);
-    int nd = lg_tensor_ndim(t);
-    const int64_t *dims = lg_tensor_dims(t);
-    char got[256];
-    size_t n = (size_t)snprintf(got, sizeof got, "[");
-    for (int i = 0; i < nd && n < sizeof got; i++) n += (size_t)snprintf(got + n, sizeof got - n, "%s%lld", i ? "," : "", (long long)dims[i]);
-    if (n < sizeof got) snprintf(got + n, sizeof got - n, "]");
     bool ok = !dtype || !got_dtype || strcmp(dtype, got_dtype) == 0;
     if (ok && json_is_array(shape)) {
         ok = (size_t)nd == json_array_size(shape);
@@ -107,6 +109,9 @@ static bool tensor_fits(const char *model, json_t *want, const lg_tensor *t, lg_
         }
     }
     if (ok) return true;
+    char expect[256], got[256];
+    shape_text(shape, expect, sizeof expect);
+    dims_text(nd, dims, got, sizeof got);
     lg_reply_error(rep, 400, "input '%s' of model '%s' must be %s %s; got %s %s", name ? name : "?", model,
                    dtype ? dtype : "", expect, got_dtype ? got_dtype : "?", got);
     return false;
@@ -143,28 +148,41 @@ static bool input_fits(const char *model, json_t *inputs, lg_input_kind kind, co
 {
     bool ok = true;
     if (kind == LG_INPUT_JSON) {
-        lg_kserve_request kr;
-        if (lg_kserve_parse((const char *)input, len, &kr) != LG_OK) return true; /* checked before: not here */
-        for (int i = 0; ok && i < kr.n_inputs; i++) {
-            json_t *want = model_input(inputs, kr.names[i], (size_t)i);
+        /* Only names, datatypes and shapes: the data is checked by lg_payload_validate. */
+        json_t *doc = json_loadb((const char *)input, len, 0, NULL);
+        json_t *list = json_object_get(doc, "inputs");
+        for (size_t i = 0; ok && i < json_array_size(list); i++) {
+            json_t *in = json_array_get(list, i), *shape = json_object_get(in, "shape");
+            const char *name = json_string_value(json_object_get(in, "name"));
+            int64_t dims[16];
+            int nd = json_is_array(shape) && json_array_size(shape) <= 16 ? (int)json_array_size(shape) : -1;
+            for (int d = 0; d < nd; d++) {
+                json_t *v = json_array_get(shape, (size_t)d);
+                if (!json_is_integer(v)) nd = -1;
+                else dims[d] = json_integer_value(v);
+            }
+            if (nd < 0) continue; /* malformed: lg_payload_validate says how */
+            json_t *want = model_input(inputs, name, i);
             if (!want) {
-                char list[512];
-                input_list(inputs, list, sizeof list);
-                if (kr.names[i])
-                    lg_reply_error(rep, 400, "model '%s' has no input '%s' (its inputs: %s)", model, kr.names[i], list);
+                char names[512];
+                input_list(inputs, names, sizeof names);
+                if (name)
+                    lg_reply_error(rep, 400, "model '%s' has no input '%s' (its inputs: %s)", model, name, names);
                 else
-                    lg_reply_error(rep, 400, "model '%s' takes %zu inputs, the request gives %d (its inputs: %s)",
-                                   model, json_array_size(inputs), kr.n_inputs, list);
+                    lg_reply_error(rep, 400, "model '%s' takes %zu inputs, the request gives %zu (its inputs: %s)",
+                                   model, json_array_size(inputs), json_array_size(list), names);
                 ok = false;
             } else {
-                ok = tensor_fits(model, want, kr.tensors[i], rep);
+                ok = tensor_fits(model, want, json_string_value(json_object_get(in, "datatype")), nd, dims, rep);
             }
         }
-        lg_kserve_request_free(&kr);
+        json_decref(doc);
     } else if ((kind == LG_INPUT_NPY || kind == LG_INPUT_PB) && json_array_size(inputs) == 1) {
         lg_tensor *t = NULL;
         int rc = kind == LG_INPUT_NPY ? lg_tensor_read_npy(input, len, &t) : lg_tensor_read_pb(input, len, &t, NULL);
-        if (rc == LG_OK) ok = tensor_fits(model, json_array_get(inputs, 0), t, rep);
+        if (rc == LG_OK)
+            ok = tensor_fits(model, json_array_get(inputs, 0), lg_kserve_datatype(lg_tensor_dtype(t)),
+                             lg_tensor_ndim(t), lg_tensor_dims(t), rep);
         lg_tensor_free(t);
         lg_error_clear();
     }

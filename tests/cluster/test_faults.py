@@ -300,9 +300,9 @@ def test_door_checks(t):  # timeout: 90
         expect("'digits'" in r.json()["error"]["message"], "the 404 names the models there are", r)
     expect_error(api.post("/v2/models/nosuch/infer", {"inputs": t.body(1)["input_data"]["inputs"]}), 404,
                  "KServe infer of an unknown model")
-    big = {"inputs": [{"name": "input", "shape": [1, 1, 1600, 1600], "datatype": "FP32", "data": [0.0] * 2560000}]}
+    big = {"inputs": [{"name": "input", "shape": [1, 1, 400, 400], "datatype": "FP32", "data": [0.0] * 160000}]}
     r = api.post("/cluster/tasks", {"model_name": "digits", "input_data": big})
-    expect_error(r, 400, "a [1,1,1600,1600] input for digits")
+    expect_error(r, 400, "a [1,1,400,400] input for digits")
     expect("1,8,8]" in r.json()["error"]["message"], "the 400 names the expected shape", r)
     wrong = {"inputs": [{"name": "pixels", "shape": [1, 1, 8, 8], "datatype": "FP32", "data": [0.0] * 64}]}
     r = api.post("/cluster/tasks", {"model_name": "digits", "input_data": wrong})
