@@ -48,6 +48,7 @@ const char *lg_role_name(lg_role r);
 typedef struct lg_model_meta_entry {
     char name[64];
     char *json;                  /* KServe v2 model metadata text */
+    json_t *inputs;              /* its "inputs" list, parsed once (read-only, shared) */
 } lg_model_meta_entry;
 
 struct lg_api {
@@ -181,11 +182,14 @@ int lg_api_ready_workers(lg_api *a);
 /* lg_coord_task_wait in slices, returning early when the server stops. */
 int lg_api_task_wait(lg_api *a, const char *id, double timeout_s, lg_task *out, bool *final);
 /* The KServe v2 metadata text of a repository model (malloc'd), built on first use;
- * LG_E_NOT_FOUND when the repository lacks it. */
-int lg_api_model_meta(lg_api *a, const char *name, char **out);
+ * LG_E_NOT_FOUND when the repository lacks it. With inputs non-NULL, *inputs receives a
+ * new reference to its parsed "inputs" list instead, and *out is left alone. */
+int lg_api_model_meta(lg_api *a, const char *name, char **out, json_t **inputs);
 /* The checks at the door (door.c): false, with a 404 or 400 reply, when the model is
- * unknown or the input cannot match its declared inputs. */
-bool lg_api_door(lg_api *a, const char *model, lg_input_kind kind, const uint8_t *input, size_t len,
+ * unknown or the input cannot match its declared inputs. doc: the request's tensors
+ * already parsed (a KServe object with "inputs", or the list itself), or NULL to read
+ * them from input. */
+bool lg_api_door(lg_api *a, const char *model, lg_input_kind kind, const uint8_t *input, size_t len, json_t *doc,
                  lg_http_reply *rep);
 /* Frees the model metadata cache (server.c at stop). */
 void lg_api_models_free(lg_api *a);

@@ -144,13 +144,13 @@ static void input_list(json_t *inputs, char *out, size_t cap)
 
 /* 400 when the input cannot match the model's declared inputs. */
 static bool input_fits(const char *model, json_t *inputs, lg_input_kind kind, const uint8_t *input, size_t len,
-                       lg_http_reply *rep)
+                       json_t *doc, lg_http_reply *rep)
 {
     bool ok = true;
     if (kind == LG_INPUT_JSON) {
         /* Only names, datatypes and shapes: the data is checked by lg_payload_validate. */
-        json_t *doc = json_loadb((const char *)input, len, 0, NULL);
-        json_t *list = json_object_get(doc, "inputs");
+        json_t *own = doc ? NULL : json_loadb((const char *)input, len, 0, NULL);
+        json_t *list = json_is_array(doc) ? doc : json_object_get(doc ? doc : own, "inputs");
         for (size_t i = 0; ok && i < json_array_size(list); i++) {
             json_t *in = json_array_get(list, i), *shape = json_object_get(in, "shape");
             const char *name = json_string_value(json_object_get(in, "name"));
@@ -176,7 +176,7 @@ static bool input_fits(const char *model, json_t *inputs, lg_input_kind kind, co
                 ok = tensor_fits(model, want, json_string_value(json_object_get(in, "datatype")), nd, dims, rep);
             }
         }
-        json_decref(doc);
+        json_decref(own);
     } else if ((kind == LG_INPUT_NPY || kind == LG_INPUT_PB) && json_array_size(inputs) == 1) {
         lg_tensor *t = NULL;
         int rc = kind == LG_INPUT_NPY ? lg_tensor_read_npy(input, len, &t) : lg_tensor_read_pb(input, len, &t, NULL);
@@ -189,20 +189,17 @@ static bool input_fits(const char *model, json_t *inputs, lg_input_kind kind, co
     return ok;
 }
 
-bool lg_api_door(lg_api *a, const char *model, lg_input_kind kind, const uint8_t *input, size_t len,
+bool lg_api_door(lg_api *a, const char *model, lg_input_kind kind, const uint8_t *input, size_t len, json_t *doc,
                  lg_http_reply *rep)
 {
     if (!model_known(a, model, rep)) return false;
-    char *meta = NULL;
-    if (lg_api_model_meta(a, model, &meta) != LG_OK) { /* known from a worker only: no shapes here */
+    json_t *inputs = NULL;
+    if (lg_api_model_meta(a, model, NULL, &inputs) != LG_OK) { /* known from a worker only: no shapes here */
         lg_error_clear();
         return true;
     }
-    json_t *j = json_loads(meta, 0, NULL);
-    free(meta);
-    json_t *inputs = json_object_get(j, "inputs");
-    bool ok = !json_is_array(inputs) || input_fits(model, inputs, kind, input, len, rep);
-    json_decref(j);
+    bool ok = !json_is_array(inputs) || input_fits(model, inputs, kind, input, len, doc, rep);
+    json_decref(inputs);
     if (!ok) lg_coord_count_rejection(a->coord, LG_REJECT_BAD_INPUT);
     return ok;
 }

@@ -201,7 +201,8 @@ void lg_h_task_submit(lg_http_req *hreq, lg_http_reply *rep)
         }
         ok = parse_raw_submit(hreq, rep, raw_types[i].kind, &req);
     }
-    if (ok) ok = lg_api_door(hreq->api, req.model, req.input_kind, req.input, req.input_len, rep);
+    json_t *doc = body && req.input_kind == LG_INPUT_JSON ? json_object_get(body, "input_data") : NULL;
+    if (ok) ok = lg_api_door(hreq->api, req.model, req.input_kind, req.input, req.input_len, doc, rep);
     int rc = ok ? lg_payload_validate(req.input_kind, req.input, req.input_len) : LG_OK;
     if (ok && rc != LG_OK) {
         lg_reply_error(rep, 400, "bad input: %s", lg_last_error());
