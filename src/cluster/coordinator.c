@@ -1205,7 +1205,8 @@ static int expire_timeouts(lg_coord *c, double now)
     for (size_t i = 0; i < c->n_buckets; i++)
         for (entry *e = c->buckets[i], *next; e; e = next) {
             next = e->hnext;
-            if (e->t.timeout_s <= 0 || now - e->t.created_at < e->t.timeout_s || lg_task_state_final(e->t.state))
+            if (e->t.timeout_s <= 0 || now - e->t.created_at < e->t.timeout_s || lg_task_state_final(e->t.state) ||
+                e->fresh) /* not accepted yet: its submitter's commit decides first */
                 continue;
             char reason[96];
             snprintf(reason, sizeof reason, "timed out after %g s", e->t.timeout_s);

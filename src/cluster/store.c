@@ -214,7 +214,7 @@ int lg_store_open(const char *data_dir, lg_store **out)
     sqlite3_busy_timeout(s->db, 5000);
     /* auto_vacuum first: on a new file it takes effect when the first table is made. */
     rc = exec(s, "PRAGMA auto_vacuum=INCREMENTAL; PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; "
-                 "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=8192");
+                 "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=8192; PRAGMA journal_size_limit=33554432");
     if (rc == LG_OK) rc = migrate(s);
     if (rc == LG_OK) rc = vacuum_mode(s);
     for (int i = 0; rc == LG_OK && i < ST__N; i++)
