@@ -55,7 +55,7 @@ class Fuzzer:
     # ---- sending ----------------------------------------------------------------------
 
     def http(self, method, path, body=None, headers=None):
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=10)
         try:
             conn.putrequest(method or "GET", path, skip_accept_encoding=True)
             for k, v in (headers or {}).items():
@@ -70,7 +70,7 @@ class Fuzzer:
 
     def raw(self, data):
         """Sends bytes on a socket; the status of the answer, or None without one."""
-        with socket.create_connection((self.host, self.port), timeout=10) as s:
+        with socket.create_connection((self.host, self.port), timeout=2) as s:
             try:
                 s.sendall(data)
                 s.shutdown(socket.SHUT_WR)
