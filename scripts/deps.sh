@@ -17,8 +17,9 @@ PKGS=(
   libvulkan-dev glslc
   # tests: unit framework, conformance data, numpy/onnx for converting test tensors
   libcmocka-dev libonnx-testdata python3 python3-numpy python3-onnx
-  # cluster tests and benchmarks: promtool (prometheus) checks /metrics, wrk loads the API
-  prometheus wrk
+  # cluster tests and benchmarks: promtool (prometheus) checks /metrics, wrk loads the API,
+  # ip (iproute2) makes the partition test's network namespaces, curl and bc for bench/soak.sh
+  prometheus wrk iproute2 curl bc
 )
 
 # Retraining the demo model (scripts/make_demo_model.py) also needs PyTorch and
