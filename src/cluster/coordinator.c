@@ -9,8 +9,13 @@
  * makes them durable before it returns, sharing one commit with the threads queued on
  * the mutex at that moment (group commit); lg_coord_tick commits whatever is left. So
  * an accepted task is durable before submit returns, and a result is durable before
- * anyone can see it. A final task leaves memory (the store keeps it until its TTL),
- * except while someone waits on it: then the last waiter frees the entry. The wakeup
+ * anyone can see it. A new task joins the queue only when its insert has committed; a
+ * failed commit refuses the tasks inserted in it, and every other write it held stays
+ * on tx_list to be redone with the next transaction (memory leads meanwhile; the
+ * degraded state says why until a write succeeds). A final task leaves memory once its
+ * final state is durable (the store keeps it until its TTL or the store budget), except
+ * while someone waits on it: then the last waiter frees the entry. Queued inputs past
+ * the resident budget live only in the store and are read back at dispatch. The wakeup
  * callback is always called with the mutex released; strategy code runs under it (it
  * never calls back into the coordinator).
  */
