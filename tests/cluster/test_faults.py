@@ -221,7 +221,7 @@ def test_faults_disk_full(t):  # timeout: 180
 
 # ---- admission control -----------------------------------------------------------------------
 
-def test_admission_bounds(t):  # timeout: 180
+def test_admission_bounds(t):  # timeout: 300
     """Past --max-queued-tasks and --max-queued-mb: 503 with Retry-After, counted by
     reason; a restart with a backlog listens at once and its memory does not hold it."""
     srv = t.coordinator(data="store", extra=["--max-queued-tasks", "6"])
