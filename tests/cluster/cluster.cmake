@@ -23,3 +23,10 @@ foreach(driver test_cluster test_faults test_partitions)
     set_tests_properties(cluster.${name} PROPERTIES LABELS "${labels}" TIMEOUT ${timeout} SKIP_RETURN_CODE 77)
   endforeach()
 endforeach()
+
+# The REST API fuzzer (tests/fuzz_api/fuzz_api.py) for 15 s in every build; scripts/test.sh
+# runs it for 60 s against the sanitizer build.
+add_test(NAME cluster.api_fuzz
+         COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/fuzz_api/fuzz_api.py $<TARGET_FILE:legacygpu_cli>
+                 ${CMAKE_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/cluster/api_fuzz 15)
+set_tests_properties(cluster.api_fuzz PROPERTIES LABELS "cluster;faults" TIMEOUT 120)
