@@ -42,6 +42,7 @@
 #define MAX_GROUP 256       /* writes in one transaction before a commit is forced */
 #define MAX_SYNC_WAITERS 16 /* threads waiting for one commit before it is forced */
 #define PURGE_BATCH 5000    /* at most this many finished tasks deleted per step */
+#define STORE_RETRY_S 0.2   /* a failing store is retried this often outside the tick */
 
 /* Histogram bucket upper bounds (seconds). */
 static const double bucket_le[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
@@ -96,6 +97,8 @@ struct lg_coord {
     entry *tx_list;
     bool degraded;               /* the last store write failed */
     bool probed;                 /* the open transaction holds the degraded state's probe */
+    bool in_tick;                /* lg_coord_tick runs: it retries the store at once */
+    double failed_mono;          /* when the store last failed */
     char store_reason[384];      /* the message of the last store failure */
     int64_t queued_bytes;        /* input bytes of QUEUED tasks */
     int64_t resident_bytes;      /* input bytes held in memory by entries */
@@ -245,6 +248,10 @@ static int tx_fail(lg_coord *c);
 static int tx_begin(lg_coord *c)
 {
     if (c->tx_open) return LG_OK;
+    /* A failing store is tried again at most every STORE_RETRY_S outside the tick, so a
+     * long outage does not redo the whole tx_list at every request. */
+    if (c->degraded && !c->in_tick && mono_now() - c->failed_mono < STORE_RETRY_S)
+        return lg_error(LG_E_IO, "%s", c->store_reason);
     if (lg_store_begin(c->store) != LG_OK) return tx_fail(c);
     c->tx_open = true;
     for (entry *e = c->tx_list; e; e = e->txnext) {
@@ -441,6 +448,7 @@ static int tx_fail(lg_coord *c)
     c->tx_open = false;
     c->pending = 0;
     c->probed = false;
+    c->failed_mono = mono_now();
     c->failed_gen = c->durable_gen = c->gen++;
     if (c->sync_waiters > 0) pthread_cond_broadcast(&c->durable_cv);
     for (entry **p = &c->tx_list; *p;) {
@@ -1262,6 +1270,7 @@ static void purge(lg_coord *c, double now)
 int lg_coord_tick(lg_coord *c)
 {
     lock(c);
+    c->in_tick = true;
     double now = lg_now(), mono = mono_now();
     double silence = c->cfg.heartbeat_interval_s * c->cfg.heartbeat_misses;
     int dead = 0, moved = 0;
@@ -1282,6 +1291,7 @@ int lg_coord_tick(lg_coord *c)
         else tx_fail(c);
         tx_commit(c);
     }
+    c->in_tick = false;
     unlock(c);
     if (moved) wake(c);
     return dead;
