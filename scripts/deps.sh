@@ -25,8 +25,9 @@ PKGS=(
   # ai.onnx.ml tests: real scikit-learn pipelines written as ONNX (tests/ml)
   python3-sklearn
   # cluster tests and benchmarks: promtool (prometheus) checks /metrics, wrk loads the API;
-  # openssl makes the TLS tests' CA and certificates
-  prometheus wrk openssl
+  # openssl makes the TLS tests' CA and certificates, ip (iproute2) the partition test's
+  # network namespaces, curl and bc serve bench/soak.sh
+  prometheus wrk openssl iproute2 curl bc
   # the Debian package and its test: cpack's dpkg-shlibdeps (dpkg-dev) reads ELF files
   # (file); the test renders the man page (man-db)
   dpkg-dev file man-db

@@ -5,7 +5,8 @@
 #      conformance floor, command line),
 #   3. build again with AddressSanitizer + UndefinedBehaviorSanitizer and rerun the unit
 #      and command-line tests,
-#   4. run each libFuzzer target for 60 s from its seed corpus (FUZZ_SECONDS to change).
+#   4. run each libFuzzer target for 60 s from its seed corpus (FUZZ_SECONDS to change),
+#      and the REST API fuzzer (tests/fuzz_api/fuzz_api.py) against the sanitizer build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -24,5 +25,8 @@ bash scripts/build.sh build-asan -DLG_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 
 echo "== fuzzing"
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-60}" || status=1
+# The REST API, from its own /openapi.json, against the sanitizer build.
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  python3 tests/fuzz_api/fuzz_api.py build-asan/legacygpu . build-asan/fuzz_api "${FUZZ_SECONDS:-60}" || status=1
 
 exit $status

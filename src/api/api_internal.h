@@ -48,6 +48,7 @@ const char *lg_role_name(lg_role r);
 typedef struct lg_model_meta_entry {
     char name[64];
     char *json;                  /* KServe v2 model metadata text */
+    json_t *inputs;              /* its "inputs" list, parsed once (read-only, shared) */
 } lg_model_meta_entry;
 
 struct lg_api {
@@ -108,6 +109,7 @@ typedef struct lg_http_reply {
     char location[192];          /* Location header, "" none */
     char allow[64];              /* Allow header (405), "" none */
     lg_http_stream *stream;      /* set instead of body by streaming handlers */
+    int retry_after;             /* Retry-After seconds on 503/507 (0: the default, 1) */
 } lg_http_reply;
 
 typedef void (*lg_http_handler)(lg_http_req *req, lg_http_reply *rep);
@@ -206,6 +208,16 @@ void lg_event_hub_free(lg_api *a);
  * file, or for one without the other. lg_api_tls_free wipes and frees them. */
 int lg_api_tls_load(lg_api *a);
 void lg_api_tls_free(lg_api *a);
+/* The KServe v2 metadata text of a repository model (malloc'd), built on first use;
+ * LG_E_NOT_FOUND when the repository lacks it. With inputs non-NULL, *inputs receives a
+ * new reference to its parsed "inputs" list instead, and *out is left alone. */
+int lg_api_model_meta(lg_api *a, const char *name, char **out, json_t **inputs);
+/* The checks at the door (door.c): false, with a 404 or 400 reply, when the model is
+ * unknown or the input cannot match its declared inputs. doc: the request's tensors
+ * already parsed (a KServe object with "inputs", or the list itself), or NULL to read
+ * them from input. */
+bool lg_api_door(lg_api *a, const char *model, lg_input_kind kind, const uint8_t *input, size_t len, json_t *doc,
+                 lg_http_reply *rep);
 /* Frees the model metadata cache (server.c at stop). */
 void lg_api_models_free(lg_api *a);
 

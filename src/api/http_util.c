@@ -29,6 +29,32 @@ void lg_reply_json(lg_http_reply *rep, int status, json_t *obj)
     lg_reply_text(rep, status, "application/json", text, strlen(text));
 }
 
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 when it is not one. */
+static int utf8_len(const unsigned char *s)
+{
+    int n = s[0] < 0x80 ? 1 : (s[0] & 0xe0) == 0xc0 && s[0] >= 0xc2 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3
+          : (s[0] & 0xf8) == 0xf0 && s[0] <= 0xf4                    ? 4
+                                                                      : 0;
+    for (int i = 1; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80) return 0;
+    /* No overlong forms, no UTF-16 surrogates, nothing past U+10FFFF. */
+    if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) || (s[0] == 0xf0 && s[1] < 0x90) ||
+        (s[0] == 0xf4 && s[1] >= 0x90))
+        return 0;
+    return n;
+}
+
+/* Messages quote what clients sent (paths, names): bytes that are not UTF-8 become '?',
+ * so that the JSON error body can always be made. */
+static void utf8_scrub(char *msg)
+{
+    for (unsigned char *p = (unsigned char *)msg; *p;) {
+        int n = utf8_len(p);
+        if (n == 0) *p++ = '?';
+        else p += n;
+    }
+}
+
 void lg_reply_error(lg_http_reply *rep, int status, const char *fmt, ...)
 {
     char msg[1024];
@@ -36,6 +62,7 @@ void lg_reply_error(lg_http_reply *rep, int status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    utf8_scrub(msg);
     lg_reply_json(rep, status, json_pack("{s:{s:i,s:s}}", "error", "code", status, "message", msg));
 }
 
@@ -55,6 +82,11 @@ void lg_reply_status(lg_http_reply *rep, int rc)
         if (status_map[i].rc == rc) http = status_map[i].http;
     const char *msg = lg_last_error();
     if (rc == LG_E_RUNTIME && strstr(msg, "idempotency")) http = 409;
+    /* The task store failed: 507 when the disk is full, else 503; both say when to retry. */
+    if (rc == LG_E_IO && strncmp(msg, "the task store", 14) == 0) {
+        http = strncmp(msg, LG_COORD_STORE_FULL, strlen(LG_COORD_STORE_FULL)) == 0 ? 507 : 503;
+        rep->retry_after = 5;
+    }
     lg_reply_error(rep, http, "%s", *msg ? msg : lg_strerror(rc));
 }
 

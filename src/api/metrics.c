@@ -1,7 +1,8 @@
 /*
  * metrics.c: GET /metrics in the Prometheus text exposition format (version 0.0.4):
  * gauges of tasks by state, queue depth by priority, workers by status and in-flight
- * tasks per worker; the task and queue duration histograms; counters *_total. Every
+ * tasks per worker; the task and queue duration histograms; counters *_total;
+ * rejections by reason, purges and the store's size against its budget. Every
  * family has its HELP and TYPE lines, so `promtool check metrics` accepts it.
  */
 #include <stddef.h>
@@ -62,6 +63,19 @@ static const struct {
      offsetof(lg_coord_stats, requeued_total)},
 };
 
+static const struct {
+    const char *name;
+    const char *help;
+    size_t offset;
+} gauges[] = {
+    {"legacygpu_queued_input_bytes", "Input bytes of queued tasks.", offsetof(lg_coord_stats, queued_bytes)},
+    {"legacygpu_queue_max_tasks", "Bound on queued tasks (0: none).", offsetof(lg_coord_stats, max_queued_tasks)},
+    {"legacygpu_queue_max_bytes", "Bound on queued input bytes (0: none).", offsetof(lg_coord_stats, max_queued_bytes)},
+    {"legacygpu_store_bytes", "Bytes the task store uses (pages in use).", offsetof(lg_coord_stats, store_bytes)},
+    {"legacygpu_store_file_bytes", "Size of the task store's database file.", offsetof(lg_coord_stats, store_file_bytes)},
+    {"legacygpu_store_max_bytes", "The task store's budget (0: none).", offsetof(lg_coord_stats, store_max_bytes)},
+};
+
 void lg_h_prometheus(lg_http_req *req, lg_http_reply *rep)
 {
     lg_coord_stats s;
@@ -96,6 +110,18 @@ void lg_h_prometheus(lg_http_req *req, lg_http_reply *rep)
         family(f, counters[i].name, "counter", counters[i].help);
         fprintf(f, "%s %lld\n", counters[i].name, (long long)*(const int64_t *)((const char *)&s + counters[i].offset));
     }
+    family(f, "legacygpu_tasks_rejected_total", "counter", "Submissions refused, by reason.");
+    for (int i = 0; i < LG_REJECT_COUNT; i++)
+        fprintf(f, "legacygpu_tasks_rejected_total{reason=\"%s\"} %lld\n", lg_reject_reason_name((lg_reject_reason)i),
+                (long long)s.rejected_total[i]);
+    family(f, "legacygpu_tasks_purged_total", "counter", "Finished tasks purged before their TTL for the store budget.");
+    fprintf(f, "legacygpu_tasks_purged_total %lld\n", (long long)s.purged_total);
+    for (size_t i = 0; i < sizeof gauges / sizeof gauges[0]; i++) {
+        family(f, gauges[i].name, "gauge", gauges[i].help);
+        fprintf(f, "%s %lld\n", gauges[i].name, (long long)*(const int64_t *)((const char *)&s + gauges[i].offset));
+    }
+    family(f, "legacygpu_store_degraded", "gauge", "1 while the task store fails to write (see /cluster/health).");
+    fprintf(f, "legacygpu_store_degraded %d\n", s.store_degraded ? 1 : 0);
     family(f, "legacygpu_draining", "gauge", "1 while the coordinator drains (accepts no tasks).");
     fprintf(f, "legacygpu_draining %d\n", s.draining ? 1 : 0);
     family(f, "legacygpu_uptime_seconds", "gauge", "Seconds since the coordinator started.");

@@ -39,6 +39,12 @@ void lg_h_health(lg_http_req *req, lg_http_reply *rep)
         lg_reply_status(rep, rc);
         return;
     }
+    if (s.store_degraded) { /* rare: a JSON tree for the reason's escaping */
+        lg_reply_json(rep, 200,
+                      json_pack("{s:s,s:s,s:i,s:I,s:f}", "status", "degraded", "reason", s.store_reason, "workers",
+                                live_workers(&s), "queue_depth", (json_int_t)queue_depth(&s), "uptime_s", s.uptime_s));
+        return;
+    }
     char *text;
     int n = asprintf(&text, "{\"status\":\"%s\",\"workers\":%d,\"queue_depth\":%lld,\"uptime_s\":%.3f}",
                      s.draining ? "draining" : "healthy", live_workers(&s), (long long)queue_depth(&s), s.uptime_s);

@@ -65,7 +65,7 @@ static int build_meta(lg_api *a, const char *name, char **out)
 }
 
 /* The metadata text of a model (a copy), built on first use. */
-static int model_meta(lg_api *a, const char *name, char **out)
+int lg_api_model_meta(lg_api *a, const char *name, char **out, json_t **inputs)
 {
     pthread_mutex_lock(&a->models_lock);
     int rc = LG_OK;
@@ -80,20 +80,27 @@ static int model_meta(lg_api *a, const char *name, char **out)
             a->meta = v;
             snprintf(v[i].name, sizeof v[i].name, "%s", name);
             v[i].json = json;
+            json_t *j = json_loads(json, 0, NULL);
+            v[i].inputs = json_incref(json_object_get(j, "inputs"));
+            json_decref(j);
             a->n_meta++;
         } else {
             free(json);
             if (rc == LG_OK) rc = lg_error(LG_E_NOMEM, "out of memory");
         }
     }
-    if (rc == LG_OK) *out = strdup(a->meta[i].json);
+    if (rc == LG_OK && inputs) *inputs = json_incref(a->meta[i].inputs);
+    else if (rc == LG_OK) *out = strdup(a->meta[i].json);
     pthread_mutex_unlock(&a->models_lock);
     return rc;
 }
 
 void lg_api_models_free(lg_api *a)
 {
-    for (int i = 0; i < a->n_meta; i++) free(a->meta[i].json);
+    for (int i = 0; i < a->n_meta; i++) {
+        free(a->meta[i].json);
+        json_decref(a->meta[i].inputs);
+    }
     free(a->meta);
     a->meta = NULL;
     a->n_meta = 0;
@@ -121,7 +128,7 @@ void lg_h_v2_ready(lg_http_req *req, lg_http_reply *rep)
 void lg_h_v2_model(lg_http_req *req, lg_http_reply *rep)
 {
     char *meta;
-    int rc = model_meta(req->api, req->params[0], &meta);
+    int rc = lg_api_model_meta(req->api, req->params[0], &meta, NULL);
     if (rc == LG_E_NOT_FOUND)
         lg_reply_error(rep, 404, "unknown model '%s'", req->params[0]);
     else if (rc != LG_OK)
@@ -133,7 +140,7 @@ void lg_h_v2_model(lg_http_req *req, lg_http_reply *rep)
 void lg_h_v2_model_ready(lg_http_req *req, lg_http_reply *rep)
 {
     char *meta;
-    int rc = model_meta(req->api, req->params[0], &meta);
+    int rc = lg_api_model_meta(req->api, req->params[0], &meta, NULL);
     if (rc != LG_OK) {
         lg_reply_error(rep, rc == LG_E_NOT_FOUND ? 404 : 500, "unknown model '%s'", req->params[0]);
         return;
@@ -173,13 +180,6 @@ void lg_h_v2_infer(lg_http_req *req, lg_http_reply *rep)
         lg_reply_error(rep, 415, "unsupported content type '%s' (KServe v2 inference takes application/json)", ct);
         return;
     }
-    char *meta;
-    int rc = model_meta(a, name, &meta);
-    if (rc != LG_OK) {
-        lg_reply_error(rep, rc == LG_E_NOT_FOUND ? 404 : 500, "unknown model '%s'", name);
-        return;
-    }
-    free(meta);
     json_t *body = lg_http_body_object(req, rep);
     if (!body) return;
     const char *rid = json_string_value(json_object_get(body, "id"));
@@ -191,9 +191,11 @@ void lg_h_v2_infer(lg_http_req *req, lg_http_reply *rep)
     }
     sr.input = (const uint8_t *)req->body;
     sr.input_len = req->body_len;
-    rc = lg_payload_validate(sr.input_kind, sr.input, sr.input_len);
+    int rc = lg_api_door(a, name, sr.input_kind, sr.input, sr.input_len, body, rep) ? LG_OK : LG_E_INVALID_ARG;
     lg_submit_result res;
     if (rc != LG_OK)
+        ; /* the door replied */
+    else if ((rc = lg_payload_validate(sr.input_kind, sr.input, sr.input_len)) != LG_OK)
         lg_reply_error(rep, 400, "bad input: %s", lg_last_error());
     else if ((rc = lg_coord_submit(a->coord, &sr, &res)) != LG_OK)
         lg_reply_status(rep, rc);

@@ -201,6 +201,8 @@ void lg_h_task_submit(lg_http_req *hreq, lg_http_reply *rep)
         }
         ok = parse_raw_submit(hreq, rep, raw_types[i].kind, &req);
     }
+    json_t *doc = body && req.input_kind == LG_INPUT_JSON ? json_object_get(body, "input_data") : NULL;
+    if (ok) ok = lg_api_door(hreq->api, req.model, req.input_kind, req.input, req.input_len, doc, rep);
     int rc = ok ? lg_payload_validate(req.input_kind, req.input, req.input_len) : LG_OK;
     if (ok && rc != LG_OK) {
         lg_reply_error(rep, 400, "bad input: %s", lg_last_error());
@@ -230,8 +232,12 @@ void lg_h_task_status(lg_http_req *req, lg_http_reply *rep)
 {
     lg_task t;
     int rc = lg_coord_task_get(req->api->coord, req->params[0], &t);
-    if (rc != LG_OK) {
+    if (rc == LG_E_NOT_FOUND) {
         lg_reply_error(rep, 404, "unknown task '%s'", req->params[0]);
+        return;
+    }
+    if (rc != LG_OK) { /* the store failed: 503 */
+        lg_reply_status(rep, rc);
         return;
     }
     lg_reply_json(rep, 200, lg_task_status_json(&t));
@@ -246,8 +252,12 @@ void lg_h_task_result(lg_http_req *req, lg_http_reply *rep)
     lg_task t;
     bool final = false;
     int rc = lg_api_task_wait(req->api, req->params[0], wait, &t, &final);
-    if (rc != LG_OK) {
+    if (rc == LG_E_NOT_FOUND) {
         lg_reply_error(rep, 404, "unknown task '%s'", req->params[0]);
+        return;
+    }
+    if (rc != LG_OK) {
+        lg_reply_status(rep, rc);
         return;
     }
     const char *state = lg_task_state_name(t.state);

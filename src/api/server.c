@@ -62,6 +62,11 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, lg_http_reply *re
     if (rep->location[0]) MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, rep->location);
     if (rep->allow[0]) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, rep->allow);
     if (rep->status == 401) MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    if (rep->status == 503 || rep->status == 507) {
+        char secs[16];
+        snprintf(secs, sizeof secs, "%d", rep->retry_after > 0 ? rep->retry_after : 1);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+    }
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)rep->status, resp);
     MHD_destroy_response(resp);
     return ret;

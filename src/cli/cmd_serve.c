@@ -47,6 +47,7 @@ typedef struct serve_opts {
     int port, workers, max_tasks, max_attempts, heartbeat_misses;
     double heartbeat_s, drain_timeout_s, result_ttl_s, ageing_s;
     int64_t max_body_bytes;
+    double max_queued_tasks, max_queued_mb, store_max_mb; /* -1: the core's default */
     bool daemon;
 } serve_opts;
 
@@ -96,7 +97,12 @@ static void usage(FILE *f, bool coordinator_only)
                "  --tls-key FILE      the certificate's PEM private key (with --tls-cert)\n"
                "  --curve-secret FILE the coordinator's CURVE key pair (legacygpu keygen): workers\n"
                "                      on the TCP endpoint must use CURVE with its public key\n"
-               "  --curve-allow DIR   public keys of the workers allowed in (with --curve-secret)\n");
+               "  --curve-allow DIR   public keys of the workers allowed in (with --curve-secret)\n"
+
+               "  --max-queued-tasks N  refuse tasks (503) while N wait (default: from RAM; 0: no bound)\n"
+               "  --max-queued-mb N   refuse tasks (503) while queued inputs take N MiB (default RAM/4)\n"
+               "  --store-max-mb N    task store budget: finished tasks are purged oldest first past\n"
+               "                      it (default: half the free space at start; 0: no budget)\n");
 }
 
 /* ---- options --------------------------------------------------------------------- */
@@ -113,7 +119,7 @@ enum {
     OPT_MODELS = 1, OPT_WORKERS, OPT_PORT, OPT_BIND, OPT_DATA, OPT_TOKENS, OPT_STRATEGY, OPT_API_HOST,
     OPT_BACKEND, OPT_MAX_TASKS, OPT_MAX_ATTEMPTS, OPT_HEARTBEAT, OPT_MISSES, OPT_DRAIN, OPT_DAEMON, OPT_PID,
     OPT_LOG, OPT_MAX_BODY, OPT_TTL, OPT_AGEING, OPT_TLS_CERT, OPT_TLS_KEY, OPT_CURVE_SECRET, OPT_CURVE_ALLOW,
-    OPT_HELP,
+    OPT_MAX_QUEUED, OPT_MAX_QUEUED_MB, OPT_STORE_MAX, OPT_HELP,
 };
 
 static int parse_option(serve_opts *o, int opt, const char *arg)
@@ -150,6 +156,9 @@ static int parse_option(serve_opts *o, int opt, const char *arg)
     case OPT_TLS_KEY: o->tls_key = arg; return LG_EXIT_OK;
     case OPT_CURVE_SECRET: o->curve_secret = arg; return LG_EXIT_OK;
     case OPT_CURVE_ALLOW: o->curve_allow = arg; return LG_EXIT_OK;
+    case OPT_MAX_QUEUED: return lg_cli_number("--max-queued-tasks", arg, 0, 1e12, &o->max_queued_tasks);
+    case OPT_MAX_QUEUED_MB: return lg_cli_number("--max-queued-mb", arg, 0, 1e9, &o->max_queued_mb);
+    case OPT_STORE_MAX: return lg_cli_number("--store-max-mb", arg, 0, 1e9, &o->store_max_mb);
     case OPT_MAX_BODY: {
         char *end;
         long long v = strtoll(arg, &end, 10);
@@ -192,6 +201,9 @@ static int parse_args(int argc, char **argv, serve_opts *o)
         { "tls-key", required_argument, 0, OPT_TLS_KEY },
         { "curve-secret", required_argument, 0, OPT_CURVE_SECRET },
         { "curve-allow", required_argument, 0, OPT_CURVE_ALLOW },
+        { "max-queued-tasks", required_argument, 0, OPT_MAX_QUEUED },
+        { "max-queued-mb", required_argument, 0, OPT_MAX_QUEUED_MB },
+        { "store-max-mb", required_argument, 0, OPT_STORE_MAX },
         { "help", no_argument, 0, OPT_HELP },
         { 0, 0, 0, 0 },
     };
@@ -213,6 +225,7 @@ static int parse_args(int argc, char **argv, serve_opts *o)
     o->max_body_bytes = defaults.max_body_bytes;
     o->result_ttl_s = defaults.result_ttl_s;
     o->ageing_s = defaults.ageing_s;
+    o->max_queued_tasks = o->max_queued_mb = o->store_max_mb = -1;
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -286,6 +299,11 @@ static int start_all(const serve_opts *o, serve_state *s)
     cc.heartbeat_misses = o->heartbeat_misses;
     cc.max_body_bytes = o->max_body_bytes;
     cc.result_ttl_s = o->result_ttl_s;
+    /* 0 on the command line: no bound (the core's <= 0); unset: the core's default. */
+    if (o->max_queued_tasks >= 0) cc.max_queued_tasks = (int64_t)o->max_queued_tasks;
+    if (o->max_queued_mb >= 0) cc.max_queued_bytes = (int64_t)(o->max_queued_mb * 1048576.0);
+    if (o->store_max_mb == 0) cc.store_max_bytes = -1;
+    else if (o->store_max_mb > 0) cc.store_max_bytes = (int64_t)(o->store_max_mb * 1048576.0);
     cc.ageing_s = o->ageing_s;
     int rc = lg_coord_open(&cc, &s->coord);
     if (rc != LG_OK) return lg_error_prefix(rc, "coordinator (store in '%s')", o->data_dir);

@@ -229,7 +229,12 @@ static void on_result(lg_coord_net *n, peer *p, const lg_msg *m)
 static void on_failure(lg_coord_net *n, peer *p, const lg_msg *m)
 {
     folded_start(n, p, m);
-    lg_coord_task_failed(n->c, p->worker_id, lg_proto_str(m, "id"), lg_proto_str(m, "reason"));
+    const char *cause = lg_proto_str(m, "cause"); /* "": a failure a retry may fix */
+    if (*cause)
+        lg_coord_task_rejected(n->c, p->worker_id, lg_proto_str(m, "id"), lg_proto_str(m, "reason"),
+                               strcmp(cause, "model_missing") == 0);
+    else
+        lg_coord_task_failed(n->c, p->worker_id, lg_proto_str(m, "id"), lg_proto_str(m, "reason"));
 }
 
 static void on_model_request(lg_coord_net *n, peer *p, const lg_msg *m)

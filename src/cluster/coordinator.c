@@ -9,8 +9,13 @@
  * makes them durable before it returns, sharing one commit with the threads queued on
  * the mutex at that moment (group commit); lg_coord_tick commits whatever is left. So
  * an accepted task is durable before submit returns, and a result is durable before
- * anyone can see it. A final task leaves memory (the store keeps it until its TTL),
- * except while someone waits on it: then the last waiter frees the entry. The wakeup
+ * anyone can see it. A new task joins the queue only when its insert has committed; a
+ * failed commit refuses the tasks inserted in it, and every other write it held stays
+ * on tx_list to be redone with the next transaction (memory leads meanwhile; the
+ * degraded state says why until a write succeeds). A final task leaves memory once its
+ * final state is durable (the store keeps it until its TTL or the store budget), except
+ * while someone waits on it: then the last waiter frees the entry. Queued inputs past
+ * the resident budget live only in the store and are read back at dispatch. The wakeup
  * callback is always called with the mutex released; strategy code runs under it (it
  * never calls back into the coordinator).
  */
@@ -23,7 +28,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/error.h"
 #include "cluster/queue.h"
@@ -34,6 +41,8 @@
 #define MAX_MODEL_NAME 255
 #define MAX_GROUP 256       /* writes in one transaction before a commit is forced */
 #define MAX_SYNC_WAITERS 16 /* threads waiting for one commit before it is forced */
+#define PURGE_BATCH 5000    /* at most this many finished tasks deleted per step */
+#define STORE_RETRY_S 0.2   /* a failing store is retried this often outside the tick */
 
 /* Histogram bucket upper bounds (seconds). */
 static const double bucket_le[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
@@ -41,15 +50,20 @@ static const double bucket_le[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0
 #define N_BUCKETS ((int)(sizeof bucket_le / sizeof bucket_le[0]))
 
 typedef struct entry {
-    lg_task t;
+    lg_task t;                   /* t.input NULL when the input lives only in the store */
     int64_t seq;
     lg_qitem q;                  /* q.pos >= 0 while queued */
     lg_reg_worker *holder;       /* while DISPATCHED or RUNNING */
     struct entry *wprev, *wnext; /* in the holder's list */
     struct entry *hnext;         /* hash chain */
+    struct entry *txnext;        /* in the list of writes not yet durable */
     int waiters;
     bool cond_ready, detached;
     bool reloaded;               /* requeued at open, to be written after the scan */
+    bool in_tx;                  /* written since the last successful commit */
+    bool fresh;                  /* inserted, not yet committed: not queued yet */
+    bool rejected;               /* its insert was rolled back: the submitter frees it */
+    bool resident;               /* t.input counts in resident_bytes */
     pthread_cond_t cond;
 } entry;
 
@@ -79,6 +93,19 @@ struct lg_coord {
     void (*wake)(void *arg);
     void *wake_arg;
     bool draining;
+    /* Writes since the last successful commit (entries), redone after a failure. */
+    entry *tx_list;
+    bool degraded;               /* the last store write failed */
+    bool probed;                 /* the open transaction holds the degraded state's probe */
+    bool in_tick;                /* lg_coord_tick runs: it retries the store at once */
+    double failed_mono;          /* when the store last failed */
+    char store_reason[384];      /* the message of the last store failure */
+    int64_t queued_bytes;        /* input bytes of QUEUED tasks */
+    int64_t resident_bytes;      /* input bytes held in memory by entries */
+    int64_t store_max;           /* the budget in bytes, 0: none */
+    int64_t store_used, store_file;
+    int64_t rejected[LG_REJECT_COUNT];
+    int64_t purged;
     double opened_mono;
     int64_t by_state[LG_TASK_STATE_COUNT];
     int64_t submitted, dispatched, completed, failed, requeued;
@@ -177,6 +204,15 @@ static void table_remove(lg_coord *c, entry *e)
     c->n_active--;
 }
 
+/* Lets go of e's input in memory (it stays in the store). */
+static void drop_input(lg_coord *c, entry *e)
+{
+    if (e->resident) c->resident_bytes -= (int64_t)e->t.input_len;
+    e->resident = false;
+    free(e->t.input);
+    e->t.input = NULL;
+}
+
 static void entry_free(entry *e)
 {
     if (e->cond_ready) pthread_cond_destroy(&e->cond);
@@ -199,12 +235,12 @@ static int task_copy(lg_task *dst, const lg_task *src, bool with_input)
     dst->result = dup_or_null(src->result);
     dst->error = dup_or_null(src->error);
     dst->input = NULL;
-    if (with_input) {
+    if (with_input && src->input) {
         dst->input = malloc(src->input_len + 1);
         if (dst->input) memcpy(dst->input, src->input ? src->input : (const uint8_t *)"", src->input_len);
     }
     if (!dst->model || (src->idempotency_key && !dst->idempotency_key) || (src->result && !dst->result) ||
-        (src->error && !dst->error) || (with_input && !dst->input)) {
+        (src->error && !dst->error) || (with_input && src->input && !dst->input)) {
         lg_task_clear(dst);
         return lg_error(LG_E_NOMEM, "coordinator: no memory to copy task %s", src->id);
     }
@@ -231,20 +267,40 @@ static void lock(lg_coord *c)
     atomic_fetch_sub(&c->n_waiting, 1);
 }
 
-/* Mutex held: commits the open transaction and wakes those waiting for it. */
+static void tx_done(lg_coord *c);
+static int tx_fail(lg_coord *c);
+
+/* Mutex held: opens the transaction if needed, and first writes again what a failed
+ * one lost (the entries still on tx_list). */
+static int tx_begin(lg_coord *c)
+{
+    if (c->tx_open) return LG_OK;
+    /* A failing store is tried again at most every STORE_RETRY_S outside the tick, so a
+     * long outage does not redo the whole tx_list at every request. */
+    if (c->degraded && !c->in_tick && mono_now() - c->failed_mono < STORE_RETRY_S)
+        return lg_error(LG_E_IO, "%s", c->store_reason);
+    if (lg_store_begin(c->store) != LG_OK) return tx_fail(c);
+    c->tx_open = true;
+    for (entry *e = c->tx_list; e; e = e->txnext) {
+        LG_ASSERT(!e->fresh);
+        if (lg_store_update(c->store, &e->t) != LG_OK) return tx_fail(c);
+    }
+    return LG_OK;
+}
+
+/* Mutex held: commits the open transaction (or redoes and commits what a failed one
+ * lost) and wakes those waiting for it. */
 static int tx_commit(lg_coord *c)
 {
-    if (!c->tx_open) return LG_OK;
-    int rc = lg_store_commit(c->store);
-    if (rc != LG_OK) {
-        lg_store_rollback(c->store);
-        c->failed_gen = c->gen;
-    }
+    if (!c->tx_open && !c->tx_list) return LG_OK;
+    LG_CHECK(tx_begin(c));
+    if (lg_store_commit(c->store) != LG_OK) return tx_fail(c);
     c->tx_open = false;
     c->pending = 0;
     c->durable_gen = c->gen++;
     if (c->sync_waiters > 0) pthread_cond_broadcast(&c->durable_cv);
-    return rc;
+    tx_done(c);
+    return LG_OK;
 }
 
 /* Mutex held, about to be released: if threads wait for a commit and nobody queued on
@@ -263,10 +319,7 @@ static void unlock(lg_coord *c)
 /* Mutex held, before a write: opens the transaction if needed. */
 static int tx_write(lg_coord *c)
 {
-    if (!c->tx_open) {
-        LG_CHECK(lg_store_begin(c->store));
-        c->tx_open = true;
-    }
+    LG_CHECK(tx_begin(c));
     c->pending++;
     return LG_OK;
 }
@@ -275,32 +328,46 @@ static int tx_write(lg_coord *c)
  * queued on the mutex, the last of them commits for all (one commit for the group). */
 static int make_durable(lg_coord *c)
 {
-    if (!c->tx_open) return LG_OK;
+    if (!c->tx_open && !c->tx_list) return LG_OK;
     uint64_t mine = c->gen;
-    if (atomic_load(&c->n_waiting) == 0 || c->pending >= MAX_GROUP || c->sync_waiters >= MAX_SYNC_WAITERS)
+    if (!c->tx_open || atomic_load(&c->n_waiting) == 0 || c->pending >= MAX_GROUP ||
+        c->sync_waiters >= MAX_SYNC_WAITERS)
         return tx_commit(c);
     c->sync_waiters++;
     while (c->durable_gen < mine) pthread_cond_wait(&c->durable_cv, &c->mu);
     c->sync_waiters--;
-    return c->failed_gen == mine ? lg_error(LG_E_IO, "store: a commit failed (disk full or failing?)") : LG_OK;
+    return c->failed_gen == mine ? lg_error(LG_E_IO, "%s", c->store_reason) : LG_OK;
 }
 
 /* ---- state changes (mutex held) ------------------------------------------------------ */
 
 static void set_state(lg_coord *c, entry *e, lg_task_state s, double now)
 {
+    if (e->t.state == LG_TASK_QUEUED) c->queued_bytes -= (int64_t)e->t.input_len;
+    if (s == LG_TASK_QUEUED) c->queued_bytes += (int64_t)e->t.input_len;
     c->by_state[e->t.state]--;
     c->by_state[s]++;
     e->t.state = s;
     e->t.updated_at = now;
 }
 
-/* Writes e through to the store. A failure is recorded (lg_last_error) and returned;
- * memory stays authoritative until the next write of the same task. */
+static void tx_add(lg_coord *c, entry *e)
+{
+    if (e->in_tx) return;
+    e->in_tx = true;
+    e->txnext = c->tx_list;
+    c->tx_list = e;
+}
+
+/* Writes e through to the store. A failure is recorded (lg_last_error, the degraded
+ * state) and returned; memory stays authoritative and e is written again with the
+ * next transaction, until a commit succeeds. */
 static int persist(lg_coord *c, entry *e)
 {
-    LG_CHECK(tx_write(c));
-    return lg_store_update(c->store, &e->t);
+    int rc = tx_write(c);
+    tx_add(c, e);
+    if (rc != LG_OK) return rc;
+    return lg_store_update(c->store, &e->t) == LG_OK ? LG_OK : tx_fail(c);
 }
 
 static void unhold(lg_coord *c, entry *e)
@@ -335,24 +402,126 @@ static int enqueue(lg_coord *c, entry *e)
     return lg_queue_push(c->queue, &e->q, &e->t.req);
 }
 
-/* Moves e to a final state, writes it, wakes its waiters and lets go of it. */
+/* Moves e to a final state, writes it and wakes its waiters. It stays in the table
+ * until that write is durable (tx_done lets go of it), so reads see it meanwhile. */
 static int finish(lg_coord *c, entry *e, lg_task_state s, double now)
 {
     if (e->q.pos >= 0) lg_queue_remove(c->queue, &e->q);
     unhold(c, e);
     set_state(c, e, s, now);
     e->t.finished_at = now;
+    drop_input(c, e);
     int rc = persist(c, e);
     emit_task(c, &e->t, lg_task_state_name(s));
     hist_add(&c->task_hist, now - e->t.created_at);
-    table_remove(c, e);
-    if (e->waiters > 0) {
-        e->detached = true;
-        if (e->cond_ready) pthread_cond_broadcast(&e->cond);
-    } else {
-        entry_free(e);
-    }
+    if (e->waiters > 0 && e->cond_ready) pthread_cond_broadcast(&e->cond);
     return rc;
+}
+
+/* Mutex held: the bytes free on the data folder's file system (-1: unknown). */
+static long long free_bytes(const lg_coord *c)
+{
+    struct statvfs fs;
+    if (!c->data_dir || statvfs(c->data_dir, &fs) != 0) return -1;
+    return (long long)fs.f_bavail * (long long)fs.f_frsize;
+}
+
+/* Mutex held: the store failed (lg_last_error says how): the degraded state with a
+ * message for people. */
+static void degrade(lg_coord *c, const char *why, bool full)
+{
+    const char *where = c->data_dir ? c->data_dir : "(in memory)";
+    long long avail = free_bytes(c);
+    char freed[48] = "";
+    if (avail >= 0) snprintf(freed, sizeof freed, ", %lld bytes free", avail);
+    if (full)
+        snprintf(c->store_reason, sizeof c->store_reason, "%s: %s%s; tasks are refused until space is freed",
+                 LG_COORD_STORE_FULL, where, freed);
+    else
+        snprintf(c->store_reason, sizeof c->store_reason, "the task store cannot write: %s%s: %.200s", where, freed,
+                 why);
+    if (!c->degraded) fprintf(stderr, "legacygpu coordinator: %s\n", c->store_reason);
+    c->degraded = true;
+}
+
+/* Mutex held: a store read's status, with an I/O failure worded for people (HTTP 503). */
+static int read_failed(lg_coord *c, int rc)
+{
+    if (rc != LG_E_IO) return rc;
+    return lg_error(LG_E_IO, "the task store cannot read: %s: %.300s", c->data_dir ? c->data_dir : "(in memory)",
+                    lg_last_error());
+}
+
+/* Mutex held: a task that was inserted in a transaction that failed: it never was. */
+static void unaccept(lg_coord *c, entry *e)
+{
+    table_remove(c, e);
+    c->by_state[LG_TASK_QUEUED]--;
+    c->queued_bytes -= (int64_t)e->t.input_len;
+    c->submitted--;
+    e->fresh = false;
+    e->rejected = true;
+}
+
+/* Mutex held: the open transaction (or its BEGIN) failed: it is rolled back, tasks
+ * inserted in it are refused (their submitters get the error), every other write stays
+ * on tx_list to be done again. Returns LG_E_IO with the message. */
+static int tx_fail(lg_coord *c)
+{
+    char why[256];
+    snprintf(why, sizeof why, "%s", lg_last_error());
+    bool full = lg_store_full(c->store) || (free_bytes(c) >= 0 && free_bytes(c) < 65536);
+    if (lg_store_in_transaction(c->store)) lg_store_rollback(c->store);
+    c->tx_open = false;
+    c->pending = 0;
+    c->probed = false;
+    c->failed_mono = mono_now();
+    c->failed_gen = c->durable_gen = c->gen++;
+    if (c->sync_waiters > 0) pthread_cond_broadcast(&c->durable_cv);
+    for (entry **p = &c->tx_list; *p;) {
+        entry *e = *p;
+        if (e->fresh) {
+            *p = e->txnext;
+            e->in_tx = false;
+            unaccept(c, e);
+        } else {
+            p = &e->txnext;
+        }
+    }
+    degrade(c, why, full);
+    return lg_error(LG_E_IO, "%s", c->store_reason);
+}
+
+/* Mutex held, after a successful commit: new tasks join the queue (their input leaves
+ * memory unless it fits the resident budget), final ones leave the table. */
+static void tx_done(lg_coord *c)
+{
+    entry *e = c->tx_list;
+    bool wrote = e != NULL || c->probed; /* an empty commit proves nothing about writes */
+    c->tx_list = NULL;
+    c->probed = false;
+    while (e) {
+        entry *next = e->txnext;
+        e->in_tx = false;
+        e->txnext = NULL;
+        if (e->fresh) {
+            e->fresh = false;
+            if (!e->resident) drop_input(c, e);
+            if (e->t.state == LG_TASK_QUEUED) {
+                enqueue(c, e);
+                emit_task(c, &e->t, "submitted"); /* accepted: durable and queued */
+            }
+        }
+        if (lg_task_state_final(e->t.state)) {
+            table_remove(c, e);
+            if (e->waiters > 0) e->detached = true;
+            else entry_free(e);
+        }
+        e = next;
+    }
+    if (!wrote || !c->degraded) return;
+    fprintf(stderr, "legacygpu coordinator: the task store writes again\n");
+    c->degraded = false;
 }
 
 /* Back to the queue (a failed or lost attempt with attempts left, or a handback). */
@@ -433,6 +602,15 @@ void lg_coord_config_defaults(lg_coord_config *cfg)
     cfg->result_ttl_s = 86400;
     cfg->ageing_s = 10;
     cfg->max_body_bytes = (int64_t)64 << 20;
+    /* A queued task costs about 1 KiB of memory (its record) and its input on disk:
+     * bound the count to 1/64 of RAM in records and the bytes to a quarter of RAM. */
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    int64_t ram = pages > 0 && page > 0 ? (int64_t)pages * page : (int64_t)4 << 30;
+    cfg->max_queued_tasks = ram / 64 / 1024;
+    if (cfg->max_queued_tasks < 1000) cfg->max_queued_tasks = 1000;
+    if (cfg->max_queued_tasks > 1000000) cfg->max_queued_tasks = 1000000;
+    cfg->max_queued_bytes = ram / 4;
+    cfg->resident_input_bytes = (int64_t)64 << 20;
 }
 
 /* Loads an unfinished task of the store back into memory and the queue (QUEUED; it is
@@ -446,6 +624,7 @@ static int reload(void *arg, lg_task *t, int64_t seq)
     memset(t, 0, sizeof *t);
     e->seq = seq;
     e->q.pos = -1;
+    c->queued_bytes += (int64_t)e->t.input_len; /* the input stays in the store */
     if (e->t.state != LG_TASK_QUEUED) {
         e->t.state = LG_TASK_QUEUED;
         e->t.updated_at = lg_now();
@@ -513,6 +692,9 @@ int lg_coord_open(const lg_coord_config *cfg, lg_coord **out)
         if (rc == LG_OK) rc = crc;
     }
     if (rc == LG_OK) rc = lg_store_count(c->store, c->by_state);
+    if (rc == LG_OK && cfg->store_max_bytes == 0 && c->data_dir) c->store_max = free_bytes(c) / 2;
+    else if (cfg->store_max_bytes > 0) c->store_max = cfg->store_max_bytes;
+    if (c->store_max < 0) c->store_max = 0;
     if (rc != LG_OK) {
         lg_coord_close(c);
         return rc;
@@ -591,7 +773,7 @@ static int idempotent_match(lg_coord *c, const lg_submit_request *req, lg_submit
 {
     lg_task old;
     *found = false;
-    int rc = lg_store_find_key(c->store, req->idempotency_key, &old);
+    int rc = read_failed(c, lg_store_find_key(c->store, req->idempotency_key, &old));
     if (rc == LG_E_NOT_FOUND) {
         lg_error_clear();
         return LG_OK;
@@ -642,6 +824,71 @@ static int new_entry(const lg_coord *c, const lg_submit_request *req, entry **ou
     return LG_OK;
 }
 
+static const char *const reject_names[LG_REJECT_COUNT] = {
+    [LG_REJECT_QUEUE_TASKS] = "queue_tasks",     [LG_REJECT_QUEUE_BYTES] = "queue_bytes",
+    [LG_REJECT_STORE_FULL] = "store_full",       [LG_REJECT_STORE_ERROR] = "store_error",
+    [LG_REJECT_DRAINING] = "draining",           [LG_REJECT_UNKNOWN_MODEL] = "unknown_model",
+    [LG_REJECT_BAD_INPUT] = "bad_input",
+};
+
+const char *lg_reject_reason_name(lg_reject_reason r)
+{
+    return (unsigned)r < LG_REJECT_COUNT ? reject_names[r] : NULL;
+}
+
+void lg_coord_count_rejection(lg_coord *c, lg_reject_reason r)
+{
+    LG_ASSERT((unsigned)r < LG_REJECT_COUNT);
+    lock(c);
+    c->rejected[r]++;
+    unlock(c);
+}
+
+/* Mutex held: LG_E_LIMIT when the backlog is at one of its bounds (or draining). */
+static int admit(lg_coord *c, size_t input_len)
+{
+    const lg_coord_config *cfg = &c->cfg;
+    if (c->draining) {
+        c->rejected[LG_REJECT_DRAINING]++;
+        return lg_error(LG_E_LIMIT, "the coordinator is draining: no new tasks");
+    }
+    int64_t queued = c->by_state[LG_TASK_QUEUED];
+    if (cfg->max_queued_tasks > 0 && queued >= cfg->max_queued_tasks) {
+        c->rejected[LG_REJECT_QUEUE_TASKS]++;
+        return lg_error(LG_E_LIMIT, "the queue is full: %" PRId64 " tasks wait (the limit, --max-queued-tasks); retry later",
+                        queued);
+    }
+    if (cfg->max_queued_bytes > 0 && c->queued_bytes + (int64_t)input_len > cfg->max_queued_bytes) {
+        c->rejected[LG_REJECT_QUEUE_BYTES]++;
+        return lg_error(LG_E_LIMIT,
+                        "the queue is full: its tasks' inputs take %" PRId64 " bytes and this one %zu more (limit %" PRId64
+                        " bytes, --max-queued-mb); retry later",
+                        c->queued_bytes, input_len, cfg->max_queued_bytes);
+    }
+    return LG_OK;
+}
+
+/* Mutex held: writes the new task e into the open transaction. It joins the queue
+ * when that transaction commits (tx_done), never before. */
+static int insert(lg_coord *c, entry *e)
+{
+    LG_CHECK(table_add(c, e));
+    int rc = tx_write(c);
+    if (rc == LG_OK && lg_store_insert(c->store, &e->t, &e->seq) != LG_OK) rc = tx_fail(c);
+    if (rc != LG_OK) {
+        table_remove(c, e);
+        return rc;
+    }
+    e->fresh = true;
+    tx_add(c, e);
+    c->by_state[LG_TASK_QUEUED]++;
+    c->queued_bytes += (int64_t)e->t.input_len;
+    c->submitted++;
+    e->resident = c->resident_bytes + (int64_t)e->t.input_len <= c->cfg.resident_input_bytes;
+    if (e->resident) c->resident_bytes += (int64_t)e->t.input_len;
+    return LG_OK;
+}
+
 int lg_coord_submit(lg_coord *c, const lg_submit_request *req, lg_submit_result *res)
 {
     memset(res, 0, sizeof *res);
@@ -650,27 +897,33 @@ int lg_coord_submit(lg_coord *c, const lg_submit_request *req, lg_submit_result 
     LG_CHECK(new_entry(c, req, &e));
     lock(c);
     int rc = LG_OK;
-    bool found = false;
-    if (c->draining) rc = lg_error(LG_E_LIMIT, "the coordinator is draining: no new tasks");
-    if (rc == LG_OK && req->idempotency_key) rc = idempotent_match(c, req, res, &found);
+    bool found = false, inserted = false;
+    if (req->idempotency_key) rc = idempotent_match(c, req, res, &found);
+    if (rc == LG_OK && !found) rc = admit(c, req->input_len);
     if (rc == LG_OK && !found) {
-        rc = tx_write(c);
-        if (rc == LG_OK) rc = lg_store_insert(c->store, &e->t, &e->seq);
-        if (rc == LG_OK) rc = table_add(c, e);
-        if (rc == LG_OK) {
-            c->by_state[LG_TASK_QUEUED]++;
-            c->submitted++;
-            enqueue(c, e);
-            emit_task(c, &e->t, "submitted");
+        rc = insert(c, e);
+        inserted = rc == LG_OK;
+        if (inserted) {
             memcpy(res->task_id, e->t.id, sizeof res->task_id);
             res->created = true;
             res->state = LG_TASK_QUEUED;
-            e = NULL;
         }
     }
     if (rc == LG_OK) rc = make_durable(c);
+    /* After a successful commit e belongs to the core (it may even be done by now);
+     * after a failure it was never accepted and is the submitter's to free. */
+    bool mine = !inserted || rc != LG_OK;
+    if (rc != LG_OK && c->degraded && rc == LG_E_IO)
+        c->rejected[strncmp(c->store_reason, LG_COORD_STORE_FULL, strlen(LG_COORD_STORE_FULL)) == 0
+                        ? LG_REJECT_STORE_FULL
+                        : LG_REJECT_STORE_ERROR]++;
+    if (mine && inserted) {
+        LG_ASSERT(e->rejected);
+        memset(res, 0, sizeof *res);
+    }
+    if (mine) drop_input(c, e);
     unlock(c);
-    if (e) entry_free(e);
+    if (mine) entry_free(e);
     else wake(c);
     return rc;
 }
@@ -680,8 +933,19 @@ int lg_coord_task_get(lg_coord *c, const char *id, lg_task *out)
     memset(out, 0, sizeof *out);
     lock(c);
     entry *e = find(c, id);
-    int rc = e ? task_copy(out, &e->t, true) : make_durable(c);
-    if (!e && rc == LG_OK) rc = lg_store_get(c->store, id, out);
+    int rc;
+    if (e && lg_task_state_final(e->t.state)) {
+        e->waiters++; /* a final state is shown once durable; e stays alive meanwhile */
+        rc = make_durable(c);
+        if (rc == LG_OK) rc = task_copy(out, &e->t, true);
+        e->waiters--;
+        if (e->detached && e->waiters == 0) entry_free(e);
+    } else if (e) {
+        rc = task_copy(out, &e->t, true);
+    } else {
+        rc = make_durable(c);
+        if (rc == LG_OK) rc = read_failed(c, lg_store_get(c->store, id, out));
+    }
     unlock(c);
     return rc;
 }
@@ -708,7 +972,7 @@ int lg_coord_task_wait(lg_coord *c, const char *id, double timeout_s, lg_task *o
     entry *e = find(c, id);
     if (!e) {
         int rc = make_durable(c);
-        if (rc == LG_OK) rc = lg_store_get(c->store, id, out);
+        if (rc == LG_OK) rc = read_failed(c, lg_store_get(c->store, id, out));
         unlock(c);
         if (rc == LG_OK) *final = lg_task_state_final(out->state);
         return rc;
@@ -743,14 +1007,16 @@ int lg_coord_task_cancel(lg_coord *c, const char *id)
     entry *e = find(c, id);
     int rc;
     bool freed = false;
-    if (e) {
+    if (e && lg_task_state_final(e->t.state)) {
+        rc = lg_error(LG_E_INVALID_ARG, "task %s is already %s", id, lg_task_state_name(e->t.state));
+    } else if (e) {
         freed = e->holder != NULL;
         add_reason(&e->t, "cancelled");
         rc = finish(c, e, LG_TASK_CANCELLED, lg_now());
         if (rc == LG_OK) rc = make_durable(c);
     } else {
         lg_task t;
-        rc = lg_store_get(c->store, id, &t);
+        rc = read_failed(c, lg_store_get(c->store, id, &t));
         if (rc == LG_OK)
             rc = lg_error(LG_E_INVALID_ARG, "task %s is already %s", id, lg_task_state_name(t.state));
         lg_task_clear(&t);
@@ -793,7 +1059,9 @@ int lg_coord_task_list(lg_coord *c, int state_filter, int limit, const char *cur
     if (!acc.v) return lg_error(LG_E_NOMEM, "coordinator: no memory to list %d tasks", limit);
     lock(c);
     int rc = make_durable(c);
-    if (rc == LG_OK) rc = lg_store_list(c->store, state_filter < 0 ? -1 : state_filter, before, limit, list_take, &acc, NULL);
+    if (rc == LG_OK)
+        rc = read_failed(c, lg_store_list(c->store, state_filter < 0 ? -1 : state_filter, before, limit, list_take, &acc,
+                                          NULL));
     unlock(c);
     for (int i = 0; i < acc.n; i++) {
         if (rc == LG_OK) visit(arg, &acc.v[i]);
@@ -882,6 +1150,16 @@ int lg_coord_stats_get(lg_coord *c, lg_coord_stats *out)
     hist_out(&c->task_hist, out->task_duration_count, &out->task_duration_sum);
     hist_out(&c->queue_hist, out->queue_duration_count, &out->queue_duration_sum);
     out->draining = c->draining;
+    memcpy(out->rejected_total, c->rejected, sizeof c->rejected);
+    out->queued_bytes = c->queued_bytes;
+    out->max_queued_tasks = c->cfg.max_queued_tasks;
+    out->max_queued_bytes = c->cfg.max_queued_bytes;
+    out->purged_total = c->purged;
+    out->store_bytes = c->store_used;
+    out->store_file_bytes = c->store_file;
+    out->store_max_bytes = c->store_max;
+    out->store_degraded = c->degraded;
+    if (c->degraded) snprintf(out->store_reason, sizeof out->store_reason, "%s", c->store_reason);
     unlock(c);
     out->uptime_s = mono_now() - c->opened_mono;
     return LG_OK;
@@ -999,7 +1277,9 @@ static int expire_timeouts(lg_coord *c, double now)
     for (size_t i = 0; i < c->n_buckets; i++)
         for (entry *e = c->buckets[i], *next; e; e = next) {
             next = e->hnext;
-            if (e->t.timeout_s <= 0 || now - e->t.created_at < e->t.timeout_s) continue;
+            if (e->t.timeout_s <= 0 || now - e->t.created_at < e->t.timeout_s || lg_task_state_final(e->t.state) ||
+                e->fresh) /* not accepted yet: its submitter's commit decides first */
+                continue;
             char reason[96];
             snprintf(reason, sizeof reason, "timed out after %g s", e->t.timeout_s);
             add_reason(&e->t, reason);
@@ -1009,9 +1289,47 @@ static int expire_timeouts(lg_coord *c, double now)
     return n;
 }
 
+/* Mutex held: results past their TTL go, then, while the store is over its budget,
+ * the oldest finished tasks (never queued or running ones); freed pages go back to the
+ * file system. Each step is its own transaction, counted only once committed. */
+static void purge(lg_coord *c, double now)
+{
+    int64_t removed[LG_TASK_STATE_COUNT] = { 0 }, purged = 0;
+    if (tx_write(c) == LG_OK && lg_store_purge(c->store, now - c->cfg.result_ttl_s, removed) != LG_OK) tx_fail(c);
+    if (c->store_max > 0) {
+        c->store_used = lg_store_used_bytes(c->store);
+        for (int round = 0; round < 64 && c->tx_open && c->store_used > c->store_max; round++) {
+            /* As many tasks as bring the store to 90% of its budget, at its mean size. */
+            int64_t tasks = 0;
+            for (int s = 0; s < LG_TASK_STATE_COUNT; s++) tasks += c->by_state[s] - removed[s];
+            int64_t mean = tasks > 0 ? c->store_used / tasks : c->store_used;
+            int64_t want = mean > 0 ? (c->store_used - c->store_max / 10 * 9) / mean + 1 : 1;
+            int batch = want > PURGE_BATCH ? PURGE_BATCH : (int)want, n = 0;
+            if (lg_store_purge_oldest(c->store, batch, removed, &n) != LG_OK) {
+                tx_fail(c);
+                break;
+            }
+            purged += n;
+            c->store_used = lg_store_used_bytes(c->store);
+            if (n < batch) break; /* nothing more may go: the rest is unfinished */
+        }
+    }
+    if (!c->tx_open || tx_commit(c) != LG_OK) return;
+    int64_t total = 0;
+    for (int s = 0; s < LG_TASK_STATE_COUNT; s++) {
+        c->by_state[s] -= removed[s];
+        total += removed[s];
+    }
+    c->purged += purged;
+    if (total > 0) lg_store_vacuum(c->store, 1 << 20); /* autocommit: returns the free pages */
+    c->store_used = lg_store_used_bytes(c->store);
+    c->store_file = lg_store_file_bytes(c->store);
+}
+
 int lg_coord_tick(lg_coord *c)
 {
     lock(c);
+    c->in_tick = true;
     double now = lg_now(), mono = mono_now();
     double silence = c->cfg.heartbeat_interval_s * c->cfg.heartbeat_misses;
     int dead = 0, moved = 0;
@@ -1024,12 +1342,15 @@ int lg_coord_tick(lg_coord *c)
         dead++;
     }
     moved += expire_timeouts(c, now);
-    if (c->cfg.result_ttl_s > 0) {
-        int64_t removed[LG_TASK_STATE_COUNT] = { 0 };
-        if (tx_write(c) == LG_OK) lg_store_purge(c->store, now - c->cfg.result_ttl_s, removed);
-        for (int s = 0; s < LG_TASK_STATE_COUNT; s++) c->by_state[s] -= removed[s];
-    }
     tx_commit(c); /* what no submit or read has made durable yet */
+    if (c->cfg.result_ttl_s > 0) purge(c, now);
+    if (c->degraded && !c->tx_open && !c->tx_list && tx_write(c) == LG_OK) {
+        /* A probe: health says degraded until a write succeeds. */
+        if (lg_store_touch(c->store) == LG_OK) c->probed = true;
+        else tx_fail(c);
+        tx_commit(c);
+    }
+    c->in_tick = false;
     unlock(c);
     if (moved) wake(c);
     return dead;
@@ -1108,8 +1429,28 @@ int lg_coord_next_dispatch(lg_coord *c, lg_task *task, char *worker_id, int work
     if (rc >= 0 && !it) rc = LG_E_NOT_FOUND;
     if (it) {
         entry *e = (entry *)((char *)it - offsetof(entry, q));
+        /* A backlog task's input is read back now; a failed read leaves it queued (the
+         * store is degraded; the next tick or submit tries again). */
+        uint8_t *input = NULL;
+        size_t len = 0;
+        rc = e->t.input || !e->t.input_len ? LG_OK : lg_store_input(c->store, e->seq, &input, &len);
+        if (rc != LG_OK) {
+            char why[256];
+            snprintf(why, sizeof why, "reading the input of task %s: %s", e->t.id, lg_last_error());
+            degrade(c, why, false);
+            enqueue(c, e);
+            unlock(c);
+            return lg_error(LG_E_IO, "%s", c->store_reason);
+        }
         rc = assign(c, e, &ctx, now);
+        if (rc == LG_E_IO) rc = LG_OK; /* memory leads; the write is redone with the next commit */
         if (rc == LG_OK) rc = task_copy(task, &e->t, true);
+        if (rc == LG_OK && input) {
+            task->input = input;
+            task->input_len = len;
+            input = NULL;
+        }
+        free(input);
         if (rc == LG_OK) snprintf(worker_id, (size_t)worker_id_len, "%s", e->t.worker_id);
         else requeue(c, e, now);
     }
@@ -1178,6 +1519,38 @@ int lg_coord_task_failed(lg_coord *c, const char *worker_id, const char *task_id
         snprintf(line, sizeof line, "attempt %d on worker %s: %s", e->t.attempts, worker_id,
                  reason && *reason ? reason : "failed");
         rc = attempt_failed(c, e, line, lg_now());
+    }
+    unlock(c);
+    if (e) wake(c);
+    return rc;
+}
+
+int lg_coord_task_rejected(lg_coord *c, const char *worker_id, const char *task_id, const char *reason,
+                           bool model_missing)
+{
+    lock(c);
+    entry *e = held_by(c, worker_id, task_id);
+    int rc = LG_E_NOT_FOUND;
+    if (e) {
+        e->holder->v.failed++;
+        /* Another live worker that advertises the model can still run it. */
+        bool elsewhere = false;
+        for (int i = 0; model_missing && !elsewhere && i < lg_wreg_count(c->reg); i++) {
+            const lg_reg_worker *w = lg_wreg_at(c->reg, i);
+            if (w->dead || strcmp(w->v.info.id, worker_id) == 0) continue;
+            for (int m = 0; m < w->v.info.n_models && !elsewhere; m++)
+                elsewhere = strcmp(w->v.info.models[m], e->t.model) == 0;
+        }
+        char line[1024];
+        snprintf(line, sizeof line, "attempt %d on worker %s: %s%s", e->t.attempts, worker_id,
+                 reason && *reason ? reason : "failed", elsewhere ? "" : " (not retried: a retry cannot fix this)");
+        if (elsewhere) {
+            rc = attempt_failed(c, e, line, lg_now());
+        } else {
+            add_reason(&e->t, line);
+            c->failed++;
+            rc = finish(c, e, LG_TASK_FAILED, lg_now());
+        }
     }
     unlock(c);
     if (e) wake(c);

@@ -4,7 +4,8 @@
  * one thread-safe handle. It holds no sockets: the REST API calls it to submit and
  * query tasks, and the transport (coord_net.c, ZeroMQ) feeds it worker events and asks
  * it what to send where. Every accepted task is committed to the store before
- * lg_coord_submit returns; after a crash lg_coord_open requeues what was not finished.
+ * lg_coord_submit returns, and only then can it run: a submit that gets an error leaves
+ * nothing behind. After a crash lg_coord_open requeues what was not finished.
  *
  *   lg_coord_config cfg;
  *   lg_coord_config_defaults(&cfg);
@@ -111,6 +112,16 @@ typedef struct lg_coord_config {
     double result_ttl_s;         /* default 86400 */
     double ageing_s;             /* a queued task gains one priority level per this; default 10 */
     int64_t max_body_bytes;      /* default 64 MiB */
+    /* Admission bounds: submits past them answer LG_E_LIMIT (HTTP 503). Defaults are
+     * sized from the machine's RAM; <= 0: no bound. */
+    int64_t max_queued_tasks;    /* tasks waiting in the queue */
+    int64_t max_queued_bytes;    /* their input bytes (kept in the store, not in memory) */
+    /* Inputs of queued tasks kept in memory as well, up to this many bytes in all (the
+     * rest is read back from the store at dispatch); default 64 MiB. */
+    int64_t resident_input_bytes;
+    /* Store budget: past it, finished tasks are purged oldest first (before their TTL).
+     * 0: half the free space of the data folder's file system at open; < 0: none. */
+    int64_t store_max_bytes;
 } lg_coord_config;
 
 void lg_coord_config_defaults(lg_coord_config *cfg);
@@ -144,6 +155,27 @@ typedef struct lg_submit_result {
  * LG_E_INVALID_ARG: bad field; LG_E_RUNTIME with "idempotency" in the message: the key
  * was used with another body (HTTP 409); LG_E_LIMIT: draining (HTTP 503). */
 int lg_coord_submit(lg_coord *c, const lg_submit_request *req, lg_submit_result *res);
+
+/* Store failures: lg_coord_submit (and reads that must show durable state) return
+ * LG_E_IO with a message for people; it starts with this when the disk is full (HTTP
+ * 507), otherwise the store failed in another way (HTTP 503). */
+#define LG_COORD_STORE_FULL "the task store is full"
+
+/* Why a submission was refused, counted in the stats (and /metrics). */
+typedef enum lg_reject_reason {
+    LG_REJECT_QUEUE_TASKS = 0, /* max_queued_tasks reached */
+    LG_REJECT_QUEUE_BYTES,     /* max_queued_bytes reached */
+    LG_REJECT_STORE_FULL,      /* the disk is full */
+    LG_REJECT_STORE_ERROR,     /* another store failure */
+    LG_REJECT_DRAINING,
+    LG_REJECT_UNKNOWN_MODEL,   /* counted by the API */
+    LG_REJECT_BAD_INPUT,       /* counted by the API: does not match the model */
+    LG_REJECT_COUNT
+} lg_reject_reason;
+
+const char *lg_reject_reason_name(lg_reject_reason r); /* "queue_tasks", ... */
+/* Counts a refusal decided outside the core (the API's checks at the door). */
+void lg_coord_count_rejection(lg_coord *c, lg_reject_reason r);
 /* Copy of the task (LG_E_NOT_FOUND if unknown or purged). Caller: lg_task_clear. */
 int lg_coord_task_get(lg_coord *c, const char *id, lg_task *out);
 /* Like get, but waits up to timeout_s for a final state; *final tells if it is. */
@@ -177,6 +209,13 @@ typedef struct lg_coord_stats {
     double task_duration_sum, queue_duration_sum;
     bool draining;
     double uptime_s;
+    /* Admission and the store. */
+    int64_t rejected_total[LG_REJECT_COUNT];
+    int64_t queued_bytes, max_queued_tasks, max_queued_bytes;
+    int64_t purged_total;        /* finished tasks purged for the store budget */
+    int64_t store_bytes, store_file_bytes, store_max_bytes;
+    bool store_degraded;         /* the last store write failed */
+    char store_reason[384];      /* why, for /cluster/health */
 } lg_coord_stats;
 
 int lg_coord_stats_get(lg_coord *c, lg_coord_stats *out);
@@ -213,6 +252,11 @@ int lg_coord_task_completed(lg_coord *c, const char *worker_id, const char *task
                             double service_s);
 /* A failed attempt: requeued until max_attempts, then FAILED with every reason. */
 int lg_coord_task_failed(lg_coord *c, const char *worker_id, const char *task_id, const char *reason);
+/* A failure a retry cannot fix (the input does not match the model, an unsupported
+ * operator): FAILED at once. With model_missing, the worker lacks the model: the task
+ * is retried while another live worker advertises it, and fails at once otherwise. */
+int lg_coord_task_rejected(lg_coord *c, const char *worker_id, const char *task_id, const char *reason,
+                           bool model_missing);
 
 /* ---- events --------------------------------------------------------------------- */
 

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "base/error.h"
+#include "cluster/store_faults.h"
 
 /* Statements prepared once at open. */
 enum {
@@ -25,6 +26,8 @@ enum {
     ST_UNFINISHED,
     ST_COUNT,
     ST_PURGE,
+    ST_PURGE_OLDEST,
+    ST_INPUT,
     ST_BEGIN,
     ST_COMMIT,
     ST_ROLLBACK,
@@ -34,6 +37,7 @@ enum {
 struct lg_store {
     sqlite3 *db;
     sqlite3_stmt *st[ST__N];
+    int last_rc;             /* SQLite result code of the last failure, SQLITE_OK if none */
 };
 
 static const char schema_v1[] =
@@ -82,9 +86,12 @@ static const char *const sql[ST__N] = {
     [ST_LIST_ALL] = "SELECT " COLS INPUT_LEN " FROM tasks WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2",
     [ST_LIST_STATE] = "SELECT " COLS INPUT_LEN " FROM tasks WHERE state=?3 AND seq < ?1 ORDER BY seq DESC "
                       "LIMIT ?2",
-    [ST_UNFINISHED] = "SELECT " COLS INPUT " FROM tasks WHERE state IN (0, 1, 2) ORDER BY seq",
+    [ST_UNFINISHED] = "SELECT " COLS INPUT_LEN " FROM tasks WHERE state IN (0, 1, 2) ORDER BY seq",
     [ST_COUNT] = "SELECT state, count(*) FROM tasks GROUP BY state",
     [ST_PURGE] = "DELETE FROM tasks WHERE state=?1 AND finished_at > 0 AND finished_at < ?2",
+    [ST_PURGE_OLDEST] = "DELETE FROM tasks WHERE seq IN (SELECT seq FROM tasks WHERE finished_at > 0 AND state >= 3 "
+                        "ORDER BY finished_at LIMIT ?1) RETURNING state",
+    [ST_INPUT] = "SELECT data FROM inputs WHERE seq=?1",
     [ST_BEGIN] = "BEGIN",
     [ST_ROLLBACK] = "ROLLBACK",
     [ST_COMMIT] = "COMMIT",
@@ -92,6 +99,7 @@ static const char *const sql[ST__N] = {
 
 static int db_error(lg_store *s, int rc, const char *what)
 {
+    s->last_rc = rc & 0xff;
     return lg_error(LG_E_IO, "store: %s: %s (sqlite %d)", what, s->db ? sqlite3_errmsg(s->db) : "", rc);
 }
 
@@ -128,6 +136,7 @@ static int exec(lg_store *s, const char *text)
     char *msg = NULL;
     int rc = sqlite3_exec(s->db, text, NULL, NULL, &msg);
     if (rc == SQLITE_OK) return LG_OK;
+    s->last_rc = rc & 0xff;
     int ret = lg_error(LG_E_IO, "store: %s: %s", text, msg ? msg : sqlite3_errstr(rc));
     sqlite3_free(msg);
     return ret;
@@ -166,6 +175,24 @@ static int migrate(lg_store *s)
     return LG_OK;
 }
 
+static int64_t pragma_int(lg_store *s, const char *pragma)
+{
+    sqlite3_stmt *st;
+    int64_t v = -1;
+    if (sqlite3_prepare_v2(s->db, pragma, -1, &st, NULL) != SQLITE_OK) return -1;
+    if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* A database made by an earlier build has no auto_vacuum: VACUUM once to turn it on, so
+ * that pages freed by purges can go back to the file system. */
+static int vacuum_mode(lg_store *s)
+{
+    if (pragma_int(s, "PRAGMA auto_vacuum") == 2) return LG_OK;
+    return exec(s, "PRAGMA auto_vacuum=INCREMENTAL; VACUUM");
+}
+
 int lg_store_open(const char *data_dir, lg_store **out)
 {
     *out = NULL;
@@ -177,16 +204,19 @@ int lg_store_open(const char *data_dir, lg_store **out)
     }
     lg_store *s = calloc(1, sizeof *s);
     if (!s) return lg_error(LG_E_NOMEM, "store: no memory");
-    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             lg_store_faults_vfs());
     if (rc != SQLITE_OK) {
         rc = lg_error(LG_E_IO, "store: cannot open '%s': %s", path, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
         lg_store_close(s);
         return rc;
     }
     sqlite3_busy_timeout(s->db, 5000);
-    rc = exec(s, "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                     "PRAGMA wal_autocheckpoint=8192");
+    /* auto_vacuum first: on a new file it takes effect when the first table is made. */
+    rc = exec(s, "PRAGMA auto_vacuum=INCREMENTAL; PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; "
+                 "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=8192; PRAGMA journal_size_limit=33554432");
     if (rc == LG_OK) rc = migrate(s);
+    if (rc == LG_OK) rc = vacuum_mode(s);
     for (int i = 0; rc == LG_OK && i < ST__N; i++)
         if (sqlite3_prepare_v3(s->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK)
             rc = db_error(s, 0, sql[i]);
@@ -386,7 +416,7 @@ int lg_store_list(lg_store *s, int state, int64_t before_seq, int limit, lg_stor
 
 int lg_store_unfinished(lg_store *s, lg_store_visit visit, void *arg)
 {
-    return walk(s, s->st[ST_UNFINISHED], true, visit, arg, NULL);
+    return walk(s, s->st[ST_UNFINISHED], false, visit, arg, NULL);
 }
 
 int lg_store_count(lg_store *s, int64_t counts[LG_TASK_STATE_COUNT])
@@ -413,4 +443,87 @@ int lg_store_purge(lg_store *s, double before, int64_t removed[LG_TASK_STATE_COU
         removed[state] += sqlite3_changes(s->db);
     }
     return LG_OK;
+}
+
+int lg_store_purge_oldest(lg_store *s, int limit, int64_t removed[LG_TASK_STATE_COUNT], int *n)
+{
+    sqlite3_stmt *st = s->st[ST_PURGE_OLDEST];
+    sqlite3_bind_int(st, 1, limit);
+    int step, k = 0;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        int state = sqlite3_column_int(st, 0);
+        if (state >= 0 && state < LG_TASK_STATE_COUNT) removed[state]++;
+        k++;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    *n = k;
+    return step == SQLITE_DONE ? LG_OK : db_error(s, step, "purging the oldest finished tasks");
+}
+
+int lg_store_input(lg_store *s, int64_t seq, uint8_t **data, size_t *len)
+{
+    sqlite3_stmt *st = s->st[ST_INPUT];
+    *data = NULL;
+    *len = 0;
+    sqlite3_bind_int64(st, 1, seq);
+    int step = sqlite3_step(st), rc = LG_OK;
+    if (step == SQLITE_ROW) {
+        size_t n = (size_t)sqlite3_column_bytes(st, 0);
+        const void *blob = sqlite3_column_blob(st, 0);
+        *data = malloc(n + 1);
+        if (*data) {
+            if (n) memcpy(*data, blob, n);
+            *len = n;
+        } else {
+            rc = lg_error(LG_E_NOMEM, "store: no memory for an input of %zu bytes", n);
+        }
+    } else if (step == SQLITE_DONE) {
+        rc = lg_error(LG_E_NOT_FOUND, "store: no input for task #%lld", (long long)seq);
+    } else {
+        rc = db_error(s, step, "reading a task's input");
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+int64_t lg_store_used_bytes(lg_store *s)
+{
+    int64_t pages = pragma_int(s, "PRAGMA page_count"), free_pages = pragma_int(s, "PRAGMA freelist_count");
+    int64_t size = pragma_int(s, "PRAGMA page_size");
+    if (pages < 0 || free_pages < 0 || size < 0) return -1;
+    return (pages - free_pages) * size;
+}
+
+int64_t lg_store_file_bytes(lg_store *s)
+{
+    int64_t pages = pragma_int(s, "PRAGMA page_count"), size = pragma_int(s, "PRAGMA page_size");
+    return pages < 0 || size < 0 ? -1 : pages * size;
+}
+
+int lg_store_vacuum(lg_store *s, int64_t max_pages)
+{
+    char text[64];
+    snprintf(text, sizeof text, "PRAGMA incremental_vacuum(%lld)", (long long)max_pages);
+    return exec(s, text);
+}
+
+bool lg_store_in_transaction(lg_store *s)
+{
+    return sqlite3_get_autocommit(s->db) == 0;
+}
+
+bool lg_store_full(lg_store *s)
+{
+    return s->last_rc == SQLITE_FULL;
+}
+
+int lg_store_touch(lg_store *s)
+{
+    int v = 0;
+    LG_CHECK(user_version(s, &v));
+    char text[64];
+    snprintf(text, sizeof text, "PRAGMA user_version=%d", v);
+    return exec(s, text);
 }

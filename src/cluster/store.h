@@ -14,6 +14,8 @@
 #ifndef LG_CLUSTER_STORE_H
 #define LG_CLUSTER_STORE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "cluster/task.h"
@@ -48,11 +50,28 @@ typedef int (*lg_store_visit)(void *arg, lg_task *t, int64_t seq);
  * most limit; without input (input NULL, input_len its size). *count: rows visited. */
 int lg_store_list(lg_store *s, int state, int64_t before_seq, int limit, lg_store_visit visit, void *arg,
                   int *count);
-/* Every task in QUEUED/DISPATCHED/RUNNING, oldest first, with input. */
+/* Every task in QUEUED/DISPATCHED/RUNNING, oldest first, without input (input NULL,
+ * input_len its size: read it with lg_store_input when it is needed). */
 int lg_store_unfinished(lg_store *s, lg_store_visit visit, void *arg);
 /* Task counts per state. */
 int lg_store_count(lg_store *s, int64_t counts[LG_TASK_STATE_COUNT]);
 /* Deletes final tasks finished before t; removed[state] += rows deleted. */
 int lg_store_purge(lg_store *s, double before, int64_t removed[LG_TASK_STATE_COUNT]);
+/* Deletes up to limit final tasks, those finished first; removed[state] += rows,
+ * *n: rows deleted. Queued and running tasks are never touched. */
+int lg_store_purge_oldest(lg_store *s, int limit, int64_t removed[LG_TASK_STATE_COUNT], int *n);
+/* The input of the task with row number seq (malloc'd, NUL-terminated past len). */
+int lg_store_input(lg_store *s, int64_t seq, uint8_t **data, size_t *len);
+/* Bytes in use (pages not on the free list) and bytes of the main file; -1 on error. */
+int64_t lg_store_used_bytes(lg_store *s);
+int64_t lg_store_file_bytes(lg_store *s);
+/* Returns up to max_pages free pages to the file system (auto_vacuum=INCREMENTAL). */
+int lg_store_vacuum(lg_store *s, int64_t max_pages);
+/* True inside a transaction (SQLite rolls some failures back by itself). */
+bool lg_store_in_transaction(lg_store *s);
+/* A small write (the schema version, unchanged): probes whether writes work again. */
+int lg_store_touch(lg_store *s);
+/* True when the last failure was SQLITE_FULL (the disk or the file system is full). */
+bool lg_store_full(lg_store *s);
 
 #endif

@@ -57,11 +57,12 @@ typedef struct report {
     lg_msg_type type;        /* STARTED, RESULT, FAILURE, MODEL_REQUEST */
     char id[64];             /* task id, or model name for MODEL_REQUEST */
     char *text;              /* result body or failure reason (malloc'd), or NULL */
+    const char *cause;       /* FAILURE a retry cannot fix: "model_missing", "input", ...; NULL: retry */
     double service_s;
     bool started;            /* RESULT/FAILURE that stands for its STARTED too */
 } report;
 
-enum { FETCH_PENDING, FETCH_DONE, FETCH_FAILED };
+enum { FETCH_PENDING, FETCH_DONE, FETCH_FAILED, FETCH_MISSING /* the coordinator has no such model */ };
 
 typedef struct fetch {
     struct fetch *next;
@@ -125,7 +126,8 @@ static void wake(lg_worker *w)
 
 /* Queues a report; STARTED does not wake the I/O thread (it goes out with the RESULT, or
  * at started_due). */
-static void post(lg_worker *w, lg_msg_type type, const char *id, char *text, double service_s)
+static void post_cause(lg_worker *w, lg_msg_type type, const char *id, char *text, double service_s,
+                       const char *cause)
 {
     report *r = calloc(1, sizeof(*r));
     if (!r) {
@@ -136,12 +138,18 @@ static void post(lg_worker *w, lg_msg_type type, const char *id, char *text, dou
     snprintf(r->id, sizeof(r->id), "%s", id);
     r->text = text;
     r->service_s = service_s;
+    r->cause = cause;
     pthread_mutex_lock(&w->mu);
     if (w->out_tail) w->out_tail->next = r;
     else w->out = r;
     w->out_tail = r;
     pthread_mutex_unlock(&w->mu);
     if (type != LG_MSG_STARTED) wake(w);
+}
+
+static void post(lg_worker *w, lg_msg_type type, const char *id, char *text, double service_s)
+{
+    post_cause(w, type, id, text, service_s, NULL);
 }
 
 static fetch *fetch_find(lg_worker *w, const char *model)
@@ -172,7 +180,7 @@ static struct timespec abs_time(double s)
 
 /* Makes sure the executor has model, fetching it from the coordinator when missing.
  * NULL when it is there; else why not (malloc'd). */
-static char *ensure_model(lg_worker *w, const char *model)
+static char *ensure_model(lg_worker *w, const char *model, bool *missing)
 {
     if (lg_executor_has_model(w->ex, model)) return NULL;
     pthread_mutex_lock(&w->mu);
@@ -196,7 +204,8 @@ static char *ensure_model(lg_worker *w, const char *model)
     while (f->state == FETCH_PENDING && !w->quitting && rc != ETIMEDOUT)
         rc = pthread_cond_timedwait(&w->fetch_cv, &w->mu, &until);
     char *why = NULL;
-    if (f->state == FETCH_FAILED) why = strdup(f->error);
+    *missing = f->state == FETCH_MISSING;
+    if (f->state == FETCH_FAILED || f->state == FETCH_MISSING) why = strdup(f->error);
     else if (f->state == FETCH_PENDING)
         why = strdup(w->quitting ? "worker stopping while fetching the model" : "model fetch timed out");
     if (--f->waiters == 0 && f->state != FETCH_PENDING) {
@@ -265,16 +274,39 @@ static void device_lost(lg_worker *w, int k, const char *error)
     wake(w);
 }
 
+/* Failures a retry cannot fix, by status: the task fails at once (docs/protocol.md). */
+static const struct {
+    int rc;
+    const char *cause;
+} final_causes[] = {
+    { LG_E_INVALID_ARG, "input" }, { LG_E_SHAPE, "input" },           { LG_E_PARSE, "input" },
+    { LG_E_IMAGE, "input" },       { LG_E_NOT_FOUND, "input" },       { LG_E_UNSUPPORTED, "unsupported" },
+    { LG_E_INVALID_MODEL, "unsupported" },
+};
+
+static const char *final_cause(int rc)
+{
+    for (size_t i = 0; i < sizeof final_causes / sizeof final_causes[0]; i++)
+        if (final_causes[i].rc == rc) return final_causes[i].cause;
+    return NULL;
+}
+
 static void run_job(lg_worker *w, job *j)
 {
     post(w, LG_MSG_STARTED, j->id, NULL, 0);
     double t0 = lg_now();
-    char *result = NULL, *error = ensure_model(w, j->model), why[256];
+    bool missing = false;
+    const char *cause = NULL;
+    char *result = NULL, *error = ensure_model(w, j->model, &missing), why[256];
+    if (missing) cause = "model_missing";
     int k = error ? -1 : pick_device(w, j, why, sizeof(why));
-    if (!error && k < 0) error = strdup(why);
+    if (!error && k < 0) error = strdup(why); /* retried: another worker may have the device */
     if (!error) {
         int rc = lg_executor_run(w->devs[k].ex, j->model, j->kind, j->input, j->len, &result, &error);
-        if (rc != LG_OK && !error) error = strdup(lg_last_error());
+        if (rc != LG_OK) {
+            cause = final_cause(rc); /* a device fault (LG_E_DEVICE) is not final: retried */
+            if (!error) error = strdup(lg_last_error());
+        }
         if (rc == LG_E_DEVICE) device_lost(w, k, error ? error : "device error");
         pthread_mutex_lock(&w->mu);
         w->devs[k].running--;
@@ -286,7 +318,7 @@ static void run_job(lg_worker *w, job *j)
         /* FAILURE reasons are capped by the protocol (64 KiB); keep well under it. */
         if (asprintf(&reason, "worker '%s': %.4000s", w->id, error) < 0) reason = NULL;
         free(error);
-        post(w, LG_MSG_FAILURE, j->id, reason, 0);
+        post_cause(w, LG_MSG_FAILURE, j->id, reason, 0, cause);
     } else {
         post(w, LG_MSG_RESULT, j->id, result, lg_now() - t0);
     }
@@ -501,7 +533,7 @@ static void on_model_error(lg_worker *w, const lg_msg *m, double now)
     char why[600];
     snprintf(why, sizeof(why), "model '%s' is not here and the coordinator cannot send it: %s",
              lg_proto_str(m, "name"), lg_proto_str(m, "message"));
-    fetch_end(w, lg_proto_str(m, "name"), FETCH_FAILED, why);
+    fetch_end(w, lg_proto_str(m, "name"), FETCH_MISSING, why);
 }
 
 static void on_error(lg_worker *w, const lg_msg *m, double now)
@@ -574,8 +606,9 @@ static void send_reports(lg_worker *w)
         } else {
             json_t *meta = r->type == LG_MSG_MODEL_REQUEST ? json_pack("{s:s}", "name", r->id)
                            : r->type == LG_MSG_FAILURE
-                               ? json_pack("{s:s, s:s, s:b}", "id", r->id, "reason",
-                                           r->text ? r->text : "worker out of memory", "started", r->started)
+                               ? json_pack("{s:s, s:s, s:b, s:s?}", "id", r->id, "reason",
+                                           r->text ? r->text : "worker out of memory", "started", r->started,
+                                           "cause", r->cause)
                            : r->type == LG_MSG_RESULT
                                ? json_pack("{s:s, s:f, s:b}", "id", r->id, "service_s", r->service_s, "started", r->started)
                                : json_pack("{s:s}", "id", r->id);

@@ -240,6 +240,49 @@ static void test_retries_then_failed(void **state)
     lg_coord_close(c);
 }
 
+/* A failure a retry cannot fix is final at once; a missing model is retried only while
+ * another live worker advertises it. */
+static void test_rejected_is_final(void **state)
+{
+    (void)state;
+    lg_coord *c = open_mem(NULL);
+    char id[40], got[40], w[64];
+    hello(c, "w1", 1, "cpu", 0);
+    submit(c, LG_PRIO_NORMAL, NULL, id);
+    dispatch(c, got, w);
+    assert_int_equal(lg_coord_task_rejected(c, w, id, "input 'x': wrong shape", false), LG_OK);
+    lg_task t = get(c, id);
+    assert_int_equal(t.state, LG_TASK_FAILED);
+    assert_int_equal(t.attempts, 1);
+    assert_non_null(strstr(t.error, "not retried"));
+    lg_task_clear(&t);
+    /* model_missing with no other worker holding it: final too. */
+    submit(c, LG_PRIO_NORMAL, NULL, id);
+    dispatch(c, got, w);
+    assert_int_equal(lg_coord_task_rejected(c, w, id, "no model 'digits'", true), LG_OK);
+    assert_int_equal(state_of(c, id), LG_TASK_FAILED);
+    /* ... but another live worker advertising the model gets a try. */
+    lg_worker_info info;
+    memset(&info, 0, sizeof info);
+    snprintf(info.id, sizeof info.id, "w2");
+    info.capacity = 1;
+    info.n_models = 1;
+    snprintf(info.models[0], sizeof info.models[0], "digits");
+    assert_int_equal(lg_coord_worker_hello(c, &info), LG_OK);
+    submit(c, LG_PRIO_NORMAL, NULL, id);
+    dispatch(c, got, w);
+    if (strcmp(w, "w2") == 0) { /* the advertiser itself lacks it: nobody else has it */
+        assert_int_equal(lg_coord_task_rejected(c, w, id, "gone", true), LG_OK);
+        assert_int_equal(state_of(c, id), LG_TASK_FAILED);
+    } else {
+        assert_int_equal(lg_coord_task_rejected(c, w, id, "no model 'digits'", true), LG_OK);
+        assert_int_equal(state_of(c, id), LG_TASK_QUEUED);
+        dispatch(c, got, w); /* a second attempt */
+        assert_string_equal(got, id);
+    }
+    lg_coord_close(c);
+}
+
 static void fast_heartbeat(lg_coord_config *cfg)
 {
     cfg->heartbeat_interval_s = 0.01;
@@ -757,6 +800,7 @@ int main(void)
         cmocka_unit_test(test_capacity_and_priority),
         cmocka_unit_test(test_requirements_do_not_block),
         cmocka_unit_test(test_retries_then_failed),
+        cmocka_unit_test(test_rejected_is_final),
         cmocka_unit_test(test_dead_worker_and_late_result),
         cmocka_unit_test(test_bye_requeues),
         cmocka_unit_test(test_cancel),

@@ -2,7 +2,9 @@
  * test_store.c: the SQLite task store: every field round-trips, updates, idempotency
  * keys, listing, counts, purge and the schema version; and crash recovery through the
  * coordinator: closed without finishing, and killed with SIGKILL mid-run, a reopened
- * coordinator requeues what was not finished and still has the completed results.
+ * coordinator requeues what was not finished and still has the completed results;
+ * purging oldest first, inputs read back by row, the auto_vacuum migration, and
+ * injected store faults (a refused task leaves nothing behind, health recovers).
  */
 #include <signal.h>
 #include <sqlite3.h>
@@ -11,6 +13,7 @@
 #include "lg_test.h"
 #include "cluster/coordinator.h"
 #include "cluster/store.h"
+#include "cluster/store_faults.h"
 
 static char *temp_dir(void)
 {
@@ -356,13 +359,180 @@ static void test_kill9_recovery(void **state)
     remove_dir(dir);
 }
 
+/* Finished tasks go oldest first, queued ones never; inputs are read back by row. */
+static void test_purge_oldest_and_inputs(void **state)
+{
+    (void)state;
+    char *dir = temp_dir();
+    lg_store *s;
+    assert_int_equal(lg_store_open(dir, &s), LG_OK);
+    char ids[20][LG_TASK_ID_LEN + 1];
+    int64_t seqs[20];
+    for (int i = 0; i < 20; i++) {
+        lg_task t;
+        make_task(&t, "digits", NULL);
+        if (i % 2 == 0) {
+            t.state = LG_TASK_COMPLETED;
+            t.finished_at = 1000.0 + i; /* the even ones finished in order */
+        }
+        assert_int_equal(lg_store_insert(s, &t, &seqs[i]), LG_OK);
+        memcpy(ids[i], t.id, sizeof ids[i]);
+        lg_task_clear(&t);
+    }
+    int64_t removed[LG_TASK_STATE_COUNT] = { 0 };
+    int n = 0;
+    assert_int_equal(lg_store_purge_oldest(s, 3, removed, &n), LG_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(removed[LG_TASK_COMPLETED], 3);
+    lg_task t;
+    for (int i = 0; i < 6; i += 2) assert_int_equal(lg_store_get(s, ids[i], &t), LG_E_NOT_FOUND);
+    assert_int_equal(lg_store_get(s, ids[6], &t), LG_OK);
+    lg_task_clear(&t);
+    assert_int_equal(lg_store_purge_oldest(s, 100, removed, &n), LG_OK);
+    assert_int_equal(n, 7);
+    int64_t counts[LG_TASK_STATE_COUNT];
+    assert_int_equal(lg_store_count(s, counts), LG_OK);
+    assert_int_equal(counts[LG_TASK_QUEUED], 10);
+    assert_int_equal(counts[LG_TASK_COMPLETED], 0);
+    /* The input of a queued task, by row number. */
+    uint8_t *data;
+    size_t len;
+    assert_int_equal(lg_store_input(s, seqs[1], &data, &len), LG_OK);
+    assert_int_equal(len, 300);
+    for (size_t i = 0; i < len; i++) assert_int_equal(data[i], (uint8_t)(i * 7));
+    free(data);
+    assert_int_equal(lg_store_input(s, seqs[0], &data, &len), LG_E_NOT_FOUND);
+    assert_true(lg_store_used_bytes(s) > 0);
+    assert_true(lg_store_file_bytes(s) >= lg_store_used_bytes(s));
+    assert_int_equal(lg_store_vacuum(s, 1000), LG_OK);
+    assert_int_equal(lg_store_file_bytes(s), lg_store_used_bytes(s)); /* every free page returned */
+    lg_store_close(s);
+    remove_dir(dir);
+}
+
+static int visit_unfinished(void *arg, lg_task *t, int64_t seq)
+{
+    (void)seq;
+    assert_null(t->input); /* a backlog is reloaded without its inputs */
+    assert_int_equal(t->input_len, 300);
+    (*(int *)arg)++;
+    return LG_OK;
+}
+
+/* A database made without auto_vacuum (an earlier build) is converted at open, and
+ * unfinished tasks come back without their inputs. */
+static void test_auto_vacuum_migration(void **state)
+{
+    (void)state;
+    char *dir = temp_dir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/legacygpu.db", dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA auto_vacuum=0; CREATE TABLE other(x); INSERT INTO other VALUES(1)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    lg_store *s;
+    assert_int_equal(lg_store_open(dir, &s), LG_OK);
+    lg_task t;
+    int64_t seq;
+    make_task(&t, "digits", NULL);
+    assert_int_equal(lg_store_insert(s, &t, &seq), LG_OK);
+    lg_task_clear(&t);
+    int n = 0;
+    assert_int_equal(lg_store_unfinished(s, visit_unfinished, &n), LG_OK);
+    assert_int_equal(n, 1);
+    lg_store_close(s);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA auto_vacuum", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 2); /* INCREMENTAL */
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    remove_dir(dir);
+}
+
+static char fault_file[64];
+
+static void set_fault(const char *what)
+{
+    FILE *f = fopen(fault_file, "w");
+    assert_non_null(f);
+    fputs(what, f);
+    fclose(f);
+}
+
+static int submit_one(lg_coord *c, lg_submit_result *res)
+{
+    static const char body[] = "{\"inputs\":[]}";
+    lg_submit_request req = { .model = "digits", .priority = LG_PRIO_NORMAL, .input_kind = LG_INPUT_JSON,
+                              .input = (const uint8_t *)body, .input_len = sizeof body - 1 };
+    return lg_coord_submit(c, &req, res);
+}
+
+/* A failed commit refuses the task (nothing queued, nothing stored), health is
+ * degraded with a message for people, and a tick's probe clears it once writes work. */
+static void test_store_faults(void **state)
+{
+    (void)state;
+    if (!lg_store_faults_vfs()) skip(); /* a Release build has no fault shim */
+    char *dir = temp_dir();
+    lg_coord_config cfg;
+    lg_coord_config_defaults(&cfg);
+    cfg.data_dir = dir;
+    lg_coord *c;
+    assert_int_equal(lg_coord_open(&cfg, &c), LG_OK);
+    lg_submit_result res;
+    assert_int_equal(submit_one(c, &res), LG_OK);
+    for (int k = 0; k < 2; k++) {
+        set_fault(k == 0 ? "full" : "write");
+        assert_int_equal(submit_one(c, &res), LG_E_IO);
+        assert_true(strstr(lg_last_error(), k == 0 ? LG_COORD_STORE_FULL : "the task store cannot write") != NULL);
+        assert_true(strstr(lg_last_error(), dir) != NULL);
+        assert_string_equal(res.task_id, "");
+        lg_coord_stats st;
+        assert_int_equal(lg_coord_stats_get(c, &st), LG_OK);
+        assert_true(st.store_degraded);
+        assert_int_equal(st.queued_by_priority[LG_PRIO_NORMAL], 1); /* the refused task is not queued */
+        assert_int_equal(st.tasks_by_state[LG_TASK_QUEUED], 1);
+        assert_int_equal(st.rejected_total[k == 0 ? LG_REJECT_STORE_FULL : LG_REJECT_STORE_ERROR], 1);
+        lg_coord_tick(c); /* the probe fails too */
+        assert_int_equal(lg_coord_stats_get(c, &st), LG_OK);
+        assert_true(st.store_degraded);
+        set_fault("");
+        lg_coord_tick(c);
+        assert_int_equal(lg_coord_stats_get(c, &st), LG_OK);
+        assert_false(st.store_degraded);
+    }
+    assert_int_equal(submit_one(c, &res), LG_OK);
+    lg_coord_close(c);
+    /* Only the two accepted tasks were stored. */
+    assert_int_equal(lg_coord_open(&cfg, &c), LG_OK);
+    lg_coord_stats st;
+    assert_int_equal(lg_coord_stats_get(c, &st), LG_OK);
+    assert_int_equal(st.tasks_by_state[LG_TASK_QUEUED], 2);
+    lg_coord_close(c);
+    remove_dir(dir);
+}
+
 int main(void)
 {
+    /* The fault shim reads its control file's name once, at the first store opened. */
+    snprintf(fault_file, sizeof fault_file, "/tmp/lg_store_faults_%d", (int)getpid());
+    set_fault("");
+    setenv("LEGACYGPU_STORE_FAULTS", fault_file, 1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_requirements_json),
         cmocka_unit_test(test_reopen_requeues),
         cmocka_unit_test(test_kill9_recovery),
+        cmocka_unit_test(test_purge_oldest_and_inputs),
+        cmocka_unit_test(test_auto_vacuum_migration),
+        cmocka_unit_test(test_store_faults),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    unlink(fault_file);
+    return rc;
 }
