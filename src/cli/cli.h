@@ -22,6 +22,7 @@ typedef struct lg_cli_command {
 
 int lg_cmd_info(int argc, char **argv);
 int lg_cmd_run(int argc, char **argv);
+int lg_cmd_bench(int argc, char **argv);
 int lg_cmd_test_onnx(int argc, char **argv);
 int lg_cmd_infer(int argc, char **argv);
 int lg_cmd_serve(int argc, char **argv);
