@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# scripts/deps.sh [--train]: installs every Debian 12 package that legacygpu's build, tests, fuzzers
-# and demo need (--train: also what retraining the demo model needs).
+# scripts/deps.sh [--train] [--plot]: installs every Debian 12 package that legacygpu's build, tests,
+# fuzzers and demo need (--train: also what retraining the demo model needs; --plot: gnuplot for
+# bench/plot_ratios.sh's chart, not needed by CI).
 # Idempotent: packages already present are skipped; `apt-get update` runs at most once per call.
 set -euo pipefail
 
@@ -19,13 +20,19 @@ PKGS=(
   libcmocka-dev libonnx-testdata python3 python3-numpy python3-onnx
   # cluster tests and benchmarks: promtool (prometheus) checks /metrics, wrk loads the API
   prometheus wrk
+  # old CPUs in CI: the model tests under qemu-x86_64 -cpu Nehalem / SandyBridge / Haswell
+  qemu-user
 )
 
 # Retraining the demo model (scripts/make_demo_model.py) also needs PyTorch and
 # scikit-learn: `bash scripts/deps.sh --train`.
-if [ "${1:-}" = "--train" ]; then
-  PKGS+=(python3-torch python3-sklearn)
-fi
+for flag in "$@"; do
+  case $flag in
+    --train) PKGS+=(python3-torch python3-sklearn) ;;
+    --plot) PKGS+=(gnuplot-nox) ;; # bench/plot_ratios.sh
+    *) echo "deps: unknown option $flag (--train, --plot)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -63,8 +63,18 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Peak resident memory of this process image: VmHWM from /proc (getrusage's ru_maxrss
+ * survives exec, so a big parent such as a Python driver would show through it), else
+ * getrusage. */
 static double peak_rss_mb(void)
 {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long long kb = -1;
+    while (f && kb < 0 && fgets(line, sizeof(line), f))
+        if (sscanf(line, "VmHWM: %lld kB", &kb) != 1) kb = -1;
+    if (f) fclose(f);
+    if (kb >= 0) return (double)kb / 1024.0;
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
     return (double)ru.ru_maxrss / 1024.0; /* Linux: kilobytes */
