@@ -49,6 +49,8 @@ PY
 # --- good runs ------------------------------------------------------------------------
 expect info 0 "simd:" -- "$LG" info
 expect info-json 0 '"backends"' -- "$LG" info --json
+expect info-simd-path 0 "kernels:  none (LEGACYGPU_SIMD=none" -- env LEGACYGPU_SIMD=none "$LG" info
+expect info-simd-json 0 '"simd_path": "none"' -- env LEGACYGPU_SIMD=none "$LG" info --json
 expect info-model 0 "input   input: float32 [N,3,224,224]" -- "$LG" info "$SQ/model.onnx"
 expect info-shapes 0 "inferred detections: float32 [2,6300,85]" -- "$LG" info "$SHARED/models/yolo_style/model.onnx" --input-shape images=2x3x320x320
 expect version 0 "legacygpu 0." -- "$LG" --version

@@ -1,7 +1,7 @@
 /*
  * gemm.c: the blocked single-precision GEMM driver (see gemm.h): operand packing, the
- * loops over cache blocks, the split of C across threads, and the portable C
- * micro-kernel used when AVX2+FMA is missing.
+ * loops over cache blocks, the split of C across threads, the portable C micro-kernel,
+ * and the table of micro-kernels per SIMD path.
  *
  * Loop order inside one thread's share of C (Goto/BLIS): for each NC-column block of B,
  * for each KC block of K, pack B's KC x NC block (L2/L3 resident); for each MC-row block
@@ -187,6 +187,18 @@ static void edge_tile(kernel_fn kern, int64_t kc, const float *a, const float *b
         for (int64_t j = 0; j < nr; j++) c[i * ldc + j] = tile_finish(tmp[i * NR + j], &c[i * ldc + j], i, t);
 }
 
+/* Micro-kernels per SIMD path: the full tile, and the left half for narrow edges (NULL:
+ * the full kernel into a scratch tile). */
+static const struct {
+    kernel_fn full, half;
+} kernels[LG_SIMD_COUNT] = {
+    [LG_SIMD_NONE] = { kernel_ref, NULL },
+    [LG_SIMD_SSE41] = { lg_sgemm_kernel_sse41, lg_sgemm_kernel_sse41_half },
+    [LG_SIMD_AVX] = { lg_sgemm_kernel_avx, lg_sgemm_kernel_avx_half },
+    [LG_SIMD_AVX2] = { lg_sgemm_kernel_avx2, lg_sgemm_kernel_avx2_half },
+    [LG_SIMD_AVX512] = { lg_sgemm_kernel_avx512, lg_sgemm_kernel_avx2_half },
+};
+
 /* ---- per-thread scratch ----------------------------------------------------------- */
 
 #define SCRATCH_FLOATS ((size_t)MC * KC + (size_t)KC * NC)
@@ -325,9 +337,9 @@ int lg_sgemm(lg_threadpool *pool, const lg_sgemm_args *g)
         return LG_OK;
     }
     sgemm_job job = { .g = g, .kcb = k_block(g->K) };
-    bool avx2 = lg_cpu()->avx2 && lg_cpu()->fma;
-    job.kern = lg_cpu()->avx512f ? lg_sgemm_kernel_avx512 : avx2 ? lg_sgemm_kernel_avx2 : kernel_ref;
-    job.half = avx2 ? lg_sgemm_kernel_avx2_half : NULL;
+    lg_simd_level lvl = lg_simd();
+    job.kern = kernels[lvl].full;
+    job.half = kernels[lvl].half;
     plan_tasks(&job, lg_threadpool_size(pool));
     atomic_init(&job.failed, 0);
     int64_t tasks = ceil_div(g->M, job.m_step) * job.tasks_n;

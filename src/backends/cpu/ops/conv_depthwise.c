@@ -109,9 +109,15 @@ static void dw_planes(void *arg, int64_t begin, int64_t end)
     lg_free(even);
 }
 
+/* The row kernel per SIMD path (AVX-512 uses the AVX2 one: rows are short). */
+static void (*const axpy_for[LG_SIMD_COUNT])(float *y, const float *x, float w, int64_t n) = {
+    [LG_SIMD_NONE] = axpy_ref, [LG_SIMD_SSE41] = lg_conv_dw_axpy_sse41, [LG_SIMD_AVX] = lg_conv_dw_axpy_avx,
+    [LG_SIMD_AVX2] = lg_conv_dw_axpy_avx2, [LG_SIMD_AVX512] = lg_conv_dw_axpy_avx2,
+};
+
 int lg_conv_depthwise_f32(lg_threadpool *pool, const lg_conv_dw_args *a)
 {
-    dw_job job = { a, (lg_cpu()->avx2 && lg_cpu()->fma) ? lg_conv_dw_axpy_avx2 : axpy_ref, false };
+    dw_job job = { a, axpy_for[lg_simd()], false };
     int64_t plane_work = a->g->out_size * a->g->kernel_size;
     int64_t min_planes = plane_work > 0 ? 1 + 16384 / plane_work : 1;
     lg_parallel_for(pool, a->g->batch * a->g->out_c, min_planes, dw_planes, &job);

@@ -22,7 +22,9 @@ bool lg_conv_depthwise_applies(const lg_conv_geom *g);
 /* LG_OK, or LG_E_NOMEM when a thread's row scratch could not be allocated. */
 int lg_conv_depthwise_f32(lg_threadpool *pool, const lg_conv_dw_args *a);
 
-/* y[i] += w * x[i] for i < n (AVX2; conv_depthwise_avx2.c). */
+/* y[i] += w * x[i] for i < n, per SIMD path (conv_depthwise_<path>.c). */
 void lg_conv_dw_axpy_avx2(float *y, const float *x, float w, int64_t n);
+void lg_conv_dw_axpy_avx(float *y, const float *x, float w, int64_t n);
+void lg_conv_dw_axpy_sse41(float *y, const float *x, float w, int64_t n);
 
 #endif
