@@ -36,6 +36,7 @@ typedef struct bench_opts {
 typedef struct bench_stats {
     double load_ms, session_ms, first_ms;
     double min_ms, median_ms, p90_ms, max_ms, mean_ms, throughput, peak_rss_mb;
+    double cpu_ms;              /* process CPU time (user + system) per timed run, all threads */
 } bench_stats;
 
 /* Per op type totals of a profile. */
@@ -78,6 +79,14 @@ static double peak_rss_mb(void)
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
     return (double)ru.ru_maxrss / 1024.0; /* Linux: kilobytes */
+}
+
+static double cpu_time_ms(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
 }
 
 static void usage(FILE *f)
@@ -296,13 +305,13 @@ static void print_profile(json_t *p)
 static void report(const bench_opts *o, const lg_bench_inputs *in, int threads, const bench_stats *st, json_t *prof)
 {
     if (o->json) {
-        json_t *j = json_pack("{s:s, s:s, s:i, s:i, s:s, s:s, s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}",
+        json_t *j = json_pack("{s:s, s:s, s:i, s:i, s:s, s:s, s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}",
                               "model", o->model, "inputs", in->shapes, "batch", o->batch, "threads", threads, "backend",
                               o->backend, "precision", precisions[o->precision].name, "runs", o->runs, "warmup",
                               o->warmup, "load_ms", st->load_ms, "session_ms", st->session_ms, "first_run_ms",
                               st->first_ms, "min_ms", st->min_ms, "median_ms", st->median_ms, "mean_ms", st->mean_ms,
                               "p90_ms", st->p90_ms, "max_ms", st->max_ms, "throughput", st->throughput, "peak_rss_mb",
-                              st->peak_rss_mb);
+                              st->peak_rss_mb, "cpu_ms", st->cpu_ms);
         if (prof) json_object_set(j, "profile", prof);
         char *text = json_dumps(j, JSON_INDENT(2));
         puts(text);
@@ -320,6 +329,7 @@ static void report(const bench_opts *o, const lg_bench_inputs *in, int threads, 
     printf("runs:        %d after %d warm-up: min %.2f, median %.2f, p90 %.2f, max %.2f ms\n", o->runs, o->warmup,
            st->min_ms, st->median_ms, st->p90_ms, st->max_ms);
     printf("throughput:  %.1f inferences/s\n", st->throughput);
+    printf("cpu time:    %.2f ms per run (all threads)\n", st->cpu_ms);
     printf("peak memory: %.1f MB (resident)\n", st->peak_rss_mb);
     if (prof) print_profile(prof);
 }
@@ -378,6 +388,7 @@ int lg_cmd_bench(int argc, char **argv)
         lg_cli_fail(rc, o.model);
         goto done;
     }
+    double cpu0 = cpu_time_ms();
     for (int i = 0; i < o.runs; i++) {
         progress_step(&pg, "run", i + 1, o.runs);
         if ((rc = run_once(s, &in, n_out, outs, &times[i])) != LG_OK) {
@@ -385,6 +396,7 @@ int lg_cmd_bench(int argc, char **argv)
             goto done;
         }
     }
+    st.cpu_ms = (cpu_time_ms() - cpu0) / o.runs;
     progress_end(&pg);
     if (o.profile) prof = profile_json(s, o.runs);
     summarize(times, o.runs, o.batch, &st);

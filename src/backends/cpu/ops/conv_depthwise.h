@@ -26,5 +26,10 @@ int lg_conv_depthwise_f32(lg_threadpool *pool, const lg_conv_dw_args *a);
 void lg_conv_dw_axpy_avx2(float *y, const float *x, float w, int64_t n);
 void lg_conv_dw_axpy_avx(float *y, const float *x, float w, int64_t n);
 void lg_conv_dw_axpy_sse41(float *y, const float *x, float w, int64_t n);
+/* y[i] = bias + sum over t < taps of w[t] * src[t][i] for i < n, per SIMD path. */
+void lg_conv_dw_taps_avx512(float *y, const float *const *src, const float *w, int taps, float bias, int64_t n);
+void lg_conv_dw_taps_avx2(float *y, const float *const *src, const float *w, int taps, float bias, int64_t n);
+void lg_conv_dw_taps_avx(float *y, const float *const *src, const float *w, int taps, float bias, int64_t n);
+void lg_conv_dw_taps_sse41(float *y, const float *const *src, const float *w, int taps, float bias, int64_t n);
 
 #endif
