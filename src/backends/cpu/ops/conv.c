@@ -7,16 +7,20 @@
  * image (implicit im2col: the scratch is a few GEMM panels, never the whole col matrix).
  * Bias and the fused activation (conv.h) are applied in the GEMM's output pass.
  * Depthwise 2-D convolutions (one input channel per group) use a direct kernel
- * (conv_depthwise.c). ConvTranspose is the adjoint: col = W_g^T X_g by GEMM, then
+ * (conv_depthwise.c); 3x3 stride-1 ones with small enough weights use Winograd F(4x4, 3x3)
+ * when the image has enough tiles (conv_winograd.c; LEGACYGPU_WINOGRAD=0|all).
+ * ConvTranspose is the adjoint: col = W_g^T X_g by GEMM, then
  * scattered back (col2im) with the same im2col indices. Float16, bfloat16 and double
  * go through float32 copies.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "backends/cpu/gemm.h"
 #include "backends/cpu/ops/conv.h"
 #include "backends/cpu/ops/conv_depthwise.h"
+#include "backends/cpu/ops/conv_winograd.h"
 
 /* ---- geometry ---------------------------------------------------------------------- */
 
@@ -300,6 +304,7 @@ static void pack_im2col(const void *arg, int64_t k0, int64_t kc, int64_t n0, int
 typedef struct conv_state {
     int64_t groups, rows, K;    /* what the weights were packed for */
     lg_sgemm_packed **packed;   /* one per group, or NULL */
+    lg_conv_wino *wino;         /* Winograd-transformed weights, or NULL */
     lg_act act;                 /* fused activation (LG_ACT_NONE: none) */
 } conv_state;
 
@@ -340,6 +345,7 @@ static void conv_release(void *state)
     if (st->packed)
         for (int64_t i = 0; i < st->groups; i++) lg_sgemm_packed_free(st->packed[i]);
     lg_free(st->packed);
+    lg_conv_wino_free(st->wino);
     lg_free(st);
 }
 
@@ -374,7 +380,11 @@ static int conv_prepare(lg_kctx *c, void **state)
         return LG_OK;
     if (w->ndim == 4 && w->dims[1] == 1 && group > 1) return LG_OK; /* depthwise */
     LG_CHECK(conv_pack_weights(st, w, group));
-    c->consumed |= 1u << 1; /* exec reads the packed copy */
+    if (lg_conv_wino_weights_apply(c->node, w)) {
+        st->wino = lg_conv_wino_prepare(w->data, w->dims[0], w->dims[1]);
+        if (!st->wino) return LG_E_NOMEM;
+    }
+    c->consumed |= 1u << 1; /* exec reads the packed copies */
     return LG_OK;
 }
 
@@ -427,6 +437,9 @@ static int conv_f32(lg_kctx *c, const conv_f32_args *a)
         if (a->st && a->st->act.kind != LG_ACT_NONE) d.act = &a->st->act;
         return lg_conv_depthwise_f32(c->pool, &d);
     }
+    if (a->st && a->st->wino && lg_conv_wino_worth(a->st->wino, a->g))
+        return lg_conv_wino_f32(c->pool, a->st->wino, a->g, a->x, a->bias,
+                                a->st->act.kind != LG_ACT_NONE ? &a->st->act : NULL, a->y);
     return conv_gemm_f32(c, a);
 }
 
