@@ -7,7 +7,9 @@ count and each batch size: one input file is made (the test input repeated along
 batch, or reproducible random data from the declared shapes), then `legacygpu bench
 --json` and `node bench/ort_run.mjs` run on it alternately (A B A B ... for --rounds
 rounds) so drift on the machine hits both alike; the median of each tool is the median of
-its round medians. The outputs of one `legacygpu run` and one ORT run on the same input
+its round medians. CPU time per run (all threads) is reported beside the wall time: on a
+machine shared with other work it is the steadier measure at 1 thread (at 2 threads ORT's
+spinning workers add to it). The outputs of one `legacygpu run` and one ORT run on the same input
 give the max abs difference. Writes a Markdown table and a CSV.
 """
 import argparse
@@ -24,7 +26,8 @@ import onnx
 from onnx import numpy_helper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-FIELDS = ["model", "threads", "batch", "lg_median_ms", "ort_median_ms", "ratio", "lg_throughput", "ort_throughput",
+FIELDS = ["model", "threads", "batch", "lg_median_ms", "ort_median_ms", "ratio", "lg_cpu_ms", "ort_cpu_ms", "cpu_ratio",
+          "lg_throughput", "ort_throughput",
           "max_abs_diff", "lg_load_ms", "ort_load_ms", "load_ratio", "lg_peak_mb", "ort_peak_mb", "mem_ratio"]
 
 
@@ -110,6 +113,7 @@ def compare(args, mdir, threads, batch, tmp):
         ort.append(run_json(ort_cmd))
     med = lambda rs, k: statistics.median(r[k] for r in rs)
     lg_ms, ort_ms = med(lg, "median_ms"), med(ort, "median_ms")
+    lg_cpu, ort_cpu = med(lg, "cpu_ms"), med(ort, "cpu_ms")
     lg_load = med(lg, "load_ms") + med(lg, "session_ms")
     ort_load = med(ort, "load_ms")
     lg_peak = med(lg, "peak_rss_mb")
@@ -118,6 +122,7 @@ def compare(args, mdir, threads, batch, tmp):
     return {
         "model": os.path.basename(os.path.normpath(mdir)), "threads": threads, "batch": batch,
         "lg_median_ms": lg_ms, "ort_median_ms": ort_ms, "ratio": lg_ms / ort_ms,
+        "lg_cpu_ms": lg_cpu, "ort_cpu_ms": ort_cpu, "cpu_ratio": lg_cpu / ort_cpu if ort_cpu > 0 else float("nan"),
         "lg_throughput": batch * 1000 / lg_ms, "ort_throughput": batch * 1000 / ort_ms, "max_abs_diff": diff,
         "lg_load_ms": lg_load, "ort_load_ms": ort_load, "load_ratio": lg_load / ort_load,
         "lg_peak_mb": lg_peak, "ort_peak_mb": ort_peak, "mem_ratio": lg_peak / ort_peak if ort_peak > 0 else float("nan"),
@@ -125,11 +130,13 @@ def compare(args, mdir, threads, batch, tmp):
 
 
 def markdown(rows):
-    out = ["| model | threads | batch | legacygpu ms | ORT ms | ratio (lg/ORT) | max abs diff | load+session ms lg / ORT | "
-           "peak MB lg / ORT | memory ratio |", "|---|---|---|---|---|---|---|---|---|---|"]
+    out = ["| model | threads | batch | legacygpu ms | ORT ms | ratio (lg/ORT) | CPU ms/run lg / ORT | CPU ratio | "
+           "max abs diff | load+session ms lg / ORT | peak MB lg / ORT | memory ratio |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         out.append(f"| {r['model']} | {r['threads']} | {r['batch']} | {r['lg_median_ms']:.2f} | {r['ort_median_ms']:.2f} | "
-                   f"**{r['ratio']:.2f}** | {r['max_abs_diff']:.1e} | {r['lg_load_ms']:.0f} / {r['ort_load_ms']:.0f} | "
+                   f"**{r['ratio']:.2f}** | {r['lg_cpu_ms']:.2f} / {r['ort_cpu_ms']:.2f} | {r['cpu_ratio']:.2f} | "
+                   f"{r['max_abs_diff']:.1e} | {r['lg_load_ms']:.0f} / {r['ort_load_ms']:.0f} | "
                    f"{r['lg_peak_mb']:.0f} / {r['ort_peak_mb']:.0f} | {r['mem_ratio']:.2f} |")
     return "\n".join(out)
 

@@ -2,7 +2,8 @@
 // Times ONNX Runtime (onnxruntime-node, CPU, graph optimisation "all") on one model and
 // prints JSON: {"median_ms", "best_ms", "p90_ms", "max_ms", "runs", "load_ms" (session
 // creation from the file), "peak_rss_mb" (the process), "base_rss_mb" (the process before
-// the session: Node.js and the ORT library loaded)}. --output-dir writes every output of
+// the session: Node.js and the ORT library loaded), "cpu_ms" (process CPU time per timed
+// run, all threads)}. --output-dir writes every output of
 // the last run as DIR/<name>.npy (float32, int64, int32). The reference for
 // bench/bench_models.sh and bench/compare_ort.sh.
 import fs from 'node:fs';
@@ -72,11 +73,14 @@ const loadMs = Number(process.hrtime.bigint() - t0) / 1e6;
 let out = null;
 for (let i = 0; i < warmup; i++) out = await session.run(feeds);
 const times = [];
+const cpu0 = process.cpuUsage();
 for (let i = 0; i < repeat; i++) {
   const t = process.hrtime.bigint();
   out = await session.run(feeds);
   times.push(Number(process.hrtime.bigint() - t) / 1e6);
 }
+const cpu = process.cpuUsage(cpu0);
+const cpuMs = (cpu.user + cpu.system) / 1000 / repeat;
 if (outDir && out) {
   fs.mkdirSync(outDir, { recursive: true });
   for (const name of session.outputNames) writeNpy(path.join(outDir, `${stem(name)}.npy`), out[name]);
@@ -86,5 +90,5 @@ const n = times.length;
 const median = n % 2 ? times[(n - 1) / 2] : (times[n / 2 - 1] + times[n / 2]) / 2;
 console.log(JSON.stringify({
   median_ms: median, best_ms: times[0], p90_ms: times[Math.max(0, Math.ceil(0.9 * n) - 1)], max_ms: times[n - 1],
-  runs: repeat, load_ms: loadMs, peak_rss_mb: rssMb(), base_rss_mb: baseRss,
+  runs: repeat, load_ms: loadMs, cpu_ms: cpuMs, peak_rss_mb: rssMb(), base_rss_mb: baseRss,
 }));
