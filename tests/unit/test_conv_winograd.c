@@ -47,7 +47,7 @@ static void wino_case(lg_threadpool *pool, int64_t in_c, int64_t out_c, int64_t 
     assert_non_null(cw);
     assert_true(lg_conv_wino_worth(cw, &g));
     lg_act act = { .kind = LG_ACT_RELU };
-    assert_int_equal(lg_conv_wino_f32(pool, cw, &g, x, b, relu ? &act : NULL, y), LG_OK);
+    assert_int_equal(lg_conv_wino_f32(pool, cw, &g, x, b, NULL, relu ? &act : NULL, y), LG_OK);
     for (int64_t n = 0; n < 2; n++)
         for (int64_t o = 0; o < out_c; o++)
             for (int64_t oy = 0; oy < g.out[0]; oy++)

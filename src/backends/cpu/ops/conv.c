@@ -306,7 +306,16 @@ typedef struct conv_state {
     lg_sgemm_packed **packed;   /* one per group, or NULL */
     lg_conv_wino *wino;         /* Winograd-transformed weights, or NULL */
     lg_act act;                 /* fused activation (LG_ACT_NONE: none) */
+    bool residual;              /* input 3 is added before the activation (conv.h) */
 } conv_state;
+
+int lg_conv_set_residual(void *state)
+{
+    conv_state *st = state;
+    if (!st) return lg_error(LG_E_INVALID_ARG, "no Conv state to fuse a residual into");
+    st->residual = true;
+    return LG_OK;
+}
 
 int lg_conv_set_activation(void *state, const lg_act *act)
 {
@@ -323,6 +332,25 @@ int lg_conv_set_activation(void *state, const lg_act *act)
 static void post_act(const void *arg, float *c, int64_t ldc, int64_t m, int64_t n)
 {
     for (int64_t i = 0; i < m; i++) lg_act_apply(arg, c + i * ldc, n);
+}
+
+/* The output pass with a residual: c += r (the same place in the residual tensor), then
+ * the activation. */
+typedef struct residual_pass {
+    const float *y0, *r0;       /* the GEMM's C and the residual at the same offset */
+    const lg_act *act;          /* or NULL */
+} residual_pass;
+
+void lg_conv_add_rows(float *c, const float *r, int64_t n) { lg_ew_add_f32(c, c, r, n); }
+
+static void post_residual(const void *arg, float *c, int64_t ldc, int64_t m, int64_t n)
+{
+    const residual_pass *p = arg;
+    const float *r = p->r0 + (c - p->y0);
+    for (int64_t i = 0; i < m; i++) {
+        lg_conv_add_rows(c + i * ldc, r + i * ldc, n);
+        if (p->act) lg_act_apply(p->act, c + i * ldc, n);
+    }
 }
 
 static void gemm_activation(const conv_state *st, lg_sgemm_args *ga)
@@ -395,6 +423,7 @@ typedef struct conv_f32_args {
     const float *x, *w, *bias;
     float *y;
     const conv_state *st;       /* may be NULL */
+    const float *res;           /* residual added before the activation, or NULL */
 } conv_f32_args;
 
 static int conv_gemm_f32(lg_kctx *c, const conv_f32_args *a)
@@ -423,7 +452,14 @@ static int conv_gemm_f32(lg_kctx *c, const conv_f32_args *a)
                 .ldc = g->out_size,
                 .row_bias = a->bias ? a->bias + gi * rows : NULL,
             };
-            gemm_activation(a->st, &ga);
+            residual_pass rp = { ga.c, a->res ? a->res + (ga.c - a->y) : NULL,
+                                 a->st && a->st->act.kind != LG_ACT_NONE ? &a->st->act : NULL };
+            if (a->res) {
+                ga.post = post_residual;
+                ga.post_arg = &rp;
+            } else {
+                gemm_activation(a->st, &ga);
+            }
             LG_CHECK(lg_sgemm(c->pool, &ga));
         }
     }
@@ -433,12 +469,12 @@ static int conv_gemm_f32(lg_kctx *c, const conv_f32_args *a)
 static int conv_f32(lg_kctx *c, const conv_f32_args *a)
 {
     if (lg_conv_depthwise_applies(a->g)) {
-        lg_conv_dw_args d = { a->g, a->x, a->w, a->bias, a->y, NULL };
+        lg_conv_dw_args d = { a->g, a->x, a->w, a->bias, a->y, NULL, a->res };
         if (a->st && a->st->act.kind != LG_ACT_NONE) d.act = &a->st->act;
         return lg_conv_depthwise_f32(c->pool, &d);
     }
     if (a->st && a->st->wino && lg_conv_wino_worth(a->st->wino, a->g))
-        return lg_conv_wino_f32(c->pool, a->st->wino, a->g, a->x, a->bias,
+        return lg_conv_wino_f32(c->pool, a->st->wino, a->g, a->x, a->bias, a->res,
                                 a->st->act.kind != LG_ACT_NONE ? &a->st->act : NULL, a->y);
     return conv_gemm_f32(c, a);
 }
@@ -530,7 +566,15 @@ static int conv_infer(lg_kctx *c)
 
 static int conv_body(lg_kctx *c, const float *x, const float *w, const float *b, float *y, void *arg)
 {
-    conv_f32_args a = { arg, x, w, b, y, c->state };
+    const conv_state *st = c->state;
+    conv_f32_args a = { arg, x, w, b, y, st, NULL };
+    if (st && st->residual) {
+        const lg_tensor *r = lg_kin(c, 3);
+        const lg_tensor *out = c->outputs[0];
+        if (!r || !r->data || r->dtype != LG_FLOAT || out->dtype != LG_FLOAT || lg_tensor_numel_(r) != lg_tensor_numel_(out))
+            return lg_error(LG_E_RUNTIME, "fused residual: input 3 must be a float32 tensor of the output's size");
+        a.res = r->data;
+    }
     return conv_f32(c, &a);
 }
 

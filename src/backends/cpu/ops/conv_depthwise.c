@@ -118,6 +118,7 @@ static void dw_plane_padded(const dw_job *job, const padded_geom *pg, const floa
         }
         float *yr = y + oy * OW;
         job->taps(yr, src, w, (int)(KH * KW), bias, OW);
+        if (job->a->res) lg_conv_add_rows(yr, job->a->res + (yr - job->a->y), OW);
         if (job->a->act) lg_act_apply(job->a->act, yr, OW);
     }
 }
@@ -211,6 +212,7 @@ static void dw_planes(void *arg, int64_t begin, int64_t end)
             float *yr = y + oy * OW;
             for (int64_t ox = 0; ox < OW; ox++) yr[ox] = bias;
             dw_row(job, x, w, yr, oy, even, odd);
+            if (a->res) lg_conv_add_rows(yr, a->res + (yr - a->y), OW);
             if (a->act) lg_act_apply(a->act, yr, OW);
         }
     }

@@ -15,6 +15,7 @@ typedef struct lg_conv_dw_args {
     const float *x, *w, *bias;  /* bias may be NULL */
     float *y;
     const lg_act *act;          /* fused activation, or NULL */
+    const float *res;           /* residual added before the activation (shaped as y), or NULL */
 } lg_conv_dw_args;
 
 /* Whether g is a 2-D convolution with one input channel per group (and several groups). */

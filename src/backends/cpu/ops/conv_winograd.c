@@ -173,6 +173,7 @@ typedef struct wino_job {
     const lg_conv_wino *w;
     const lg_conv_geom *g;
     const float *x, *bias;      /* x: this image */
+    const float *res;           /* this image's residual, or NULL */
     const lg_act *act;
     float *y;                   /* this image */
     float *v, *m;               /* [36][in_c][tiles], [36][out_c][tiles] */
@@ -235,6 +236,7 @@ static void output_channels(void *arg, int64_t begin, int64_t end)
     int64_t OH = g->out[0], OW = g->out[1], M = g->out_c, T = j->tiles;
     for (int64_t o = begin; o < end; o++) {
         float *yo = j->y + o * g->out_size, b = j->bias ? j->bias[o] : 0.0f;
+        const float *ro = j->res ? j->res + o * g->out_size : NULL;
         for (int64_t t0 = 0; t0 < T; t0 += L) {
             int n = T - t0 < L ? (int)(T - t0) : L;
             float m[6][6][L], out[4][4][L];
@@ -249,12 +251,13 @@ static void output_channels(void *arg, int64_t begin, int64_t end)
                     for (int q = 0; q < 4 && ox0 + q < OW; q++) yo[(oy0 + r) * OW + ox0 + q] = out[r][q][l] + b;
             }
         }
+        if (ro) lg_conv_add_rows(yo, ro, g->out_size);
         if (j->act) lg_act_apply(j->act, yo, g->out_size);
     }
 }
 
 int lg_conv_wino_f32(lg_threadpool *pool, const lg_conv_wino *w, const lg_conv_geom *g, const float *x,
-                     const float *bias, const lg_act *act, float *y)
+                     const float *bias, const float *res, const lg_act *act, float *y)
 {
     int64_t th = tiles_of(g->out[0]), tw = tiles_of(g->out[1]), T = th * tw;
     size_t vn = (size_t)(T6 * g->in_c * T), mn = (size_t)(T6 * g->out_c * T);
@@ -263,7 +266,7 @@ int lg_conv_wino_f32(lg_threadpool *pool, const lg_conv_wino *w, const lg_conv_g
     if (!v || !m) rc = lg_error(LG_E_NOMEM, "out of memory for Winograd tiles (%zu floats)", vn + mn);
     for (int64_t n = 0; rc == LG_OK && n < g->batch; n++) {
         wino_job j = { .w = w, .g = g, .x = x + n * g->in_c * g->in_size, .bias = bias, .act = act,
-                       .y = y + n * g->out_c * g->out_size, .v = v, .m = m, .tw = tw, .tiles = T };
+                       .res = res ? res + n * g->out_c * g->out_size : NULL, .y = y + n * g->out_c * g->out_size, .v = v, .m = m, .tw = tw, .tiles = T };
         lg_parallel_for(pool, g->in_c, 1, input_channels, &j);
         lg_parallel_for(pool, T6, 1, products, &j);
         if (j.failed) rc = lg_error(LG_E_NOMEM, "out of memory for the Winograd products' pack buffers");

@@ -9,7 +9,7 @@
  *   lg_conv_wino *w = NULL;
  *   if (lg_conv_wino_applies(&geom_at_prepare)) lg_conv_wino_prepare(weights, out_c, in_c, &w);
  *   ...
- *   if (w && lg_conv_wino_worth(&g)) rc = lg_conv_wino_f32(pool, w, &g, x, bias, act, y);
+ *   if (w && lg_conv_wino_worth(&g)) rc = lg_conv_wino_f32(pool, w, &g, x, bias, NULL, act, y);
  *   lg_conv_wino_free(w);
  */
 #ifndef LG_OPS_CONV_WINOGRAD_H
@@ -40,8 +40,8 @@ void lg_conv_wino_free(lg_conv_wino *w);
 /* Whether geometry g (at run time) fits the prepared weights and has enough tiles for
  * the transforms to pay. */
 bool lg_conv_wino_worth(const lg_conv_wino *w, const lg_conv_geom *g);
-/* y = act(conv(x) + bias) by F(4x4, 3x3); bias and act may be NULL. */
+/* y = act(conv(x) + bias + res) by F(4x4, 3x3); bias, res (shaped as y) and act may be NULL. */
 int lg_conv_wino_f32(lg_threadpool *pool, const lg_conv_wino *w, const lg_conv_geom *g, const float *x,
-                     const float *bias, const lg_act *act, float *y);
+                     const float *bias, const float *res, const lg_act *act, float *y);
 
 #endif
