@@ -141,6 +141,17 @@ def markdown(rows):
     return "\n".join(out)
 
 
+def write_results(out, rows):
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "compare_ort.csv"), "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=FIELDS)
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+    with open(os.path.join(out, "compare_ort.md"), "w") as f:
+        f.write(markdown(rows) + "\n")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("models", nargs="*", default=[os.path.join(HERE, "..", "..", "shared", "models")])
@@ -169,16 +180,8 @@ def main():
                     print(f"{r['model']} threads {t} batch {b}: legacygpu {r['lg_median_ms']:.2f} ms, "
                           f"ORT {r['ort_median_ms']:.2f} ms, ratio {r['ratio']:.2f}", file=sys.stderr)
                     rows.append(r)
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "compare_ort.csv"), "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=FIELDS)
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
-    table = markdown(rows)
-    with open(os.path.join(args.out, "compare_ort.md"), "w") as f:
-        f.write(table + "\n")
-    print(table)
+                    write_results(args.out, rows)  # after every row: a long run keeps what it has
+    print(markdown(rows))
 
 
 if __name__ == "__main__":
