@@ -90,19 +90,19 @@ static void pad_plane(const lg_conv_geom *g, const padded_geom *pg, const float 
             memset(d, 0, (size_t)pl * sizeof(float));
             memcpy(d + pl, xr, (size_t)IW * sizeof(float));
             memset(d + pl + IW, 0, (size_t)(pg->pw - pl - IW) * sizeof(float));
-        } else {
+        } else { /* padded column c = ix + pl goes to even[c / 2] or odd[c / 2] */
             float *even = d, *odd = d + pg->even_w;
-            for (int64_t c = 0; c < pg->pw; c++) {
-                int64_t ix = c - pl;
-                float v = ix >= 0 && ix < IW ? xr[ix] : 0.0f;
-                if (c & 1) odd[c / 2] = v;
-                else even[c / 2] = v;
-            }
+            memset(d, 0, (size_t)pg->row * sizeof(float));
+            int64_t e_lo = (pl + 1) / 2, e_hi = (IW - 1 + pl) / 2 + 1;
+            int64_t o_lo = pl / 2, o_hi = IW + pl >= 2 ? (IW + pl - 2) / 2 + 1 : 0;
+            if (e_hi > pg->even_w) e_hi = pg->even_w;
+            if (o_hi > pg->pw / 2) o_hi = pg->pw / 2;
+            for (int64_t i = e_lo; i < e_hi; i++) even[i] = xr[2 * i - pl];
+            for (int64_t i = o_lo; i < o_hi; i++) odd[i] = xr[2 * i + 1 - pl];
         }
     }
 }
 
-/* One output plane from its padded input plane. */
 static void dw_plane_padded(const dw_job *job, const padded_geom *pg, const float *xp, const float *w, float bias,
                             float *y, const float **src)
 {

@@ -24,7 +24,7 @@ void lg_conv_dw_axpy_avx2(float *y, const float *x, float w, int64_t n)
 }
 
 /* y[i] = bias + sum of w[t] * src[t][i]: 4 vectors of outputs per step, so 4 independent
- * chains of fused multiply-adds are in flight, then single vectors, then the scalar tail. */
+ * chains of fused multiply-adds are in flight, then single vectors, then the tail under a mask. */
 void lg_conv_dw_taps_avx2(float *y, const float *const *src, const float *w, int taps, float bias, int64_t n)
 {
     int64_t i = 0;
@@ -48,9 +48,12 @@ void lg_conv_dw_taps_avx2(float *y, const float *const *src, const float *w, int
         for (int t = 0; t < taps; t++) a0 = _mm256_fmadd_ps(_mm256_set1_ps(w[t]), _mm256_loadu_ps(src[t] + i), a0);
         _mm256_storeu_ps(y + i, a0);
     }
-    for (; i < n; i++) {
-        float s = bias;
-        for (int t = 0; t < taps; t++) s += w[t] * src[t][i];
-        y[i] = s;
+    if (i < n) { /* the last 1..7 columns under a mask */
+        static const int32_t lanes[16] = { -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0 };
+        __m256i m = _mm256_loadu_si256((const __m256i *)(lanes + 8 - (n - i)));
+        __m256 a0 = _mm256_set1_ps(bias);
+        for (int t = 0; t < taps; t++)
+            a0 = _mm256_fmadd_ps(_mm256_set1_ps(w[t]), _mm256_maskload_ps(src[t] + i, m), a0);
+        _mm256_maskstore_ps(y + i, m, a0);
     }
 }

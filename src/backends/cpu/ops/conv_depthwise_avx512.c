@@ -7,7 +7,7 @@
 #include "backends/cpu/ops/conv_depthwise.h"
 
 /* y[i] = bias + sum of w[t] * src[t][i]: 4 vectors of outputs per step, so 4 independent
- * chains of fused multiply-adds are in flight, then single vectors, then the scalar tail. */
+ * chains of fused multiply-adds are in flight, then single vectors, then the tail under a mask. */
 void lg_conv_dw_taps_avx512(float *y, const float *const *src, const float *w, int taps, float bias, int64_t n)
 {
     int64_t i = 0;
@@ -31,9 +31,10 @@ void lg_conv_dw_taps_avx512(float *y, const float *const *src, const float *w, i
         for (int t = 0; t < taps; t++) a0 = _mm512_fmadd_ps(_mm512_set1_ps(w[t]), _mm512_loadu_ps(src[t] + i), a0);
         _mm512_storeu_ps(y + i, a0);
     }
-    for (; i < n; i++) {
-        float s = bias;
-        for (int t = 0; t < taps; t++) s += w[t] * src[t][i];
-        y[i] = s;
+    if (i < n) { /* the last 1..15 columns under a mask */
+        __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        __m512 a0 = _mm512_set1_ps(bias);
+        for (int t = 0; t < taps; t++) a0 = _mm512_fmadd_ps(_mm512_set1_ps(w[t]), _mm512_maskz_loadu_ps(m, src[t] + i), a0);
+        _mm512_mask_storeu_ps(y + i, m, a0);
     }
 }
