@@ -199,7 +199,7 @@ static const struct {
     [LG_SIMD_NONE] = { kernel_ref, NULL, NULL },
     [LG_SIMD_SSE41] = { lg_sgemm_kernel_sse41, lg_sgemm_kernel_sse41_half, NULL },
     [LG_SIMD_AVX] = { lg_sgemm_kernel_avx, lg_sgemm_kernel_avx_half, NULL },
-    [LG_SIMD_AVX2] = { lg_sgemm_kernel_avx2, lg_sgemm_kernel_avx2_half, NULL },
+    [LG_SIMD_AVX2] = { lg_sgemm_kernel_avx2, lg_sgemm_kernel_avx2_half, lg_sgemm_kernel_avx2_edge },
     [LG_SIMD_AVX512] = { lg_sgemm_kernel_avx512, lg_sgemm_kernel_avx2_half, lg_sgemm_kernel_avx512_edge },
 };
 

@@ -126,7 +126,10 @@ void lg_sgemm_kernel_avx2(int64_t kc, const float *a, const float *b, float *c, 
 /* The same tile with AVX-512F (gemm_avx512.c), when the CPU has it. */
 void lg_sgemm_kernel_avx512(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
                             const lg_sgemm_tile *t);
-/* AVX-512: a tile cut by the edge of C, only its first mr rows and nr columns stored. */
+/* A tile cut by the edge of C, only its first mr rows and nr columns stored (AVX2+FMA,
+ * AVX-512). */
+void lg_sgemm_kernel_avx2_edge(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
+                               const lg_sgemm_tile *t, int64_t mr, int64_t nr);
 void lg_sgemm_kernel_avx512_edge(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
                                  const lg_sgemm_tile *t, int64_t mr, int64_t nr);
 /* The same for the left MR x NR/2 of the tile (c needs only NR/2 columns). */
