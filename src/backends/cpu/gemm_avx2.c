@@ -4,7 +4,8 @@
  * One call computes a 6 x 16 tile of C in 12 ymm accumulators: per step of K it loads 16
  * floats of the packed B panel (2 registers), broadcasts the 6 floats of the packed A
  * panel one by one and issues 12 FMAs. The output pass (alpha, accumulate, row bias,
- * clamp) runs on the registers before the single store of the tile.
+ * clamp) runs on the registers before the single store of the tile. Tiles cut by the
+ * edge of C (lg_sgemm_kernel_avx2_edge) are stored under lane masks.
  */
 #include <immintrin.h>
 

@@ -4,7 +4,8 @@
  *
  * A 16-float row of the tile fits one zmm register. Two sets of 6 accumulators take the
  * even and odd steps of K, so 12 independent FMA chains keep both FMA pipes busy; the
- * sets are added before the output pass (alpha, accumulate, row bias, clamp).
+ * sets are added before the output pass (alpha, accumulate, row bias, clamp). Tiles cut
+ * by the edge of C (lg_sgemm_kernel_avx512_edge) are stored under a lane mask.
  */
 #include <immintrin.h>
 
