@@ -61,7 +61,7 @@ static void test_spin_settings(void **state)
         setenv("LEGACYGPU_SPIN", spins[s], 1);
         lg_threadpool *p = lg_threadpool_create(3);
         assert_non_null(p);
-        for (int round = 0; round < 200; round++) {
+        for (int round = 0; round < 60; round++) {
             int64_t n = 1 + round % 37;
             atomic_int *hits = calloc((size_t)n, sizeof(atomic_int));
             job j = { hits, p };
