@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# scripts/deps.sh [--train]: installs every Debian 12 package that legacygpu's build, tests, fuzzers
-# and demo need (--train: also what retraining the demo model needs).
+# scripts/deps.sh [--train] [--plot]: installs every Debian 12 package that legacygpu's build, tests,
+# fuzzers and demo need (--train: also what retraining the demo model needs; --plot: gnuplot for
+# bench/plot_ratios.sh's chart, not needed by CI).
 # Idempotent: packages already present are skipped; `apt-get update` runs at most once per call.
 set -euo pipefail
 
@@ -33,13 +34,19 @@ PKGS=(
   dpkg-dev file man-db
   # dashboard tests: Debian's browser, driven headless by puppeteer-core (npm, tests/browser)
   chromium
+  # old CPUs in CI: the model tests under qemu-x86_64 -cpu Nehalem / SandyBridge / Haswell
+  qemu-user
 )
 
 # Retraining the demo model (scripts/make_demo_model.py) also needs PyTorch:
-# `bash scripts/deps.sh --train`.
-if [ "${1:-}" = "--train" ]; then
-  PKGS+=(python3-torch)
-fi
+# `bash scripts/deps.sh --train`; the benchmark chart (bench/plot_ratios.sh) gnuplot: --plot.
+for flag in "$@"; do
+  case $flag in
+    --train) PKGS+=(python3-torch) ;;
+    --plot) PKGS+=(gnuplot-nox) ;;
+    *) echo "deps: unknown option $flag (--train, --plot)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -93,6 +93,26 @@ void lg_session_free(lg_session *s);
 int lg_session_run(lg_session *s, int n_in, const char *const *in_names, lg_tensor *const *inputs,
                    int n_out, const char *const *out_names, lg_tensor **outputs);
 
+/* Per-node timing (profile.c). With profiling on, each run of the session's main graph
+ * adds every node's wall time to that node's entry; lg_session_profile copies the entries
+ * (one per node of the main graph that runs, in graph order) into out[0..max) and sets *n
+ * to how many there are (which may exceed max). Turning profiling on clears the totals.
+ *
+ *   lg_session_set_profiling(sess, 1);
+ *   lg_session_run(...);
+ *   lg_profile_entry e[512]; int n;
+ *   lg_session_profile(sess, e, 512, &n);      // e[i].total_ms / e[i].count per node */
+typedef struct lg_profile_entry {
+    const char *node;      /* node name ("" when the model gives none) */
+    const char *op_type;
+    int index;             /* node index in the main graph */
+    int64_t count;         /* runs timed */
+    double total_ms;       /* wall time over those runs */
+} lg_profile_entry;
+
+int lg_session_set_profiling(lg_session *s, int on);
+int lg_session_profile(lg_session *s, lg_profile_entry *out, int max, int *n);
+
 /* Static shape and type inference with concrete input shapes (no data): fills
  * outputs' info. Dimensions that depend on data come back as -1. */
 int lg_session_infer_shapes(lg_session *s, int n_in, const char *const *in_names,

@@ -19,6 +19,9 @@ extern "C" {
 typedef struct lg_system_info {
     char cpu_model[128];
     char simd[128];        /* features the kernels use, space-separated: "sse4.1 avx2 fma" */
+    char cpu_flags[128];   /* SIMD features the CPU reports (before LEGACYGPU_SIMD) */
+    char simd_path[16];    /* kernel path in use: "avx512", "avx2", "avx", "sse41" or "none" */
+    char simd_reason[256]; /* why: the best the CPU offers, or the LEGACYGPU_SIMD cap */
     int num_cores;         /* online logical CPUs */
     int num_threads;       /* threads a session uses by default */
     uint64_t mem_total;    /* bytes */

@@ -32,6 +32,7 @@ const lg_cli_command *lg_cli_commands(size_t *n);
 
 int lg_cmd_info(int argc, char **argv);
 int lg_cmd_run(int argc, char **argv);
+int lg_cmd_bench(int argc, char **argv);
 int lg_cmd_test_onnx(int argc, char **argv);
 int lg_cmd_infer(int argc, char **argv);
 int lg_cmd_serve(int argc, char **argv);

@@ -210,8 +210,9 @@ int lg_cmd_info(int argc, char **argv)
         }
         json_array_append_new(backends, json_pack("{s:s, s:o}", "name", lg_backend_name(b), "devices", devs));
     }
-    json_t *root = json_pack("{s:s, s:{s:s, s:s, s:i}, s:i, s:{s:I, s:I}, s:o}", "version", lg_version(), "cpu", "model",
-                             si.cpu_model, "simd", si.simd, "cores", si.num_cores, "threads", si.num_threads, "memory",
+    json_t *root = json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:i}, s:i, s:{s:I, s:I}, s:o}", "version", lg_version(),
+                             "cpu", "model", si.cpu_model, "simd", si.simd, "flags", si.cpu_flags, "simd_path",
+                             si.simd_path, "simd_reason", si.simd_reason, "cores", si.num_cores, "threads", si.num_threads, "memory",
                              "total_bytes", (json_int_t)si.mem_total, "available_bytes", (json_int_t)si.mem_available,
                              "backends", backends);
     json_t *devices = lg_info_devices_json();
@@ -249,6 +250,7 @@ int lg_cmd_info(int argc, char **argv)
         printf("legacygpu %s\n", lg_version());
         printf("cpu:      %s (%d cores)\n", si.cpu_model, si.num_cores);
         printf("simd:     %s\n", si.simd);
+        printf("kernels:  %s (%s; CPU flags: %s)\n", si.simd_path, si.simd_reason, si.cpu_flags);
         printf("threads:  %d\n", si.num_threads);
         printf("memory:   %.1f GiB total, %.1f GiB available\n", (double)si.mem_total / (1 << 30), (double)si.mem_available / (1 << 30));
         size_t i;

@@ -10,6 +10,7 @@
 static const lg_cli_command commands[] = {
     { "info", lg_cmd_info, "version, CPU and SIMD features, threads, backends, memory", NULL },
     { "run", lg_cmd_run, "run a model on tensor files (.pb/.npy), write its outputs", NULL },
+    { "bench", lg_cmd_bench, "time a model: load, session, runs (min/median/p90), memory", NULL },
     { "infer", lg_cmd_infer, "classify images with a model (JPEG/PNG)", NULL },
     { "test-onnx", lg_cmd_test_onnx, "run ONNX backend-test folders and compare outputs", NULL },
     { "serve", lg_cmd_serve, "coordinator, REST API and local workers in one process", NULL },

@@ -31,6 +31,9 @@ int lg_system_info_get(lg_system_info *info)
     const lg_cpu_features *f = lg_cpu();
     snprintf(info->cpu_model, sizeof(info->cpu_model), "%s", f->model);
     lg_cpu_simd_string(info->simd, sizeof(info->simd));
+    lg_cpu_flags_string(info->cpu_flags, sizeof(info->cpu_flags));
+    snprintf(info->simd_path, sizeof(info->simd_path), "%s", lg_simd_name(lg_simd()));
+    snprintf(info->simd_reason, sizeof(info->simd_reason), "%s", lg_simd_reason());
     info->num_cores = f->num_cores;
     info->num_threads = f->num_cores;
     info->mem_total = meminfo("MemTotal");

@@ -56,6 +56,8 @@ if "$LG" info | grep -q '^backend:  vulkan'; then
   expect info-vk-devices 0 "LEGACYGPU_VK_DEVICES='x': expected a comma list of device indices" -- \
     env LEGACYGPU_VK_DEVICES=x "$LG" info
 fi
+expect info-simd-path 0 "kernels:  none (LEGACYGPU_SIMD=none" -- env LEGACYGPU_SIMD=none "$LG" info
+expect info-simd-json 0 '"simd_path": "none"' -- env LEGACYGPU_SIMD=none "$LG" info --json
 expect info-model 0 "input   input: float32 [N,3,224,224]" -- "$LG" info "$SQ/model.onnx"
 expect info-shapes 0 "inferred detections: float32 [2,6300,85]" -- "$LG" info "$SHARED/models/yolo_style/model.onnx" --input-shape images=2x3x320x320
 expect version 0 "legacygpu 0." -- "$LG" --version
@@ -68,6 +70,25 @@ expect run-json 0 '"run_median"' -- "$LG" run "$SQ/model.onnx" --input "$SQ/test
   "$SQ/test_data_set_0/input_0.pb" "$T/input.npy"
 expect run-npy-input 0 "float32 [1,1000]" -- "$LG" run "$SQ/model.onnx" --input "input=$T/input.npy" --output-dir "$T/o2"
 cmp -s "$T/out/output.npy" "$T/o2/output.npy" || { fail=$((fail + 1)); echo "FAIL run-npy-input: outputs differ from the .pb run"; }
+# bench: the human report, and --json with every promised field (tiny_transformer: an
+# int64 input with two symbolic dims, batch and --dim L).
+TT=$SHARED/models/tiny_transformer
+expect bench 0 "throughput:" -- "$LG" bench "$SQ/model.onnx" --threads 2 --runs 3 --warmup 1
+expect bench-profile 0 "Conv" -- "$LG" bench "$SQ/model.onnx" --threads 1 --runs 2 --warmup 0 --profile
+expect bench-input-file 0 "input [1,3,224,224] float32 ($SQ/test_data_set_0/input_0.pb)" -- \
+  "$LG" bench "$SQ/model.onnx" --runs 1 --warmup 0 --input "input=$SQ/test_data_set_0/input_0.pb"
+"$LG" bench "$TT/model.onnx" --batch 2 --dim L=16 --threads 2 --runs 5 --warmup 1 --json >"$T/bench.json" 2>"$T/bench.err"
+if /usr/bin/python3 - "$T/bench.json" <<'PY'; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL bench-json: $(cat "$T/bench.json" "$T/bench.err")"; fi
+import json, sys
+j = json.load(open(sys.argv[1]))
+keys = ["median_ms", "min_ms", "p90_ms", "max_ms", "load_ms", "session_ms", "first_run_ms", "throughput", "peak_rss_mb"]
+missing = [k for k in keys if not isinstance(j.get(k), (int, float))]
+assert not missing, missing
+assert j["min_ms"] <= j["median_ms"] <= j["p90_ms"] <= j["max_ms"], j
+assert abs(j["throughput"] - 2 * 1000 / j["median_ms"]) < 1e-6 * j["throughput"], j
+assert j["inputs"].startswith("ids [2,16] int64"), j["inputs"]
+assert j["batch"] == 2 and j["threads"] == 2 and j["runs"] == 5 and j["peak_rss_mb"] > 1
+PY
 
 # info MODEL lists every operator with its domain, opset and count, and marks what this build
 # cannot run, with the reason (unknown op, opset not implemented, dtype), before running.
@@ -145,6 +166,13 @@ expect wrong-input-name 1 "no input named 'nosuch'" -- "$LG" run "$SQ/model.onnx
 expect wrong-input-shape 1 "must have shape" -- "$LG" run "$SQ/model.onnx" --input "input=$T/out/output.npy"
 expect missing-input 1 "input 'input' is missing" -- "$LG" run "$SQ/model.onnx"
 expect bad-tensor-file 1 "not a valid ONNX TensorProto" -- "$LG" run "$SQ/model.onnx" --input "input=$T/text.onnx"
+expect bench-no-model 2 "bench needs exactly one MODEL" -- "$LG" bench
+expect bench-bad-runs 2 "--runs expects an integer" -- "$LG" bench "$SQ/model.onnx" --runs 0
+expect bench-bad-precision 2 "--precision expects fp32 or fp16" -- "$LG" bench "$SQ/model.onnx" --precision fp8
+expect bench-bad-dim 2 "--dim expects NAME=N" -- "$LG" bench "$TT/model.onnx" --dim L
+expect bench-bad-input 1 "expected NAME=FILE with NAME an input" -- "$LG" bench "$SQ/model.onnx" --input nosuch=x.npy
+expect bench-bad-backend 1 "backend 'nosuch' is not available" -- "$LG" bench "$SQ/model.onnx" --backend nosuch
+expect bench-missing-model 1 "cannot open /nonexistent/model.onnx" -- "$LG" bench /nonexistent/model.onnx
 expect test-onnx-not-dir 1 "not a test case folder" -- "$LG" test-onnx /nonexistent
 expect int4-odd-bytes 1 "raw_data has 3 bytes, expected 2" -- "$LG" run "$T/int4_odd.onnx"
 expect recursive-function 1 "model-local function 'local.Loop1' calls itself" -- "$LG" run "$T/recursive_fn.onnx"

@@ -51,8 +51,32 @@ static void test_covers_each_index_once(void **state)
     }
 }
 
+/* The same with workers that sleep at once (no spinning) and with long spins: every
+ * wake-up path hands out each index exactly once. */
+static void test_spin_settings(void **state)
+{
+    (void)state;
+    static const char *const spins[] = { "0", "1", "100000" };
+    for (size_t s = 0; s < 3; s++) {
+        setenv("LEGACYGPU_SPIN", spins[s], 1);
+        lg_threadpool *p = lg_threadpool_create(3);
+        assert_non_null(p);
+        for (int round = 0; round < 60; round++) {
+            int64_t n = 1 + round % 37;
+            atomic_int *hits = calloc((size_t)n, sizeof(atomic_int));
+            job j = { hits, p };
+            lg_parallel_for(p, n, 1, mark, &j);
+            for (int64_t i = 0; i < n; i++) assert_int_equal(atomic_load(&hits[i]), 1);
+            free(hits);
+        }
+        lg_threadpool_free(p);
+    }
+    unsetenv("LEGACYGPU_SPIN");
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = { cmocka_unit_test(test_covers_each_index_once) };
+    const struct CMUnitTest tests[] = { cmocka_unit_test(test_covers_each_index_once),
+                                        cmocka_unit_test(test_spin_settings) };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,7 @@
 /*
  * gemm.c: the blocked single-precision GEMM driver (see gemm.h): operand packing, the
- * loops over cache blocks, the split of C across threads, and the portable C
- * micro-kernel used when AVX2+FMA is missing.
+ * loops over cache blocks, the split of C across threads, the portable C micro-kernel,
+ * and the table of micro-kernels per SIMD path.
  *
  * Loop order inside one thread's share of C (Goto/BLIS): for each NC-column block of B,
  * for each KC block of K, pack B's KC x NC block (L2/L3 resident); for each MC-row block
@@ -36,6 +36,9 @@ struct lg_sgemm_packed {
 
 typedef void (*kernel_fn)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
                           const lg_sgemm_tile *t);
+/* A kernel for a tile cut by the edge of C (mr rows, nr columns stored). */
+typedef void (*edge_fn)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, const lg_sgemm_tile *t,
+                        int64_t mr, int64_t nr);
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -187,6 +190,19 @@ static void edge_tile(kernel_fn kern, int64_t kc, const float *a, const float *b
         for (int64_t j = 0; j < nr; j++) c[i * ldc + j] = tile_finish(tmp[i * NR + j], &c[i * ldc + j], i, t);
 }
 
+/* Micro-kernels per SIMD path: the full tile, the left half for narrow edges (NULL: the
+ * full kernel into a scratch tile), and a masked edge kernel (NULL: through scratch). */
+static const struct {
+    kernel_fn full, half;
+    edge_fn edge;
+} kernels[LG_SIMD_COUNT] = {
+    [LG_SIMD_NONE] = { kernel_ref, NULL, NULL },
+    [LG_SIMD_SSE41] = { lg_sgemm_kernel_sse41, lg_sgemm_kernel_sse41_half, NULL },
+    [LG_SIMD_AVX] = { lg_sgemm_kernel_avx, lg_sgemm_kernel_avx_half, NULL },
+    [LG_SIMD_AVX2] = { lg_sgemm_kernel_avx2, lg_sgemm_kernel_avx2_half, lg_sgemm_kernel_avx2_edge },
+    [LG_SIMD_AVX512] = { lg_sgemm_kernel_avx512, lg_sgemm_kernel_avx2_half, lg_sgemm_kernel_avx512_edge },
+};
+
 /* ---- per-thread scratch ----------------------------------------------------------- */
 
 #define SCRATCH_FLOATS ((size_t)MC * KC + (size_t)KC * NC)
@@ -218,6 +234,7 @@ typedef struct sgemm_job {
     const lg_sgemm_args *g;
     kernel_fn kern;
     kernel_fn half;          /* MR x NR/2 variant, or NULL */
+    edge_fn edge;            /* masked edge tiles, or NULL */
     int64_t kcb;             /* K block size */
     int64_t m_step, n_step;  /* rows / columns per task (multiples of MR / NR) */
     int64_t tasks_n;         /* tasks along N */
@@ -244,6 +261,7 @@ static void macro_tile(const sgemm_job *job, const float *ap, const float *bp, i
             float *c = g->c + (ic + ir) * g->ldc + jc + jr;
             t.bias = last && g->row_bias ? g->row_bias + ic + ir : NULL;
             if (mr == MR && nr == NR) job->kern(kc, ap + ir * kc, bp + jr * kc, c, g->ldc, &t);
+            else if (job->edge) job->edge(kc, ap + ir * kc, bp + jr * kc, c, g->ldc, &t, mr, nr);
             else edge_tile(nr <= NR / 2 && job->half ? job->half : job->kern, kc, ap + ir * kc, bp + jr * kc, c,
                            g->ldc, mr, nr, &t);
         }
@@ -325,9 +343,10 @@ int lg_sgemm(lg_threadpool *pool, const lg_sgemm_args *g)
         return LG_OK;
     }
     sgemm_job job = { .g = g, .kcb = k_block(g->K) };
-    bool avx2 = lg_cpu()->avx2 && lg_cpu()->fma;
-    job.kern = lg_cpu()->avx512f ? lg_sgemm_kernel_avx512 : avx2 ? lg_sgemm_kernel_avx2 : kernel_ref;
-    job.half = avx2 ? lg_sgemm_kernel_avx2_half : NULL;
+    lg_simd_level lvl = lg_simd();
+    job.kern = kernels[lvl].full;
+    job.half = kernels[lvl].half;
+    job.edge = kernels[lvl].edge;
     plan_tasks(&job, lg_threadpool_size(pool));
     atomic_init(&job.failed, 0);
     int64_t tasks = ceil_div(g->M, job.m_step) * job.tasks_n;

@@ -16,8 +16,9 @@
  *   lg_sgemm(pool, &g);
  *   lg_sgemm_packed_free(w);
  *
- * Work is split over the pool's threads. The AVX2+FMA micro-kernel is used when the CPU
- * has it, a portable C one otherwise; both read the same packed layout.
+ * Work is split over the pool's threads. The micro-kernel is the one of the SIMD path in
+ * use (base/cpu.h: AVX-512, AVX2+FMA, AVX, SSE4.1 or portable C); all read the same
+ * packed layout.
  */
 #ifndef LG_GEMM_H
 #define LG_GEMM_H
@@ -125,8 +126,21 @@ void lg_sgemm_kernel_avx2(int64_t kc, const float *a, const float *b, float *c, 
 /* The same tile with AVX-512F (gemm_avx512.c), when the CPU has it. */
 void lg_sgemm_kernel_avx512(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
                             const lg_sgemm_tile *t);
+/* A tile cut by the edge of C, only its first mr rows and nr columns stored (AVX2+FMA,
+ * AVX-512). */
+void lg_sgemm_kernel_avx2_edge(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
+                               const lg_sgemm_tile *t, int64_t mr, int64_t nr);
+void lg_sgemm_kernel_avx512_edge(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
+                                 const lg_sgemm_tile *t, int64_t mr, int64_t nr);
 /* The same for the left MR x NR/2 of the tile (c needs only NR/2 columns). */
 void lg_sgemm_kernel_avx2_half(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
                                const lg_sgemm_tile *t);
+/* AVX without FMA (gemm_avx.c) and SSE4.1 (gemm_sse41.c), full tile and left half. */
+void lg_sgemm_kernel_avx(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, const lg_sgemm_tile *t);
+void lg_sgemm_kernel_avx_half(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
+                              const lg_sgemm_tile *t);
+void lg_sgemm_kernel_sse41(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, const lg_sgemm_tile *t);
+void lg_sgemm_kernel_sse41_half(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
+                                const lg_sgemm_tile *t);
 
 #endif

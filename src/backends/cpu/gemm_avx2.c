@@ -4,7 +4,8 @@
  * One call computes a 6 x 16 tile of C in 12 ymm accumulators: per step of K it loads 16
  * floats of the packed B panel (2 registers), broadcasts the 6 floats of the packed A
  * panel one by one and issues 12 FMAs. The output pass (alpha, accumulate, row bias,
- * clamp) runs on the registers before the single store of the tile.
+ * clamp) runs on the registers before the single store of the tile. Tiles cut by the
+ * edge of C (lg_sgemm_kernel_avx2_edge) are stored under lane masks.
  */
 #include <immintrin.h>
 
@@ -106,5 +107,51 @@ void lg_sgemm_kernel_avx2_half(int64_t kc, const float *a, const float *b, float
         if (t->bias) r = _mm256_add_ps(r, _mm256_broadcast_ss(t->bias + i));
         if (t->clamp) r = _mm256_min_ps(_mm256_set1_ps(t->hi), _mm256_max_ps(_mm256_set1_ps(t->lo), r));
         _mm256_storeu_ps(c + i * ldc, r);
+    }
+}
+
+/* The mask of the first n (0..8) lanes. */
+static inline __m256i first_lanes(int64_t n)
+{
+    static const int32_t lanes[16] = { -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0 };
+    return _mm256_loadu_si256((const __m256i *)(lanes + 8 - (n < 0 ? 0 : n > 8 ? 8 : n)));
+}
+
+static inline __m256 finish_masked(float *c, __m256 r, __m256i m, const float *bias, const lg_sgemm_tile *t)
+{
+    if (t->alpha != 1.0f) r = _mm256_mul_ps(r, _mm256_set1_ps(t->alpha));
+    if (t->accumulate) r = _mm256_add_ps(r, _mm256_maskload_ps(c, m));
+    if (bias) r = _mm256_add_ps(r, _mm256_broadcast_ss(bias));
+    if (t->clamp) r = _mm256_min_ps(_mm256_set1_ps(t->hi), _mm256_max_ps(_mm256_set1_ps(t->lo), r));
+    return r;
+}
+
+/* A tile cut by the edge of C: the full product, then only rows < mr and columns < nr
+ * finished and stored under lane masks (no scratch tile, no scalar pass). */
+void lg_sgemm_kernel_avx2_edge(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
+                               const lg_sgemm_tile *t, int64_t mr, int64_t nr)
+{
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    if (nr <= 8) { /* the left half of B's panel is enough */
+        for (int64_t k = 0; k < kc; k++, a += 6, b += 16) {
+            __m256 bv = _mm256_loadu_ps(b);
+            c00 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 0), bv, c00);
+            c10 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 1), bv, c10);
+            c20 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 2), bv, c20);
+            c30 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 3), bv, c30);
+            c40 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 4), bv, c40);
+            c50 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 5), bv, c50);
+        }
+    } else {
+        for (int64_t k = 0; k < kc; k++, a += 6, b += 16) STEP(0);
+    }
+    __m256 lo[6] = { c00, c10, c20, c30, c40, c50 }, hi[6] = { c01, c11, c21, c31, c41, c51 };
+    __m256i m0 = first_lanes(nr), m1 = first_lanes(nr - 8);
+    for (int64_t i = 0; i < mr && i < 6; i++) {
+        float *ci = c + i * ldc;
+        const float *bi = t->bias ? t->bias + i : NULL;
+        _mm256_maskstore_ps(ci, m0, finish_masked(ci, lo[i], m0, bi, t));
+        if (nr > 8) _mm256_maskstore_ps(ci + 8, m1, finish_masked(ci + 8, hi[i], m1, bi, t));
     }
 }

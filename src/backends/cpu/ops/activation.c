@@ -55,7 +55,8 @@ static void act_ref(const lg_act *act, float *y, const float *x, int64_t n)
 
 void lg_act_apply_to(const lg_act *act, float *y, const float *x, int64_t n)
 {
-    if (lg_ew_use_avx2()) lg_act_avx2(act, y, x, n);
+    const lg_ew_simd_kernels *k = lg_ew_simd();
+    if (k->act) k->act(act, y, x, n);
     else act_ref(act, y, x, n);
 }
 
@@ -182,7 +183,8 @@ FOR_UINTS(BINARY_SAME, prelu, ((void)b, a))
 
 static void prelu_f32(const void *prm, int64_t n, void *y, const void *const *x, const int64_t *s)
 {
-    if (lg_ew_use_avx2()) lg_ew_arith_avx2(LG_EW_PRELU, n, y, x[0], s[0], x[1], s[1]);
+    const lg_ew_simd_kernels *k = lg_ew_simd();
+    if (k->arith) k->arith(LG_EW_PRELU, n, y, x[0], s[0], x[1], s[1]);
     else prelu_f32_ref(prm, n, y, x, s);
 }
 

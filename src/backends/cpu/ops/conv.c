@@ -7,16 +7,20 @@
  * image (implicit im2col: the scratch is a few GEMM panels, never the whole col matrix).
  * Bias and the fused activation (conv.h) are applied in the GEMM's output pass.
  * Depthwise 2-D convolutions (one input channel per group) use a direct kernel
- * (conv_depthwise.c). ConvTranspose is the adjoint: col = W_g^T X_g by GEMM, then
+ * (conv_depthwise.c); 3x3 stride-1 ones with small enough weights use Winograd F(4x4, 3x3)
+ * when the image has enough tiles (conv_winograd.c; LEGACYGPU_WINOGRAD=0|all).
+ * ConvTranspose is the adjoint: col = W_g^T X_g by GEMM, then
  * scattered back (col2im) with the same im2col indices. Float16, bfloat16 and double
  * go through float32 copies.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "backends/cpu/gemm.h"
 #include "backends/cpu/ops/conv.h"
 #include "backends/cpu/ops/conv_depthwise.h"
+#include "backends/cpu/ops/conv_winograd.h"
 
 /* ---- geometry ---------------------------------------------------------------------- */
 
@@ -300,8 +304,18 @@ static void pack_im2col(const void *arg, int64_t k0, int64_t kc, int64_t n0, int
 typedef struct conv_state {
     int64_t groups, rows, K;    /* what the weights were packed for */
     lg_sgemm_packed **packed;   /* one per group, or NULL */
+    lg_conv_wino *wino;         /* Winograd-transformed weights, or NULL */
     lg_act act;                 /* fused activation (LG_ACT_NONE: none) */
+    bool residual;              /* input 3 is added before the activation (conv.h) */
 } conv_state;
+
+int lg_conv_set_residual(void *state)
+{
+    conv_state *st = state;
+    if (!st) return lg_error(LG_E_INVALID_ARG, "no Conv state to fuse a residual into");
+    st->residual = true;
+    return LG_OK;
+}
 
 int lg_conv_set_activation(void *state, const lg_act *act)
 {
@@ -318,6 +332,25 @@ int lg_conv_set_activation(void *state, const lg_act *act)
 static void post_act(const void *arg, float *c, int64_t ldc, int64_t m, int64_t n)
 {
     for (int64_t i = 0; i < m; i++) lg_act_apply(arg, c + i * ldc, n);
+}
+
+/* The output pass with a residual: c += r (the same place in the residual tensor), then
+ * the activation. */
+typedef struct residual_pass {
+    const float *y0, *r0;       /* the GEMM's C and the residual at the same offset */
+    const lg_act *act;          /* or NULL */
+} residual_pass;
+
+void lg_conv_add_rows(float *c, const float *r, int64_t n) { lg_ew_add_f32(c, c, r, n); }
+
+static void post_residual(const void *arg, float *c, int64_t ldc, int64_t m, int64_t n)
+{
+    const residual_pass *p = arg;
+    const float *r = p->r0 + (c - p->y0);
+    for (int64_t i = 0; i < m; i++) {
+        lg_conv_add_rows(c + i * ldc, r + i * ldc, n);
+        if (p->act) lg_act_apply(p->act, c + i * ldc, n);
+    }
 }
 
 static void gemm_activation(const conv_state *st, lg_sgemm_args *ga)
@@ -340,6 +373,7 @@ static void conv_release(void *state)
     if (st->packed)
         for (int64_t i = 0; i < st->groups; i++) lg_sgemm_packed_free(st->packed[i]);
     lg_free(st->packed);
+    lg_conv_wino_free(st->wino);
     lg_free(st);
 }
 
@@ -374,7 +408,11 @@ static int conv_prepare(lg_kctx *c, void **state)
         return LG_OK;
     if (w->ndim == 4 && w->dims[1] == 1 && group > 1) return LG_OK; /* depthwise */
     LG_CHECK(conv_pack_weights(st, w, group));
-    c->consumed |= 1u << 1; /* exec reads the packed copy */
+    if (lg_conv_wino_weights_apply(c->node, w)) {
+        st->wino = lg_conv_wino_prepare(w->data, w->dims[0], w->dims[1]);
+        if (!st->wino) return LG_E_NOMEM;
+    }
+    c->consumed |= 1u << 1; /* exec reads the packed copies */
     return LG_OK;
 }
 
@@ -385,6 +423,7 @@ typedef struct conv_f32_args {
     const float *x, *w, *bias;
     float *y;
     const conv_state *st;       /* may be NULL */
+    const float *res;           /* residual added before the activation, or NULL */
 } conv_f32_args;
 
 static int conv_gemm_f32(lg_kctx *c, const conv_f32_args *a)
@@ -413,7 +452,14 @@ static int conv_gemm_f32(lg_kctx *c, const conv_f32_args *a)
                 .ldc = g->out_size,
                 .row_bias = a->bias ? a->bias + gi * rows : NULL,
             };
-            gemm_activation(a->st, &ga);
+            residual_pass rp = { ga.c, a->res ? a->res + (ga.c - a->y) : NULL,
+                                 a->st && a->st->act.kind != LG_ACT_NONE ? &a->st->act : NULL };
+            if (a->res) {
+                ga.post = post_residual;
+                ga.post_arg = &rp;
+            } else {
+                gemm_activation(a->st, &ga);
+            }
             LG_CHECK(lg_sgemm(c->pool, &ga));
         }
     }
@@ -423,10 +469,13 @@ static int conv_gemm_f32(lg_kctx *c, const conv_f32_args *a)
 static int conv_f32(lg_kctx *c, const conv_f32_args *a)
 {
     if (lg_conv_depthwise_applies(a->g)) {
-        lg_conv_dw_args d = { a->g, a->x, a->w, a->bias, a->y, NULL };
+        lg_conv_dw_args d = { a->g, a->x, a->w, a->bias, a->y, NULL, a->res };
         if (a->st && a->st->act.kind != LG_ACT_NONE) d.act = &a->st->act;
         return lg_conv_depthwise_f32(c->pool, &d);
     }
+    if (a->st && a->st->wino && lg_conv_wino_worth(a->st->wino, a->g))
+        return lg_conv_wino_f32(c->pool, a->st->wino, a->g, a->x, a->bias, a->res,
+                                a->st->act.kind != LG_ACT_NONE ? &a->st->act : NULL, a->y);
     return conv_gemm_f32(c, a);
 }
 
@@ -517,7 +566,15 @@ static int conv_infer(lg_kctx *c)
 
 static int conv_body(lg_kctx *c, const float *x, const float *w, const float *b, float *y, void *arg)
 {
-    conv_f32_args a = { arg, x, w, b, y, c->state };
+    const conv_state *st = c->state;
+    conv_f32_args a = { arg, x, w, b, y, st, NULL };
+    if (st && st->residual) {
+        const lg_tensor *r = lg_kin(c, 3);
+        const lg_tensor *out = c->outputs[0];
+        if (!r || !r->data || r->dtype != LG_FLOAT || out->dtype != LG_FLOAT || lg_tensor_numel_(r) != lg_tensor_numel_(out))
+            return lg_error(LG_E_RUNTIME, "fused residual: input 3 must be a float32 tensor of the output's size");
+        a.res = r->data;
+    }
     return conv_f32(c, &a);
 }
 

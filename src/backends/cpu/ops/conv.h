@@ -53,4 +53,19 @@ void lg_conv_im2col_index(const lg_conv_geom *g, int64_t k, int64_t j0, int64_t 
  * node's ctx->state. LG_E_INVALID_ARG for a NULL state or an unknown kind. */
 int lg_conv_set_activation(void *state, const lg_act *act);
 
+/* Fusing the residual Add that follows a float32 Conv (ResNet's y = relu(conv(x) + b + r)):
+ * after prepare, a pass that removed the Add (and the activation after it) calls
+ *
+ *   lg_conv_set_residual(conv_state);                    // the Add
+ *   lg_conv_set_activation(conv_state, &relu);          // if an activation followed it
+ *
+ * and at run time passes the Add's other operand (same shape as the Conv's output,
+ * float32) as input 3 of the Conv's kctx, after X, W and B (B may be NULL: n_inputs 4).
+ * The Conv then writes act(conv(x) + b + r) in its output pass; without input 3 it fails
+ * with LG_E_RUNTIME. LG_E_INVALID_ARG for a NULL state. */
+int lg_conv_set_residual(void *state);
+
+/* c[i] += r[i] for i < n with the SIMD path's kernel (the residual pass). */
+void lg_conv_add_rows(float *c, const float *r, int64_t n);
+
 #endif

@@ -1,6 +1,7 @@
 /*
  * conv_depthwise_avx2.c: the AVX2 inner loop of the depthwise convolution (a row of
- * y += w * x), see conv_depthwise.c.
+ * y += w * x) and its tap kernel (a row of outputs from all taps), see
+ * conv_depthwise.c.
  */
 #include <immintrin.h>
 #include <math.h>
@@ -20,4 +21,39 @@ void lg_conv_dw_axpy_avx2(float *y, const float *x, float w, int64_t n)
     for (; i + 8 <= n; i += 8)
         _mm256_storeu_ps(y + i, _mm256_fmadd_ps(wv, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
     for (; i < n; i++) y[i] = fmaf(w, x[i], y[i]);
+}
+
+/* y[i] = bias + sum of w[t] * src[t][i]: 4 vectors of outputs per step, so 4 independent
+ * chains of fused multiply-adds are in flight, then single vectors, then the tail under a mask. */
+void lg_conv_dw_taps_avx2(float *y, const float *const *src, const float *w, int taps, float bias, int64_t n)
+{
+    int64_t i = 0;
+    for (; i + 4 * 8 <= n; i += 4 * 8) {
+        __m256 a0 = _mm256_set1_ps(bias), a1 = a0, a2 = a0, a3 = a0;
+        for (int t = 0; t < taps; t++) {
+            const float *s = src[t] + i;
+            __m256 wv = _mm256_set1_ps(w[t]);
+            a0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(s), a0);
+            a1 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(s + 8), a1);
+            a2 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(s + 2 * 8), a2);
+            a3 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(s + 3 * 8), a3);
+        }
+        _mm256_storeu_ps(y + i, a0);
+        _mm256_storeu_ps(y + i + 8, a1);
+        _mm256_storeu_ps(y + i + 2 * 8, a2);
+        _mm256_storeu_ps(y + i + 3 * 8, a3);
+    }
+    for (; i + 8 <= n; i += 8) {
+        __m256 a0 = _mm256_set1_ps(bias);
+        for (int t = 0; t < taps; t++) a0 = _mm256_fmadd_ps(_mm256_set1_ps(w[t]), _mm256_loadu_ps(src[t] + i), a0);
+        _mm256_storeu_ps(y + i, a0);
+    }
+    if (i < n) { /* the last 1..7 columns under a mask */
+        static const int32_t lanes[16] = { -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0 };
+        __m256i m = _mm256_loadu_si256((const __m256i *)(lanes + 8 - (n - i)));
+        __m256 a0 = _mm256_set1_ps(bias);
+        for (int t = 0; t < taps; t++)
+            a0 = _mm256_fmadd_ps(_mm256_set1_ps(w[t]), _mm256_maskload_ps(src[t] + i, m), a0);
+        _mm256_maskstore_ps(y + i, m, a0);
+    }
 }

@@ -604,8 +604,9 @@ static int64_t int_pow(int64_t a, int64_t b)
     BINARY_SAME(name##_f32_ref, float, float, EXPR) \
     static void name##_f32(const void *prm, int64_t n, void *y, const void *const *x, const int64_t *s) \
     { \
-        if (lg_ew_use_avx2()) \
-            lg_ew_arith_avx2(OP, n, y, x[0], s[0], x[1], s[1]); \
+        const lg_ew_simd_kernels *k = lg_ew_simd(); \
+        if (k->arith) \
+            k->arith(OP, n, y, x[0], s[0], x[1], s[1]); \
         else \
             name##_f32_ref(prm, n, y, x, s); \
     }

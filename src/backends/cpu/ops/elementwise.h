@@ -21,5 +21,7 @@
 /* Applies act to x[0..n) in place / from x into y (y == x allowed). Serial. */
 void lg_act_apply(const lg_act *act, float *x, int64_t n);
 void lg_act_apply_to(const lg_act *act, float *y, const float *x, int64_t n);
+/* y[i] = a[i] + b[i] for i < n (y may be a or b), with the SIMD path's kernel. Serial. */
+void lg_ew_add_f32(float *y, const float *a, const float *b, int64_t n);
 
 #endif

@@ -70,6 +70,21 @@ typedef enum lg_ew_arith {
 /* y[i] = a[i*sa] op b[i*sb] with sa, sb in {0, 1}. */
 void lg_ew_arith_avx2(lg_ew_arith op, int64_t n, float *y, const float *a, int64_t sa, const float *b, int64_t sb);
 void lg_ew_f32_to_f16_avx2(uint16_t *y, const float *x, int64_t n);
+/* The same activation and arithmetic kernels for AVX without FMA and for SSE4.1
+ * (elementwise_avx.c, elementwise_sse41.c, both from elementwise_simd.h). */
+void lg_act_avx(const lg_act *act, float *y, const float *x, int64_t n);
+void lg_ew_arith_avx(lg_ew_arith op, int64_t n, float *y, const float *a, int64_t sa, const float *b, int64_t sb);
+void lg_act_sse41(const lg_act *act, float *y, const float *x, int64_t n);
+void lg_ew_arith_sse41(lg_ew_arith op, int64_t n, float *y, const float *a, int64_t sa, const float *b, int64_t sb);
+
+/* The float32 hot-path kernels of one SIMD path (elementwise_dispatch.c); NULL members:
+ * the plain C loops. lg_ew_simd() is the path in use (base/cpu.h). */
+typedef struct lg_ew_simd_kernels {
+    void (*act)(const lg_act *act, float *y, const float *x, int64_t n);
+    void (*arith)(lg_ew_arith op, int64_t n, float *y, const float *a, int64_t sa, const float *b, int64_t sb);
+} lg_ew_simd_kernels;
+const lg_ew_simd_kernels *lg_ew_simd_for(lg_simd_level level);
+static inline const lg_ew_simd_kernels *lg_ew_simd(void) { return lg_ew_simd_for(lg_simd()); }
 void lg_ew_f16_to_f32_avx2(float *y, const uint16_t *x, int64_t n);
 
 /* ---- Kernel generators ---- */
