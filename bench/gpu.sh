@@ -32,11 +32,16 @@ if ! grep -q '^LG_VULKAN:BOOL=ON' "$BUILD/CMakeCache.txt"; then
   exit 3
 fi
 
+# What liblegacygpu.a links (CMakeLists.txt, target legacygpu): the packages present.
+pkgs=
+for p in vulkan jansson libpng libprotobuf-c libpcre2-8; do
+  pkg-config --exists "$p" && pkgs="$pkgs $p"
+done
 exe=$BUILD/gpu_bench
 cc -std=c17 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -DLG_HAVE_VULKAN -I. -Isrc -Iinclude -I"$BUILD/gen" \
   bench/gpu_bench.c bench/gpu_bench_peak.c bench/gpu_bench_onnx.c -o "$exe" \
   "$BUILD/liblegacygpu.a" "$BUILD/liblg_onnx_proto.a" \
-  $(pkg-config --libs vulkan jansson libpng libprotobuf-c) -ljpeg -lpthread -lm
+  $(pkg-config --libs $pkgs) -ljpeg -lpthread -lm
 
 for m in resnet50 mobilenet_v2 yolo_style; do
   [ -f "$MODELS/$m/model.onnx" ] || { echo "gpu.sh: $MODELS/$m/model.onnx is missing (set MODELS=DIR)" >&2; exit 1; }
