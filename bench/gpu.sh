@@ -24,7 +24,7 @@ if [ ! -f "$BUILD/build.ninja" ] || [ ! -f "$BUILD/liblegacygpu.a" ]; then
   echo "gpu.sh: building the library in $BUILD (bash scripts/build.sh $BUILD)"
   bash scripts/build.sh "$BUILD" || { echo "gpu.sh: the build failed" >&2; exit 1; }
 else
-  ninja -C "$BUILD" liblegacygpu.a liblg_onnx_proto.a >/dev/null || { echo "gpu.sh: the build in $BUILD failed" >&2; exit 1; }
+  ninja -C "$BUILD" liblegacygpu.a lg_onnx_proto >/dev/null || { echo "gpu.sh: the build in $BUILD failed" >&2; exit 1; }
 fi
 if ! grep -q '^LG_VULKAN:BOOL=ON' "$BUILD/CMakeCache.txt"; then
   echo "gpu.sh: the build in $BUILD has no Vulkan backend (LG_VULKAN is off): install libvulkan-dev," \
@@ -37,10 +37,13 @@ pkgs=
 for p in vulkan jansson libpng libprotobuf-c libpcre2-8; do
   pkg-config --exists "$p" && pkgs="$pkgs $p"
 done
+# The generated ONNX protobuf library (its file was renamed once: take either).
+proto=$BUILD/liblegacygpu_onnx.a
+[ -f "$proto" ] || proto=$BUILD/liblg_onnx_proto.a
 exe=$BUILD/gpu_bench
 cc -std=c17 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -DLG_HAVE_VULKAN -I. -Isrc -Iinclude -I"$BUILD/gen" \
   bench/gpu_bench.c bench/gpu_bench_peak.c bench/gpu_bench_onnx.c -o "$exe" \
-  "$BUILD/liblegacygpu.a" "$BUILD/liblg_onnx_proto.a" \
+  "$BUILD/liblegacygpu.a" "$proto" \
   $(pkg-config --libs $pkgs) -ljpeg -lpthread -lm
 
 for m in resnet50 mobilenet_v2 yolo_style; do
