@@ -166,7 +166,19 @@ void lg_tensor_clear(lg_tensor *t)
     t->release_ctx = NULL;
 }
 
+static int tensor_reset(lg_tensor *t, lg_dtype dt, int ndim, const int64_t *dims, bool zero);
+
 int lg_tensor_reset(lg_tensor *t, lg_dtype dt, int ndim, const int64_t *dims)
+{
+    return tensor_reset(t, dt, ndim, dims, true);
+}
+
+int lg_tensor_reset_uninit(lg_tensor *t, lg_dtype dt, int ndim, const int64_t *dims)
+{
+    return tensor_reset(t, dt, ndim, dims, lg_dtype_is_container(dt) || dt == LG_STRING);
+}
+
+static int tensor_reset(lg_tensor *t, lg_dtype dt, int ndim, const int64_t *dims, bool zero)
 {
     char buf[256];
     size_t es = lg_dtype_size(dt);
@@ -188,7 +200,7 @@ int lg_tensor_reset(lg_tensor *t, lg_dtype dt, int ndim, const int64_t *dims)
     t->ndim = ndim;
     for (int i = 0; i < ndim; i++) t->dims[i] = dims[i];
     t->nbytes = (size_t)n * es;
-    t->data = lg_calloc(t->nbytes);
+    t->data = zero ? lg_calloc(t->nbytes) : lg_alloc(t->nbytes ? t->nbytes : 1);
     if (!t->data) {
         t->nbytes = 0;
         return lg_error(LG_E_NOMEM, "cannot allocate %zu bytes for a tensor of shape %s", (size_t)n * es,

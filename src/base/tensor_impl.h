@@ -56,6 +56,9 @@ void lg_free(void *p);
 
 /* Internal constructors: tensor struct with no data yet / reusing a caller struct. */
 lg_tensor *lg_tensor_new_empty(void);
+/* Sets dtype/shape and allocates data without zeroing it, for kernels that write every
+ * element (strings and containers are still zeroed). */
+int lg_tensor_reset_uninit(lg_tensor *t, lg_dtype dt, int ndim, const int64_t *dims);
 /* Sets dtype/shape and allocates zeroed data (freeing old owned data). */
 int lg_tensor_reset(lg_tensor *t, lg_dtype dt, int ndim, const int64_t *dims);
 /* Releases data, leaves an empty (undefined) tensor. */

@@ -1,5 +1,6 @@
 /*
- * fuse.c: activation fusion on a session's plan. A node whose op takes an activation
+ * fuse.c: fusions on a session's plan: the residual Add (and the activation after it)
+ * into the node that makes one operand, and activation fusion. A node whose op takes an activation
  * (fuse_act in its lg_op_def: the CPU's Conv) and whose output feeds only an
  * activation (Relu, Clip, Sigmoid, LeakyRelu, HardSigmoid, HardSwish, Tanh), or the SiLU
  * pair x * Sigmoid(x), computes the activation in its GEMM output pass: the activation
@@ -72,12 +73,68 @@ static int silu_of(const lg_plan *p, int v, const int *rd, int n_rd)
     return -1;
 }
 
-void lg_plan_fuse(lg_plan *p)
+static bool same_shape(const lg_value *a, const lg_value *b)
+{
+    if (a->ndim < 0 || a->ndim != b->ndim || a->dtype != LG_FLOAT || b->dtype != LG_FLOAT) return false;
+    for (int d = 0; d < a->ndim; d++)
+        if (a->dims[d] < 0 || a->dims[d] != b->dims[d]) return false;
+    return true;
+}
+
+/* ResNet's y = act(conv(x) + r): a node whose op takes a residual (fuse_residual), whose
+ * output only an Add reads, with the Add's other operand r made before the node runs and
+ * of the same known shape, adds r (and the activation reading only the Add) in its
+ * output pass. The Add and the activation are skipped. */
+static void fuse_residual_adds(lg_plan *p)
 {
     const lg_graph *g = p->graph;
     for (int i = 0; i < g->n_nodes; i++) {
         const lg_node *n = &g->nodes[i];
-        if (p->skip[i] || !p->ops[i]->fuse_act || !p->states[i] || n->n_outputs != 1 || n->outputs[0] < 0) continue;
+        if (p->skip[i] || !p->ops[i]->fuse_residual || !p->states[i] || n->n_outputs != 1 || n->outputs[0] < 0 ||
+            p->redirect[i] >= 0)
+            continue;
+        int v = n->outputs[0], rd[2];
+        if (g->values[v].is_output || readers_of(p, v, rd, 2) != 1) continue;
+        const lg_node *add = &g->nodes[rd[0]];
+        if (!is_op(add, "Add") || add->n_inputs != 2 || add->outputs[0] < 0) continue;
+        int r = add->inputs[0] == v ? add->inputs[1] : add->inputs[0];
+        int out = add->outputs[0];
+        if (r < 0 || r == v || g->values[r].producer >= i || !same_shape(&g->values[r], &g->values[v]) ||
+            !same_shape(&g->values[out], &g->values[v]))
+            continue;
+        lg_act act = { .kind = LG_ACT_NONE };
+        int j = -1, jr[2];
+        if (!g->values[out].is_output && readers_of(p, out, jr, 2) == 1 && g->nodes[jr[0]].inputs[0] == out &&
+            !is_op(&g->nodes[jr[0]], "Clip") && activation_of(p, &g->nodes[jr[0]], &act))
+            j = jr[0];
+        if (p->ops[i]->fuse_residual(p->states[i]) != LG_OK) {
+            lg_error_clear();
+            continue;
+        }
+        p->skip[rd[0]] = true;
+        p->residual[i] = r;
+        p->redirect[i] = out;
+        if (j >= 0 && p->ops[i]->fuse_act(p->states[i], &act) != LG_OK) {
+            lg_error_clear();
+            j = -1;
+        }
+        if (j >= 0) {
+            p->skip[j] = true;
+            p->redirect[i] = g->nodes[j].outputs[0];
+            p->acts[i] = act;
+        }
+    }
+}
+
+void lg_plan_fuse(lg_plan *p)
+{
+    const lg_graph *g = p->graph;
+    fuse_residual_adds(p);
+    for (int i = 0; i < g->n_nodes; i++) {
+        const lg_node *n = &g->nodes[i];
+        if (p->skip[i] || !p->ops[i]->fuse_act || !p->states[i] || n->n_outputs != 1 || n->outputs[0] < 0 ||
+            p->redirect[i] >= 0)
+            continue;
         int v = n->outputs[0];
         if (g->values[v].is_output) continue;
         int rd[4];

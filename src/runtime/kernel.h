@@ -97,6 +97,11 @@ struct lg_op_def {
     /* Optional: applies act in the output pass of the node prepared into state (the
      * runtime's fusion then skips the activation node); LG_OK or the reason it cannot. */
     int (*fuse_act)(void *state, const lg_act *act);
+    /* Optional: makes the node prepared into state add a residual: the runtime then passes
+     * the other operand of the Add it removed as input 3 (after X, W, B; B may be NULL). */
+    int (*fuse_residual)(void *state);
+    /* exec writes every element of its outputs: the runtime skips zero-filling them. */
+    bool overwrites_outputs;
 };
 
 /* Sets output i's dtype and shape (no-op for an unused output). */

@@ -232,9 +232,11 @@ static bool place_node(lg_session *s, sig *g, int i)
         if (v < 0 || !((host >> k) & 1) || lg_plan_constant(p, v)) continue;
         if (g->writer[v] >= 0 && g->on_dev[g->writer[v]]) return false;
     }
-    if (g->act[i].kind != LG_ACT_NONE &&
-        (!s->dev_backend->supports_epilogue || !s->dev_backend->supports_epilogue(s->dev, n, &g->act[i], false)))
+    bool residual = g->residual[i] >= 0;
+    if ((g->act[i].kind != LG_ACT_NONE || residual) &&
+        (!s->dev_backend->supports_epilogue || !s->dev_backend->supports_epilogue(s->dev, n, &g->act[i], residual)))
         return false;
+    if (residual && (!g->shape[g->residual[i]] || !device_dtype(g->shape[g->residual[i]]->dtype))) return false;
     g->host_in[i] = host;
     return true;
 }
@@ -486,6 +488,7 @@ static int plan_partitions(lg_session *s, sig *g)
         const lg_node *n = &gr->nodes[i];
         for (int k = 0; k < n->n_inputs; k++)
             if (n->inputs[k] >= 0) need_host[n->inputs[k]] = true;
+        if (g->residual[i] >= 0) need_host[g->residual[i]] = true;
         if (node_has_subgraph(n))
             for (int v = 0; v < nv; v++)
                 if (g->writer[v] >= 0 && g->writer[v] < i) need_host[v] = true;
@@ -599,7 +602,7 @@ static int sig_build(lg_session *s, int n_in, lg_tensor *const *in, sig **out)
         memcpy(g->skip, p->skip, sizeof(bool) * (size_t)nn);
         memcpy(g->redirect, p->redirect, sizeof(int) * (size_t)nn);
         memcpy(g->act, p->acts, sizeof(lg_act) * (size_t)nn);
-        for (int i = 0; i < nn; i++) g->residual[i] = -1;
+        memcpy(g->residual, p->residual, sizeof(int) * (size_t)nn); /* fused by the plan (fuse.c) */
         for (int v = 0; v < nv; v++) g->writer[v] = -1;
         for (int i = 0; i < nn; i++) {
             if (g->skip[i]) continue;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "runtime/profile.h"
 #include "runtime/session_impl.h"
 
 /* Ops whose result differs between runs: never folded. */
@@ -115,7 +116,10 @@ int lg_frame_run_node(lg_frame *f, int i, bool infer_only)
     int rc = LG_OK;
     const lg_tensor *in_stack[16];
     lg_tensor *out_stack[16];
-    const lg_tensor **in = n->n_inputs <= 16 ? in_stack : calloc((size_t)n->n_inputs, sizeof(*in));
+    /* A fused residual travels as input 3, after X, W and B (lg_op_def.fuse_residual). */
+    int residual = infer_only ? -1 : p->residual[i];
+    int n_in = residual >= 0 ? (n->n_inputs > 3 ? n->n_inputs : 3) + 1 : n->n_inputs;
+    const lg_tensor **in = n_in <= 16 ? in_stack : calloc((size_t)n_in, sizeof(*in));
     lg_tensor **out = n->n_outputs <= 16 ? out_stack : calloc((size_t)n->n_outputs, sizeof(*out));
     if (!in || !out) {
         rc = lg_error(LG_E_NOMEM, "out of memory");
@@ -135,6 +139,11 @@ int lg_frame_run_node(lg_frame *f, int i, bool infer_only)
             goto done;
         }
     }
+    for (int k = n->n_inputs; k < n_in; k++) in[k] = NULL;
+    if (residual >= 0 && !(in[n_in - 1] = lg_frame_lookup(f, residual))) {
+        rc = lg_error(LG_E_RUNTIME, "fused residual '%s' has no value", g->values[residual].name);
+        goto done;
+    }
     for (int k = 0; k < n->n_outputs; k++) {
         out[k] = NULL;
         if (n->outputs[k] < 0) continue;
@@ -145,7 +154,7 @@ int lg_frame_run_node(lg_frame *f, int i, bool infer_only)
         }
         out[k]->ndim = -1;
     }
-    lg_kctx c = { .node = n, .opset = n->opset, .n_inputs = n->n_inputs, .inputs = in,
+    lg_kctx c = { .node = n, .opset = n->opset, .n_inputs = n_in, .inputs = in,
                   .n_outputs = n->n_outputs, .outputs = out, .pool = f->sess->pool,
                   .state = p->states[i], .infer_only = infer_only, .frame = f };
     if (op->infer) {
@@ -154,6 +163,7 @@ int lg_frame_run_node(lg_frame *f, int i, bool infer_only)
             for (int k = 0; k < n->n_outputs && rc == LG_OK; k++) {
                 if (!out[k]) continue;
                 if (out[k]->ndim < 0) rc = lg_error(LG_E_RUNTIME, "infer left output %d without a shape", k);
+                else if (op->overwrites_outputs) rc = lg_tensor_reset_uninit(out[k], out[k]->dtype, out[k]->ndim, out[k]->dims);
                 else rc = lg_tensor_reset(out[k], out[k]->dtype, out[k]->ndim, out[k]->dims);
             }
         }
@@ -215,8 +225,8 @@ void lg_frame_release_after(lg_frame *f, int i)
 {
     const lg_plan *p = f->plan;
     const lg_node *n = &p->graph->nodes[i];
-    for (int k = 0; k < n->n_inputs; k++) {
-        int v = n->inputs[k];
+    for (int k = 0; k <= n->n_inputs; k++) {
+        int v = k < n->n_inputs ? n->inputs[k] : p->residual[i];
         if (v < 0 || !f->owned[v] || p->last_use[v] != i) continue;
         lg_tensor_free(f->vals[v]);
         f->vals[v] = NULL;
@@ -237,7 +247,9 @@ static int frame_run(lg_frame *f)
     const lg_plan *p = f->plan;
     for (int i = 0; i < p->graph->n_nodes; i++) {
         if (p->skip[i]) continue;
+        uint64_t t0 = lg_profile_start(f->sess);
         LG_CHECK(lg_frame_run_node(f, i, false));
+        lg_profile_node_done(f->sess, p->graph, i, t0);
         lg_frame_release_after(f, i);
     }
     return LG_OK;
@@ -309,6 +321,7 @@ static void plan_free(lg_plan *p)
     free(p->skip);
     free(p->redirect);
     free(p->acts);
+    free(p->residual);
     free(p->consts);
     free(p->last_use);
     free(p);
@@ -342,6 +355,27 @@ static int resolve_op(const lg_session *s, const lg_node *n, const lg_op_def **o
                         n->op_type, dom, n->opset, n->name);
     return lg_error(LG_E_UNSUPPORTED, "unknown operator %s (domain '%s', opset %d) at node '%s'", n->op_type, dom,
                     n->opset, n->name);
+}
+
+/* The last node that reads each value (skipped nodes read nothing; a node reads its
+ * fused residual); the graph's outputs live to the end. */
+static void compute_last_use(lg_plan *p)
+{
+    const lg_graph *g = p->graph;
+    int nn = g->n_nodes, nv = g->n_values;
+    for (int v = 0; v < nv; v++) p->last_use[v] = -1;
+    for (int i = 0; i < nn; i++) {
+        const lg_node *n = &g->nodes[i];
+        if (p->skip[i]) continue;
+        for (int k = 0; k < n->n_inputs; k++)
+            if (n->inputs[k] >= 0) p->last_use[n->inputs[k]] = i;
+        if (p->residual[i] >= 0) p->last_use[p->residual[i]] = i;
+        /* Values a subgraph reads from this graph live until the node holding it ends. */
+        if (has_subgraph(n))
+            for (int v = 0; v < nv; v++)
+                if (p->last_use[v] < i && (g->values[v].producer >= 0 || g->values[v].is_input)) p->last_use[v] = i;
+    }
+    for (int k = 0; k < g->n_outputs; k++) p->last_use[g->outputs[k]] = nn;
 }
 
 static int plan_graph(lg_session *s, const lg_graph *g, bool fold);
@@ -454,6 +488,7 @@ static int plan_graph(lg_session *s, const lg_graph *g, bool fold)
     p->skip = calloc((size_t)nn + 1, sizeof(bool));
     p->redirect = malloc(((size_t)nn + 1) * sizeof(int));
     p->acts = calloc((size_t)nn + 1, sizeof(lg_act));
+    p->residual = malloc(((size_t)nn + 1) * sizeof(int));
     p->consts = calloc((size_t)nv + 1, sizeof(lg_tensor *));
     p->last_use = malloc(((size_t)nv + 1) * sizeof(int));
     if (s->n_plans == s->cap_plans) {
@@ -467,24 +502,14 @@ static int plan_graph(lg_session *s, const lg_graph *g, bool fold)
         s->cap_plans = cap;
     }
     s->plans[s->n_plans++] = p;
-    if (!p->ops || !p->states || !p->skip || !p->redirect || !p->acts || !p->consts || !p->last_use)
+    if (!p->ops || !p->states || !p->skip || !p->redirect || !p->acts || !p->residual || !p->consts || !p->last_use)
         return lg_error(LG_E_NOMEM, "out of memory");
-    for (int i = 0; i < nn; i++) p->redirect[i] = -1;
+    for (int i = 0; i < nn; i++) p->redirect[i] = p->residual[i] = -1;
     for (int i = 0; i < nn; i++) {
         LG_CHECK(resolve_op(s, &g->nodes[i], &p->ops[i]));
         LG_CHECK(plan_subgraphs(s, &g->nodes[i]));
     }
-    for (int v = 0; v < nv; v++) p->last_use[v] = -1;
-    for (int i = 0; i < nn; i++) {
-        const lg_node *n = &g->nodes[i];
-        for (int k = 0; k < n->n_inputs; k++)
-            if (n->inputs[k] >= 0) p->last_use[n->inputs[k]] = i;
-        /* Values a subgraph reads from this graph live until the node holding it ends. */
-        if (has_subgraph(n))
-            for (int v = 0; v < nv; v++)
-                if (p->last_use[v] < i && (g->values[v].producer >= 0 || g->values[v].is_input)) p->last_use[v] = i;
-    }
-    for (int k = 0; k < g->n_outputs; k++) p->last_use[g->outputs[k]] = nn;
+    compute_last_use(p);
     if (fold && !s->opts.no_optimize) {
         for (int i = 0; i < nn; i++) {
             const lg_node *n = &g->nodes[i];
@@ -498,7 +523,10 @@ static int plan_graph(lg_session *s, const lg_graph *g, bool fold)
     int rc = LG_OK;
     for (int i = 0; i < nn && rc == LG_OK; i++)
         if (!p->skip[i] && p->ops[i]->prepare) rc = prepare_node(s, p, i, consumed);
-    if (rc == LG_OK && fold && !s->opts.no_optimize) lg_plan_fuse(p);
+    if (rc == LG_OK && fold && !s->opts.no_optimize) {
+        lg_plan_fuse(p);
+        compute_last_use(p); /* the skipped nodes read nothing now; fused residuals do */
+    }
     /* The main graph's device placement reads the weights before they may be released. */
     if (rc == LG_OK && g == s->model->graph && s->dev) rc = lg_sched_create(s);
     if (rc == LG_OK && s->opts.release_weights) release_consumed(p, consumed);
@@ -549,6 +577,7 @@ int lg_session_create_on(lg_model *m, const lg_session_options *opts, const lg_b
 void lg_session_free(lg_session *s)
 {
     if (!s) return;
+    lg_profile_forget(s);
     lg_sched_free(s);
     for (int i = 0; i < s->n_plans; i++) plan_free(s->plans[i]);
     if (s->dev) s->dev_backend->device_close(s->dev);

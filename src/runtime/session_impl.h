@@ -20,6 +20,7 @@ typedef struct lg_plan {
     bool *skip;              /* [n_nodes] folded at creation or fused into another node */
     int *redirect;           /* [n_nodes] value that output 0 is stored in (fusion), or -1 */
     lg_act *acts;            /* [n_nodes] activation fused into node i's output pass */
+    int *residual;           /* [n_nodes] value added in node i's output pass (fused Add), or -1 */
     lg_tensor **consts;      /* [n_values] folded constants owned by the plan, or NULL */
     int *last_use;           /* [n_values] last node index reading it; n_nodes for outputs */
 } lg_plan;

@@ -703,7 +703,7 @@ static int convt_exec(lg_kctx *c)
 }
 
 const lg_op_def lg_ops_conv[] = {
-    { "Conv", "", 1, 27, conv_infer, conv_exec, conv_prepare, conv_release, lg_conv_set_activation },
+    { "Conv", "", 1, 27, conv_infer, conv_exec, conv_prepare, conv_release, lg_conv_set_activation, lg_conv_set_residual, true },
     { "ConvTranspose", "", 1, 27, convt_infer, convt_exec, NULL, NULL },
     { NULL }
 };
