@@ -14,9 +14,14 @@
 
 #include "backends/vulkan/vk.h"
 
-/* The newest opset the kernels implement: the CPU backend's (output shapes come from
- * its infer), so a node the GPU takes always has a CPU twin to fall back on. */
-#define LG_VK_OPSET_MAX 17
+/* The newest opset the kernels implement (ONNX 1.22's): output shapes come from the CPU
+ * backend's infer, so a node the GPU takes always has a CPU twin. Versions after 17 of
+ * the ops here changed only their types (bfloat16, float8, int4: supports() takes float
+ * and the integer types it knows) or moved attributes to inputs the CPU's infer reads,
+ * except Split 18 (num_outputs), AveragePool 19 (dilations) and Resize 18/19 (antialias,
+ * axes, keep_aspect_ratio_policy), whose entries stop at LG_VK_OPSET_CHECKED. */
+#define LG_VK_OPSET_MAX 27
+#define LG_VK_OPSET_CHECKED 17
 
 /* A GEMM tile (gemm.comp, conv.comp): BM x BN outputs per workgroup, K in steps of BK,
  * TM x TN outputs per invocation; the workgroup has (BM / TM) * (BN / TN) invocations. */

@@ -425,7 +425,7 @@ const lg_vk_op lg_vk_ops_copy[] = {
     { "Slice", "", 10, LG_VK_OPSET_MAX, slice_dev_supports, NULL, NULL, slice_dev_record, NULL },
     { "Expand", "", 8, LG_VK_OPSET_MAX, single_supports, NULL, NULL, single_record, NULL },
     { "Concat", "", 4, LG_VK_OPSET_MAX, parts_supports, NULL, NULL, parts_record, NULL },
-    { "Split", "", 2, LG_VK_OPSET_MAX, parts_supports, NULL, NULL, parts_record, NULL },
+    { "Split", "", 2, LG_VK_OPSET_CHECKED, parts_supports, NULL, NULL, parts_record, NULL },
     { "Gather", "", 1, LG_VK_OPSET_MAX, gather_supports, NULL, NULL, gather_record, NULL },
     { NULL }
 };

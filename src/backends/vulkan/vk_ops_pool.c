@@ -116,7 +116,7 @@ static int global_record(lg_vk_rec *r, const lg_dev_node *dn)
 
 const lg_vk_op lg_vk_ops_pool[] = {
     { "MaxPool", "", 1, LG_VK_OPSET_MAX, pool_supports, NULL, NULL, pool_record, NULL },
-    { "AveragePool", "", 1, LG_VK_OPSET_MAX, pool_supports, NULL, NULL, pool_record, NULL },
+    { "AveragePool", "", 1, LG_VK_OPSET_CHECKED, pool_supports, NULL, NULL, pool_record, NULL },
     { "GlobalAveragePool", "", 1, LG_VK_OPSET_MAX, global_supports, NULL, NULL, global_record, NULL },
     { "GlobalMaxPool", "", 1, LG_VK_OPSET_MAX, global_supports, NULL, NULL, global_record, NULL },
     { NULL }

@@ -97,7 +97,7 @@ static int resize_record(lg_vk_rec *r, const lg_dev_node *dn)
 }
 
 const lg_vk_op lg_vk_ops_resize[] = {
-    { "Resize", "", 10, LG_VK_OPSET_MAX, resize_supports, NULL, NULL, resize_record, NULL },
+    { "Resize", "", 10, LG_VK_OPSET_CHECKED, resize_supports, NULL, NULL, resize_record, NULL },
     { "Upsample", "", 9, 9, resize_supports, NULL, NULL, resize_record, NULL },
     { NULL }
 };
