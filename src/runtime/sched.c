@@ -907,7 +907,7 @@ int lg_session_placement(lg_session *s, lg_placement *out, int max, int *count)
     if (s->sched && !s->sched->disabled && s->sched->n_sigs) {
         g = s->sched->sigs[0];
         for (int k = 1; k < s->sched->n_sigs; k++)
-            if (s->sched->sigs[k]->stamp < g->stamp) g = s->sched->sigs[k];
+            if (s->sched->sigs[k]->stamp > g->stamp) g = s->sched->sigs[k]; /* the last run's */
     }
     if (!g) { /* host only: shapes for the FLOP counts from the declared inputs */
         lg_tensor **in = calloc((size_t)gr->n_inputs + 1, sizeof(lg_tensor *));
