@@ -1,7 +1,8 @@
 /*
  * batchnorm.comp: inference BatchNormalization as y = act(x * scale[c] + shift[c] + r),
  * scale and shift precomputed per channel at prepare (vk_ops_norm.c) and stored one
- * after the other in p (scale: p[c], shift: p[C + c]). x is [N][C][S].
+ * after the other in p (scale: p[c], shift: p[C + c]). x is [N][C][S]. In ACC_T: fp16
+ * in the fp16-arithmetic variant.
  */
 #version 450
 #include "common.glsl"
@@ -27,7 +28,7 @@ void main()
     uint i = LG_FLAT_INDEX(WG);
     if (i >= pc.n) return;
     uint c = (i / pc.S) % pc.C;
-    float v = LOADF(x[i]) * LOADF(p[c]) + LOADF(p[pc.C + c]);
-    if ((pc.flags & 2u) != 0u) v += LOADF(r[i]);
-    y[i] = STOREF(lg_act(v, pc.act, pc.act_alpha, pc.act_beta));
+    ACC_T v = LOADA(x[i]) * LOADA(p[c]) + LOADA(p[pc.C + c]);
+    if ((pc.flags & 2u) != 0u) v += LOADA(r[i]);
+    y[i] = STOREA(lg_act(v, pc.act, ACC(pc.act_alpha), ACC(pc.act_beta)));
 }

@@ -48,6 +48,24 @@ float binop(float x, float z)
     return x;
 }
 
+#ifdef LG_FP16_MATH
+/* The ops in fp16 arithmetic; Pow stays fp32 (pow is exp2(e * log2(x)): log2's error
+ * grows with the exponent). */
+float16_t binop16(float16_t x, float16_t z)
+{
+    switch (pc.op) {
+    case 0u: return x + z;
+    case 1u: return x - z;
+    case 2u: return x * z;
+    case 3u: return x / z;
+    case 5u: return max(x, z);
+    case 6u: return min(x, z);
+    case 7u: return x < float16_t(0.0) ? x * z : x;
+    }
+    return x;
+}
+#endif
+
 void main()
 {
     uint i = LG_FLAT_INDEX(WG);
@@ -62,5 +80,11 @@ void main()
     }
     if ((pc.flags & 1u) != 0u) ia = i;
     if ((pc.flags & 2u) != 0u) ib = i;
+#ifdef LG_FP16_MATH
+    if (pc.op != 4u) {
+        y[i] = STOREA(binop16(LOADA(a[ia]), LOADA(b[ib])));
+        return;
+    }
+#endif
     y[i] = STOREF(binop(LOADF(a[ia]), LOADF(b[ib])));
 }

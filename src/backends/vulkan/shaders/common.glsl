@@ -33,6 +33,13 @@
  *     STOREF / STOREA. Non-float tensors (int32, int64 indices) keep their own types.
  *   - the variant 1 must not do arithmetic on float16_t: only conversions are legal
  *     with 16-bit storage alone (no Float16 capability in its SPIR-V).
+ *   - what the variant 2 computes in fp16 (docs/gpu.md, "Precision"): elementwise
+ *     unary ops and activations (not Erf, Gelu, Sin, Cos: fp32), binary ops (not Pow),
+ *     BatchNormalization, MaxPool, Resize's interpolation, the products of the GEMM and
+ *     convolution inner loops (summed in fp32) and their fused epilogue (bias, residual,
+ *     activation). Sums stay fp32: reductions, Softmax, LayerNormalization, AveragePool.
+ *     Code written with ACC_T, LOADA / STOREA, ACC() and LG_PROD() is the same fp32
+ *     code in variants 0 and 1; code that differs is under #ifdef LG_FP16_MATH.
  */
 #ifndef LG_COMMON_GLSL
 #define LG_COMMON_GLSL
@@ -74,5 +81,20 @@
 #define LOADA4(x) ACC4_T(x)
 #define STOREA(x) STORE_T(x)
 #define STOREA4(x) STORE4_T(x)
+/* A literal, push constant or fp32 value in the arithmetic type: float16_t(x) in the
+ * fp16-arithmetic variant, x untouched in the others (their SPIR-V stays as it was). */
+#ifdef LG_FP16_MATH
+#define ACC(x) float16_t(x)
+#else
+#define ACC(x) (x)
+#endif
+/* One product of a GEMM / convolution inner loop, added to an fp32 running sum:
+ * acc += LG_PROD(a, b) with a, b of ACC_T. The fp16-arithmetic variant multiplies in
+ * fp16 and adds in fp32, so the error of a long K does not grow with K. */
+#ifdef LG_FP16_MATH
+#define LG_PROD(a, b) float((a) * (b))
+#else
+#define LG_PROD(a, b) ((a) * (b))
+#endif
 
 #endif

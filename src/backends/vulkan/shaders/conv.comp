@@ -5,7 +5,9 @@
  * m over the group's output channels, j over output pixels, k over (channel, kh, kw) of
  * the group; X(k, j) is the input element under tap k of pixel j, 0 in the padding.
  * W is the ONNX weight [M][C/G][KH][KW] as uploaded, or (G = 1, weights larger than one
- * binding) a block of its rows: output channels oc0 .. oc0+M-1 of OC.
+ * binding) a block of its rows: output channels oc0 .. oc0+M-1 of OC. The fp16-arithmetic
+ * variant keeps the tiles in fp16, multiplies in fp16 and sums in fp32 (LG_PROD); its
+ * epilogue (bias, R, activation) is in fp16.
  */
 #version 450
 #include "common.glsl"
@@ -40,8 +42,8 @@ layout(push_constant) uniform Push {
 /* A's tile is stored k-major with rows padded by one: its loads walk k across
  * neighbouring invocations, which would otherwise hit one shared-memory bank. */
 const uint BMP = BM + 1;
-shared float As[BK * BMP];
-shared float Bs[BK * BN];
+shared ACC_T As[BK * BMP];
+shared ACC_T Bs[BK * BN];
 /* The im2col index arithmetic, divided out once: per column (output pixel) of the group's
  * block its window origin, per row k of the current K step its channel offset and tap
  * offsets (no integer division in the load loop: llvmpipe scalarises it, GPUs spend
@@ -77,23 +79,23 @@ void main()
         barrier();
         for (uint i = lid; i < BM * BK; i += WG) {
             uint mm = i / BK, kk = i % BK, m = m0 + mm, k = k0 + kk;
-            As[kk * BMP + mm] = (m < pc.M && k < K) ? LOADF(w[wbase + m * K + k]) : 0.0;
+            As[kk * BMP + mm] = (m < pc.M && k < K) ? LOADA(w[wbase + m * K + k]) : ACC(0.0);
         }
         for (uint i = lid; i < BN * BK; i += WG) {
             uint kk = i / BN, nn = i % BN;
             int ih = col_h[nn] + row_h[kk], iw = col_w[nn] + row_w[kk];
-            float v = 0.0;
+            ACC_T v = ACC(0.0);
             if (row_c[kk] >= 0 && ih >= 0 && ih < int(pc.H) && iw >= 0 && iw < int(pc.W))
-                v = LOADF(x[xbase + uint(row_c[kk] + ih * int(pc.W) + iw)]);
+                v = LOADA(x[xbase + uint(row_c[kk] + ih * int(pc.W) + iw)]);
             Bs[kk * BN + nn] = v;
         }
         barrier();
         for (uint kk = 0; kk < BK; kk++) {
-            float bv[TN];
+            ACC_T bv[TN];
             for (uint j = 0; j < TN; j++) bv[j] = Bs[kk * BN + tn + j * (BN / TN)];
             for (uint i = 0; i < TM; i++) {
-                float av = As[kk * BMP + tm + i * (BM / TM)];
-                for (uint j = 0; j < TN; j++) acc[i * TN + j] += av * bv[j];
+                ACC_T av = As[kk * BMP + tm + i * (BM / TM)];
+                for (uint j = 0; j < TN; j++) acc[i * TN + j] += LG_PROD(av, bv[j]);
             }
         }
         barrier();
@@ -103,14 +105,14 @@ void main()
         uint m = m0 + tm + i * (BM / TM);
         if (m >= pc.M) continue;
         uint oc = pc.oc0 + g * pc.M + m;
-        float bv = (pc.flags & 1u) != 0u ? LOADF(bias[oc]) : 0.0;
+        ACC_T bv = (pc.flags & 1u) != 0u ? LOADA(bias[oc]) : ACC(0.0);
         for (uint j = 0; j < TN; j++) {
             uint n = n0 + tn + j * (BN / TN);
             if (n >= N) continue;
             uint yi = (nimg * pc.OC + oc) * N + n;
-            float v = acc[i * TN + j] + bv;
-            if ((pc.flags & 2u) != 0u) v += LOADF(r[yi]);
-            y[yi] = STOREF(lg_act(v, pc.act, pc.act_alpha, pc.act_beta));
+            ACC_T v = ACC(acc[i * TN + j]) + bv;
+            if ((pc.flags & 2u) != 0u) v += LOADA(r[yi]);
+            y[yi] = STOREA(lg_act(v, pc.act, ACC(pc.act_alpha), ACC(pc.act_beta)));
         }
     }
 }

@@ -1,7 +1,8 @@
 /*
  * conv_dw.comp: depthwise 2-D convolution (group = input channels = output channels),
  * one invocation per output element: y = act(sum over the KH x KW window of x * w
- * + bias[c] + r). W is [C][1][KH][KW]. vk_ops_conv.c.
+ * + bias[c] + r). W is [C][1][KH][KW]. vk_ops_conv.c. The fp16-arithmetic variant
+ * multiplies in fp16, sums the window in fp32 and computes the epilogue in fp16.
  */
 #version 450
 #include "common.glsl"
@@ -41,10 +42,17 @@ void main()
         for (uint kw = 0; kw < pc.KW; kw++) {
             int iw = iw0 + int(kw * pc.DW);
             if (iw < 0 || iw >= int(pc.W)) continue;
-            acc += LOADF(x[xbase + uint(ih) * pc.W + uint(iw)]) * LOADF(w[wbase + kh * pc.KW + kw]);
+            acc += LG_PROD(LOADA(x[xbase + uint(ih) * pc.W + uint(iw)]), LOADA(w[wbase + kh * pc.KW + kw]));
         }
     }
+#ifdef LG_FP16_MATH
+    ACC_T v = ACC(acc);
+    if ((pc.flags & 1u) != 0u) v += LOADA(bias[c]);
+    if ((pc.flags & 2u) != 0u) v += LOADA(r[i]);
+    y[i] = STOREA(lg_act(v, pc.act, ACC(pc.act_alpha), ACC(pc.act_beta)));
+#else
     if ((pc.flags & 1u) != 0u) acc += LOADF(bias[c]);
     if ((pc.flags & 2u) != 0u) acc += LOADF(r[i]);
     y[i] = STOREF(lg_act(acc, pc.act, pc.act_alpha, pc.act_beta));
+#endif
 }

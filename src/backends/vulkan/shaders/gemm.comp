@@ -5,6 +5,9 @@
  * transposes cost nothing; batch z = z1 * nb2 + z2 selects A, B and C through two
  * levels of batch strides (0 = broadcast). Y and R are [z][M][ldy]; a dispatch writes
  * the N columns from ycol (B split into column blocks when larger than one binding).
+ * The fp16-arithmetic variant keeps the tiles in fp16 and multiplies in fp16 (LG_PROD),
+ * adding the products to the fp32 accumulators; its epilogue (alpha, C, R, activation)
+ * is in fp16.
  *
  * Tiles (specialisation constants, vk_tune.c per architecture): a workgroup computes a
  * BM x BN block of Y, walking K in steps of BK through shared memory; each of its
@@ -43,8 +46,8 @@ layout(push_constant) uniform Push {
 /* A's tile is stored k-major with rows padded by one: its loads walk k across
  * neighbouring invocations, which would otherwise hit one shared-memory bank. */
 const uint BMP = BM + 1;
-shared float As[BK * BMP];
-shared float Bs[BK * BN];
+shared ACC_T As[BK * BMP];
+shared ACC_T Bs[BK * BN];
 
 void main()
 {
@@ -60,19 +63,19 @@ void main()
     for (uint k0 = 0; k0 < pc.K; k0 += BK) {
         for (uint i = lid; i < BM * BK; i += WG) {
             uint mm = i / BK, kk = i % BK, m = m0 + mm, k = k0 + kk;
-            As[kk * BMP + mm] = (m < pc.M && k < pc.K) ? LOADF(a[abase + m * pc.sam + k * pc.sak]) : 0.0;
+            As[kk * BMP + mm] = (m < pc.M && k < pc.K) ? LOADA(a[abase + m * pc.sam + k * pc.sak]) : ACC(0.0);
         }
         for (uint i = lid; i < BN * BK; i += WG) {
             uint kk = i / BN, nn = i % BN, n = n0 + nn, k = k0 + kk;
-            Bs[kk * BN + nn] = (n < pc.N && k < pc.K) ? LOADF(b[bbase + k * pc.sbk + n * pc.sbn]) : 0.0;
+            Bs[kk * BN + nn] = (n < pc.N && k < pc.K) ? LOADA(b[bbase + k * pc.sbk + n * pc.sbn]) : ACC(0.0);
         }
         barrier();
         for (uint kk = 0; kk < BK; kk++) {
-            float bv[TN];
+            ACC_T bv[TN];
             for (uint j = 0; j < TN; j++) bv[j] = Bs[kk * BN + tn + j * (BN / TN)];
             for (uint i = 0; i < TM; i++) {
-                float av = As[kk * BMP + tm + i * (BM / TM)];
-                for (uint j = 0; j < TN; j++) acc[i * TN + j] += av * bv[j];
+                ACC_T av = As[kk * BMP + tm + i * (BM / TM)];
+                for (uint j = 0; j < TN; j++) acc[i * TN + j] += LG_PROD(av, bv[j]);
             }
         }
         barrier();
@@ -85,11 +88,11 @@ void main()
         for (uint j = 0; j < TN; j++) {
             uint n = n0 + tn + j * (BN / TN);
             if (n >= pc.N) continue;
-            float v = pc.alpha * acc[i * TN + j];
-            if ((pc.flags & 1u) != 0u) v += pc.beta * LOADF(cc[cbase + m * pc.scm + (pc.ycol + n) * pc.scn]);
+            ACC_T v = ACC(pc.alpha * acc[i * TN + j]);
+            if ((pc.flags & 1u) != 0u) v += ACC(pc.beta) * LOADA(cc[cbase + m * pc.scm + (pc.ycol + n) * pc.scn]);
             uint yi = ybase + m * pc.ldy + n;
-            if ((pc.flags & 2u) != 0u) v += LOADF(r[yi]);
-            y[yi] = STOREF(lg_act(v, pc.act, pc.act_alpha, pc.act_beta));
+            if ((pc.flags & 2u) != 0u) v += LOADA(r[yi]);
+            y[yi] = STOREA(lg_act(v, pc.act, ACC(pc.act_alpha), ACC(pc.act_beta)));
         }
     }
 }

@@ -56,4 +56,35 @@ float lg_act(float x, uint kind, float alpha, float beta)
     return x;
 }
 
+#ifdef LG_FP16_MATH
+/* The same in fp16 arithmetic (overloads picked by the argument type). */
+float16_t lg_tanh(float16_t x)
+{
+    /* tanh(5) rounds to 1 in fp16; exp(2x) overflows half above x = 5.5. */
+    return tanh(clamp(x, float16_t(-5.0), float16_t(5.0)));
+}
+
+float16_t lg_sigmoid(float16_t x)
+{
+    /* exp(-x) is inf below x = -11.1: 1 / inf = 0, sigmoid's value in half. */
+    return float16_t(1.0) / (float16_t(1.0) + exp(-x));
+}
+
+float16_t lg_act(float16_t x, uint kind, float16_t alpha, float16_t beta)
+{
+    const float16_t zero = float16_t(0.0), one = float16_t(1.0);
+    switch (kind) {
+    case 1u: return max(x, zero);
+    case 2u: return min(max(x, alpha), beta);
+    case 3u: return lg_sigmoid(x);
+    case 4u: return x * lg_sigmoid(x);
+    case 5u: return x >= zero ? x : alpha * x;
+    case 6u: return max(zero, min(one, alpha * x + beta));
+    case 7u: return x * max(zero, min(one, x / float16_t(6.0) + float16_t(0.5)));
+    case 8u: return lg_tanh(x);
+    }
+    return x;
+}
+#endif
+
 #endif

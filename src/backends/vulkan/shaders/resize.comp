@@ -62,7 +62,16 @@ void main()
     float fy = floor(sy), fx = floor(sx), ty = sy - fy, tx = sx - fx;
     int y0 = clamp(int(fy), 0, mh), y1 = clamp(int(fy) + 1, 0, mh);
     int x0 = clamp(int(fx), 0, mw), x1 = clamp(int(fx) + 1, 0, mw);
+#ifdef LG_FP16_MATH
+    /* Coordinates and weights computed in fp32 above (indices beyond 2048 and their
+     * fractions need it); the interpolation in fp16. */
+    ACC_T wx = ACC(tx), wy = ACC(ty), one = ACC(1.0);
+    ACC_T a = LOADA(x[base + uint(y0) * pc.W + uint(x0)]), b = LOADA(x[base + uint(y0) * pc.W + uint(x1)]);
+    ACC_T c = LOADA(x[base + uint(y1) * pc.W + uint(x0)]), d = LOADA(x[base + uint(y1) * pc.W + uint(x1)]);
+    y[i] = STOREA((a * (one - wx) + b * wx) * (one - wy) + (c * (one - wx) + d * wx) * wy);
+#else
     float a = LOADF(x[base + uint(y0) * pc.W + uint(x0)]), b = LOADF(x[base + uint(y0) * pc.W + uint(x1)]);
     float c = LOADF(x[base + uint(y1) * pc.W + uint(x0)]), d = LOADF(x[base + uint(y1) * pc.W + uint(x1)]);
     y[i] = STOREF((a * (1.0 - tx) + b * tx) * (1.0 - ty) + (c * (1.0 - tx) + d * tx) * ty);
+#endif
 }
