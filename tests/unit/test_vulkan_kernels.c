@@ -10,7 +10,9 @@
  * Tolerance: |vk - cpu| <= rtol * |cpu| + atol * max|cpu| over the output; fp32:
  * rtol 1e-4, atol 1e-5; fp16 (inputs drawn as values half represents, weights and
  * outputs stored in half, fp32 accumulation): rtol 1e-2, atol 5e-3 (docs/gpu.md,
- * "Kernels"; every case passes at a fifth of both).
+ * "Kernels"; every case passes at a fifth of both), the same on the fp16-arithmetic
+ * variant (products and elementwise ops in half: every case within 0.12 of it).
+ * LG_TEST_ERRORS=1 prints the share of the tolerance each case uses.
  *
  * Skips (exit 77, CTest SKIP_RETURN_CODE) only when the build has no Vulkan backend or
  * the machine no Vulkan device.
@@ -112,6 +114,12 @@ static const kcase cases[] = {
     { "Elu", 6, IN(XR(-3, 3, 99)), 1, ATTRS(AF("alpha", 0.7f)) },
     { "Selu", 6, IN(XR(-3, 3, 99)), 1 },
     { "Softsign", 1, IN(XR(-3, 3, 31)), 1 },
+    { "Sign", 13, IN(XR(-2, 2, 41)), 1 },
+    { "Round", 11, IN(XR(-5, 5, 67)), 1 },
+    { "Sin", 7, IN(XR(-10, 10, 53)), 1 },
+    { "Cos", 7, IN(XR(-10, 10, 53)), 1 },
+    { "ThresholdedRelu", 10, IN(XR(-3, 3, 45)), 1, ATTRS(AF("alpha", 0.5f)) },
+    { "Celu", 12, IN(XR(-3, 3, 45)), 1, ATTRS(AF("alpha", 0.8f)) },
     { "Identity", 16, IN(X(3, 4, 5)), 1 },
     { "Dropout", 13, IN(X(7, 3)), 1 },
     /* ---- binary with broadcasting ---- */
@@ -375,13 +383,17 @@ static void compare(const kcase *c, int ci, int o, const lg_tensor *ref, const l
     double scale = 0;
     for (int64_t i = 0; i < n; i++) scale = fmax(scale, fabs(r[i]));
     double rtol = fp16 ? 1e-2 : 1e-4, atol = (fp16 ? 5e-3 : 1e-5) * scale;
+    double used = 0; /* the largest share of the tolerance an element takes */
     for (int64_t i = 0; i < n; i++) {
         double d = fabs((double)g[i] - (double)r[i]);
+        if (isfinite(r[i])) used = fmax(used, d / (rtol * fabs(r[i]) + atol));
         if (!(d <= rtol * fabs(r[i]) + atol) && !(isinf(r[i]) && g[i] == r[i]))
             fail_msg("case %d %s-%d (%s, tunings %s): output %d element %lld: vulkan %.7g, cpu %.7g (scale %.4g)", ci,
                      c->op, c->opset, fp16 ? "fp16" : "fp32", getenv("LEGACYGPU_VK_TUNE") ? getenv("LEGACYGPU_VK_TUNE") : "own",
                      o, (long long)i, g[i], r[i], scale);
     }
+    if (getenv("LG_TEST_ERRORS")) /* how much of the tolerance each case uses */
+        printf("case %d %s-%d output %d: %.3f of the tolerance\n", ci, c->op, c->opset, o, used);
 }
 
 /* Returns false when the backend does not take the node (supports_node said no). */
@@ -525,6 +537,9 @@ static int run_table(const kcase *table, size_t n_cases, lg_precision prec, bool
     bool fp16 = prec == LG_PRECISION_FP16 && lg_vk_fp16_storage(d);
     if (prec == LG_PRECISION_FP16 && !fp16) printf("note: the device has no 16-bit storage: fp16 runs as fp32\n");
     half_inputs = fp16;
+    /* unit.vulkan_kernels_fp16math: the fp16 cases must run on the fp16-arithmetic variant */
+    if (fp16 && getenv("LG_TEST_EXPECT_FP16_MATH") && !lg_vk_fp16_math(d))
+        fail_msg("fp16 arithmetic expected (LG_TEST_EXPECT_FP16_MATH) but the session computes in fp32");
     if (getenv("LEGACYGPU_VK_MAX_BINDING_MB")) /* the split tests need the cap to hold */
         assert_true(lg_vk_device_caps(d)->max_storage_range <= ((uint64_t)atoi(getenv("LEGACYGPU_VK_MAX_BINDING_MB")) << 20));
     lg_threadpool *pool = lg_threadpool_create(1);
