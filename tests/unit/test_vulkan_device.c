@@ -643,7 +643,7 @@ static int child_main(const char *mode)
 
 int main(int argc, char **argv)
 {
-    setenv("LEGACYGPU_VK_VALIDATE", "1", 0);
+    setenv("LEGACYGPU_VK_VALIDATE", "require", 0); /* a missing layer fails, never skips validation */
     vk = lg_backend_find("vulkan");
     assert_non_null(vk);
     if (argc == 3 && !strcmp(argv[1], "--child")) return child_main(argv[2]);

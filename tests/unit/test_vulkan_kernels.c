@@ -593,13 +593,16 @@ static void test_kernels_other_tunings(void **st)
 
 int main(void)
 {
-    setenv("LEGACYGPU_VK_VALIDATE", "1", 0);
+    setenv("LEGACYGPU_VK_VALIDATE", "require", 0); /* a missing layer fails, never skips validation */
     const lg_backend_i *be = lg_backend_find("vulkan");
     if (!be || be->device_count() == 0) {
         printf("SKIP: no Vulkan device on this machine (install mesa-vulkan-drivers for lavapipe)\n");
         return 77;
     }
-    if (!lg_vk_validation_enabled()) printf("note: the Khronos validation layer is not available\n");
+    if (!lg_vk_validation_enabled() && strcmp(getenv("LEGACYGPU_VK_VALIDATE"), "0") != 0) {
+        printf("FAIL: the Khronos validation layer is not on (install vulkan-validationlayers)\n");
+        return 1;
+    }
     if (getenv("LG_TEST_FILTER")) cmocka_set_test_filter(getenv("LG_TEST_FILTER")); /* e.g. test_kernels_fp16 */
     if (getenv("LEGACYGPU_VK_MAX_BINDING_MB")) {
         const struct CMUnitTest split[] = {

@@ -69,6 +69,7 @@ static void test_shared_weights(void **st)
     lg_model_meta meta;
     lg_model_meta_get(m, &meta);
     lg_session *a = open_session(m, "vulkan:0");
+    assert_true(lg_vk_validation_enabled());
     uint64_t after_a = lg_vk_memory_in_use(a->dev);
     lg_session *b = open_session(m, "vulkan:0");
     uint64_t after_b = lg_vk_memory_in_use(b->dev);
@@ -184,6 +185,8 @@ static void test_device_choice(void **st)
 
 int main(void)
 {
+    /* Before anything creates the Vulkan instance: any validation message fails a run. */
+    setenv("LEGACYGPU_VK_VALIDATE", "require", 0);
     char path[512];
     snprintf(path, sizeof(path), "%s/models/squeezenet1_1/model.onnx", LG_SHARED_DIR);
     if (access(path, R_OK) != 0) {

@@ -22,6 +22,7 @@ static struct {
     VkInstance inst;
     VkDebugUtilsMessengerEXT messenger;
     bool validate;
+    bool validate_missing;     /* LEGACYGPU_VK_VALIDATE=require and the layer is absent */
     int n;
     lg_vk_phys devs[LG_VK_MAX_DEVICES];
     atomic_uint n_messages;
@@ -319,6 +320,8 @@ static void init_instance(void)
         if (has_layer("VK_LAYER_KHRONOS_validation")) {
             layers[n_layers++] = "VK_LAYER_KHRONOS_validation";
             exts[n_exts++] = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
+        } else if (!strcmp(val, "require")) {
+            g.validate_missing = true; /* every device open fails, saying why */
         } else {
             fprintf(stderr, "legacygpu: LEGACYGPU_VK_VALIDATE: the layer VK_LAYER_KHRONOS_validation is not installed "
                             "(Debian: vulkan-validationlayers); running without validation\n");
@@ -519,6 +522,9 @@ int lg_vk_open(int dev, const lg_device_config *cfg, lg_device **out)
     if (dev < 0 || dev >= n)
         return lg_error(LG_E_NOT_FOUND, "vulkan: no device %d (%d device(s) found%s)", dev, n,
                         getenv("LEGACYGPU_VK_DEVICES") ? " after LEGACYGPU_VK_DEVICES" : "");
+    if (g.validate_missing)
+        return lg_error(LG_E_DEVICE, "vulkan: LEGACYGPU_VK_VALIDATE=require, but the layer VK_LAYER_KHRONOS_validation "
+                                     "is not installed (Debian: vulkan-validationlayers)");
     unsigned seen = lg_vk_validation_messages();
     lg_device *d = calloc(1, sizeof(*d));
     if (!d) return lg_error(LG_E_NOMEM, "vulkan: out of memory opening device %d", dev);
