@@ -9,27 +9,17 @@ machine lacks (root) exits 77, which CTest reports as skipped, and says why.
 
     test_faults.py CLI SOURCE_DIR SCRATCH_DIR SCENARIO [TIMEOUT_S]
 """
-import json
 import os
 import re
-import shutil
-import signal
 import struct
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cluster_lib import (Failure, Http, expect, expect_error, list_tasks, submit,  # noqa: E402
+from cluster_lib import (Http, expect, expect_error, list_tasks, submit,  # noqa: E402
                          wait_result, wait_until, wait_workers)
-from test_cluster import Ctx  # noqa: E402
-
-SKIP = 77
-
-
-class Skip(Exception):
-    """The scenario cannot run here; the message says why."""
-
+from test_cluster import Skip, main  # noqa: E402  (one scenario runner for every file)
 
 def health(api):
     r = api.get("/cluster/health")
@@ -340,46 +330,5 @@ def test_final_failures(t):  # timeout: 90
 
 # ---- driver -------------------------------------------------------------------------------
 
-class ScenarioTimeout(Exception):
-    pass
-
-
-def main(argv, scenarios=None):
-    """Runs one scenario of scenarios (a module's globals(); this module's by default)."""
-    if len(argv) < 5:
-        print(__doc__.strip(), file=sys.stderr)
-        return 2
-    cli, src, scratch, name = argv[1:5]
-    timeout = int(argv[5]) if len(argv) > 5 else 120
-    fn = (scenarios or globals()).get("test_" + name)
-    if fn is None:
-        print(f"no scenario {name!r}", file=sys.stderr)
-        return 2
-    shutil.rmtree(scratch, ignore_errors=True)
-    t = Ctx(cli, src, scratch)
-
-    def on_alarm(*_):
-        raise ScenarioTimeout(f"scenario {name} ran past {timeout - 10} s")
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(max(timeout - 10, 5))
-    start = time.monotonic()
-    try:
-        with t.procs:
-            fn(t)
-    except Skip as e:
-        signal.alarm(0)
-        print(f"SKIP cluster.{name}: {e}")
-        return SKIP
-    except (Failure, ScenarioTimeout, OSError, ValueError, KeyError, TypeError, json.JSONDecodeError) as e:
-        signal.alarm(0)
-        print(f"FAIL cluster.{name}: {e}", file=sys.stderr)
-        for p in t.procs.procs:
-            print(f"---- {p.name} (exit {p.p.returncode}), last lines:\n{p.output_locked()}", file=sys.stderr)
-        return 1
-    signal.alarm(0)
-    print(f"PASS cluster.{name} ({time.monotonic() - start:.1f} s)")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(main(sys.argv, globals()))

@@ -28,7 +28,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cluster_lib import (API_LINE, Failure, Http, Proc, Server, expect, list_tasks, list_workers,  # noqa: E402
                          submit, wait_result, wait_until, wait_workers, worker_id)
-from test_faults import Skip, main as faults_main, metric  # noqa: E402
+from test_cluster import Skip, main  # noqa: E402
+from test_faults import metric  # noqa: E402
 
 CLONE_NEWNET = 0x40000000
 NET = "10.213.77"          # a private /30 used only inside the namespaces made here
@@ -206,4 +207,4 @@ def test_slow_link(t):  # timeout: 240
 
 
 if __name__ == "__main__":
-    sys.exit(faults_main(sys.argv, globals()))
+    sys.exit(main(sys.argv, globals()))
