@@ -205,7 +205,7 @@ def test_curve_workers(t):  # timeout: 120
     relay = Recorder("127.0.0.1", endpoint_port(srv.zmq))
     try:
         keys = ["--coordinator-key", coord_pub]
-        good = t.worker(Server(None, srv.api, f"tcp://127.0.0.1:{relay.port}"), "good",
+        t.worker(Server(None, srv.api, f"tcp://127.0.0.1:{relay.port}"), "good",
                         ["--curve-secret", good_sec] + keys)
         bad = t.worker(srv, "stranger", ["--curve-secret", bad_sec] + keys)
         plain = t.worker(srv, "plain")

@@ -336,32 +336,13 @@ static int instancenorm_infer(lg_kctx *c)
     return same_shape_infer(c);
 }
 
+static int groups_norm(lg_kctx *c, int64_t groups, int64_t nparam, const char *bias_name);
+
+/* InstanceNormalization: GroupNormalization with one group per channel. */
 static int instancenorm_exec(lg_kctx *c)
 {
-    const lg_tensor *x = c->inputs[0];
-    int64_t n = x->dims[0], ch = x->dims[1], planes = n * ch, inner = planes ? lg_tensor_numel_(x) / planes : 0;
-    double *p = alloc_doubles(2 * ch + 2 * planes);
-    if (!p) return LG_E_NOMEM;
-    double *scale = p, *bias = p + ch, *a = p + 2 * ch, *b = p + 2 * ch + planes;
-    int rc = read_params(lg_kin(c, 1), ch, "scale", scale);
-    if (rc == LG_OK) rc = read_params(lg_kin(c, 2), ch, "B", bias);
-    norm_work w;
-    if (rc == LG_OK) rc = work_begin(x, c->outputs[0], &w);
-    if (rc != LG_OK) {
-        lg_free(p);
-        return rc;
-    }
-    double eps = lg_attr_float(c->node, "epsilon", 1e-5f);
-    for (int64_t q = 0; q < planes; q++) {
-        double mean, var;
-        moments(&w, q * inner, 1, 0, inner, &mean, &var);
-        a[q] = scale[q % ch] / sqrt(var + eps);
-        b[q] = bias[q % ch] - mean * a[q];
-    }
-    run_affine(c, &w, a, b, planes, planes, inner);
-    work_end(&w, c->outputs[0]);
-    lg_free(p);
-    return LG_OK;
+    int64_t ch = c->inputs[0]->dims[1];
+    return groups_norm(c, ch, ch, "B");
 }
 
 /* ---- ImageScaler (opset 1-9, experimental, early model zoo): y = scale * x + bias[c] ---- */
@@ -391,23 +372,18 @@ static int imagescaler_exec(lg_kctx *c)
     return rc;
 }
 
-/* ---- GroupNormalization: channels in num_groups groups; scale and bias per group at
- * opset 18, per channel from opset 21 ---- */
-
-static int groupnorm_exec(lg_kctx *c)
+/* Normalizes each of the groups of channels of every image over its channels and
+ * positions, then applies scale and bias (nparam of each: per group or per channel). */
+static int groups_norm(lg_kctx *c, int64_t groups, int64_t nparam, const char *bias_name)
 {
     const lg_tensor *x = c->inputs[0];
     int64_t n = x->dims[0], ch = x->dims[1], planes = n * ch, inner = planes ? lg_tensor_numel_(x) / planes : 0;
-    int64_t groups = lg_attr_int(c->node, "num_groups", 0);
-    if (groups <= 0 || ch % groups != 0)
-        return lg_error(LG_E_INVALID_MODEL, "num_groups %lld does not divide the %lld channels", (long long)groups,
-                        (long long)ch);
-    int64_t per = ch / groups, nparam = c->opset >= 21 ? ch : groups;
+    int64_t per = ch / groups;
     double *p = alloc_doubles(2 * nparam + 2 * planes);
     if (!p) return LG_E_NOMEM;
     double *scale = p, *bias = p + nparam, *a = p + 2 * nparam, *b = p + 2 * nparam + planes;
     int rc = read_params(lg_kin(c, 1), nparam, "scale", scale);
-    if (rc == LG_OK) rc = read_params(lg_kin(c, 2), nparam, "bias", bias);
+    if (rc == LG_OK) rc = read_params(lg_kin(c, 2), nparam, bias_name, bias);
     norm_work w;
     if (rc == LG_OK) rc = work_begin(x, c->outputs[0], &w);
     if (rc != LG_OK) {
@@ -428,6 +404,18 @@ static int groupnorm_exec(lg_kctx *c)
     work_end(&w, c->outputs[0]);
     lg_free(p);
     return LG_OK;
+}
+
+/* ---- GroupNormalization: channels in num_groups groups; scale and bias per group at
+ * opset 18, per channel from opset 21 ---- */
+
+static int groupnorm_exec(lg_kctx *c)
+{
+    int64_t ch = c->inputs[0]->dims[1], groups = lg_attr_int(c->node, "num_groups", 0);
+    if (groups <= 0 || ch % groups != 0)
+        return lg_error(LG_E_INVALID_MODEL, "num_groups %lld does not divide the %lld channels", (long long)groups,
+                        (long long)ch);
+    return groups_norm(c, groups, c->opset >= 21 ? ch : groups, "bias");
 }
 
 /* ---- LayerNormalization ---- */
