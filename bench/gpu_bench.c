@@ -339,10 +339,6 @@ static int section_models(bench *b)
             timing t;
             rc = time_model(b, m, in.ndim, dims, &t);
             if (rc != LG_OK) break;
-            /* FLOPs at this batch from the shapes; lg_session_placement's count (kept for
-             * the share on the GPU) may be for another run's shapes. */
-            double flops = gb_model_flops(m, batches[k]);
-            if (flops > 0) t.flops = flops;
             double gf = t.flops / t.median_s / 1e9;
             char note[96] = "";
             if (!strcmp(names[i], "resnet50") && batches[k] == 1)

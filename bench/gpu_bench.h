@@ -44,8 +44,5 @@ uint8_t *gb_model_conv(const gb_conv *cv, size_t *len);
 /* The distinct 2-D Conv shapes of model m at batch 1 (static shape inference on the
  * CPU), in order of first appearance, into out[0..max); returns the count or < 0. */
 int gb_conv_shapes(lg_model *m, gb_conv *out, int max);
-/* FLOPs of m at this batch (symbolic dims), counted as lg_session_placement counts
- * them (the Vulkan backend's node_flops), or 0 when unknown. */
-double gb_model_flops(lg_model *m, int64_t batch);
 
 #endif

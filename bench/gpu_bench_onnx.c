@@ -330,26 +330,3 @@ int gb_conv_shapes(lg_model *m, gb_conv *out, int max)
     LG_CHECK(walk_shapes(m, 1, visit_conv, &c));
     return c.n;
 }
-
-typedef struct flops_ctx {
-    const lg_backend_i *vk;
-    double flops;
-} flops_ctx;
-
-static void visit_flops(void *ctx, const lg_graph *g, const lg_node *nd, lg_frame *f)
-{
-    (void)g;
-    flops_ctx *c = ctx;
-    const lg_tensor *in[16] = { 0 }, *out[16] = { 0 };
-    int n_in = nd->n_inputs < 16 ? nd->n_inputs : 16, n_out = nd->n_outputs < 16 ? nd->n_outputs : 16;
-    for (int i = 0; i < n_in; i++) in[i] = nd->inputs[i] >= 0 ? lg_frame_lookup(f, nd->inputs[i]) : NULL;
-    for (int i = 0; i < n_out; i++) out[i] = nd->outputs[i] >= 0 ? lg_frame_lookup(f, nd->outputs[i]) : NULL;
-    c->flops += c->vk->node_flops(nd, n_in, in, n_out, out);
-}
-
-double gb_model_flops(lg_model *m, int64_t batch)
-{
-    flops_ctx c = { lg_backend_find("vulkan"), 0 };
-    if (!c.vk || !c.vk->node_flops || walk_shapes(m, batch, visit_flops, &c) != LG_OK) return 0;
-    return c.flops;
-}

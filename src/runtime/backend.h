@@ -112,9 +112,6 @@ typedef struct lg_backend_i {
                           int n_out, const lg_tensor *const *out, uint32_t *host_inputs);
     /* Whether node n accepts the epilogue act (and a residual Add when residual is set). */
     bool (*supports_epilogue)(lg_device *d, const lg_node *n, const lg_act *act, bool residual);
-    /* Floating-point operations node n performs (for placement summaries); 0 if unknown. */
-    double (*node_flops)(const lg_node *n, int n_in, const lg_tensor *const *in, int n_out,
-                         const lg_tensor *const *out);
     /* Once per session and node: constant inputs have host data, the others only shapes.
      * Weights go to the device here (shared between sessions of one model on one device). */
     int (*node_prepare)(lg_device *d, const lg_dev_node *dn, void **state);

@@ -61,7 +61,6 @@ struct lg_sched {
     bool *prepared;     /* [nn] */
     uint32_t *consumed; /* [nn] constants node i's kernel keeps */
     lg_tensor **cdev;   /* [nv] device copies of constants, uploaded once */
-    lg_buffer **cbuf;   /* [nv] */
     sig *sigs[SIG_CACHE];
     int n_sigs;
     uint64_t clock;
@@ -388,34 +387,13 @@ static int push_int(int **arr, int *n, int v)
     return LG_OK;
 }
 
-/* Uploads constant v once per session (constants the kernels do not keep themselves). */
+/* Constant v on the device once per session, through the backend's weights cache
+ * (shared with the other sessions of this model on this device). */
 static int upload_constant(lg_session *s, int v)
 {
     lg_sched *sc = s->sched;
     if (sc->cdev[v]) return LG_OK;
-    const lg_tensor *c = lg_plan_constant(main_plan(s), v);
-    if (s->dev_backend->weights_get) /* shared with other sessions of this model */
-        return s->dev_backend->weights_get(s->dev, c, &sc->cdev[v]);
-    uint64_t bytes = s->dev_backend->storage_bytes(s->dev, c->dtype, lg_tensor_numel_(c));
-    lg_buffer *b;
-    LG_CHECK(s->dev_backend->buffer_alloc(s->dev, bytes, &b));
-    lg_tensor *d = shape_copy(c);
-    if (!d) {
-        s->dev_backend->buffer_free(s->dev, b);
-        return lg_error(LG_E_NOMEM, "out of memory");
-    }
-    d->buf = b;
-    lg_dev_copy up = { .host = (lg_tensor *)c, .dev = d };
-    lg_dev_graph dg = { .n_uploads = 1, .uploads = &up };
-    int rc = s->dev_backend->graph_compute(s->dev, &dg);
-    if (rc != LG_OK) {
-        lg_tensor_free(d);
-        s->dev_backend->buffer_free(s->dev, b);
-        return rc;
-    }
-    sc->cdev[v] = d;
-    sc->cbuf[v] = b;
-    return LG_OK;
+    return s->dev_backend->weights_get(s->dev, lg_plan_constant(main_plan(s), v), &sc->cdev[v]);
 }
 
 /* Prepares device node i once per session. */
@@ -684,11 +662,8 @@ static void sched_release(lg_session *s)
     for (int i = 0; i < p->graph->n_nodes; i++)
         if (sc->prepared[i] && s->dev_backend->node_release) s->dev_backend->node_release(s->dev, sc->states[i]);
     for (int v = 0; v < p->graph->n_values; v++) {
-        if (sc->cdev[v] && !sc->cbuf[v] && s->dev_backend->weights_put) s->dev_backend->weights_put(s->dev, sc->cdev[v]);
-        else lg_tensor_free(sc->cdev[v]);
-        if (sc->cbuf[v]) s->dev_backend->buffer_free(s->dev, sc->cbuf[v]);
+        if (sc->cdev[v]) s->dev_backend->weights_put(s->dev, sc->cdev[v]);
         sc->cdev[v] = NULL;
-        sc->cbuf[v] = NULL;
     }
     memset(sc->prepared, 0, sizeof(bool) * (size_t)p->graph->n_nodes);
 }
@@ -703,7 +678,6 @@ void lg_sched_free(lg_session *s)
     free(sc->prepared);
     free(sc->consumed);
     free(sc->cdev);
-    free(sc->cbuf);
     free(sc);
     s->sched = NULL;
 }
@@ -730,8 +704,7 @@ int lg_sched_create(lg_session *s)
     sc->prepared = calloc((size_t)gr->n_nodes + 1, sizeof(bool));
     sc->consumed = calloc((size_t)gr->n_nodes + 1, sizeof(uint32_t));
     sc->cdev = calloc((size_t)gr->n_values + 1, sizeof(lg_tensor *));
-    sc->cbuf = calloc((size_t)gr->n_values + 1, sizeof(lg_buffer *));
-    if (!sc->states || !sc->prepared || !sc->consumed || !sc->cdev || !sc->cbuf) return lg_error(LG_E_NOMEM, "out of memory");
+    if (!sc->states || !sc->prepared || !sc->consumed || !sc->cdev) return lg_error(LG_E_NOMEM, "out of memory");
     lg_tensor **in = calloc((size_t)gr->n_inputs + 1, sizeof(lg_tensor *));
     if (!in) return lg_error(LG_E_NOMEM, "out of memory");
     int rc = declared_inputs(gr, in);

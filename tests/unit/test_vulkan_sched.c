@@ -61,21 +61,14 @@ static double max_diff(const lg_tensor *a, int64_t a_off, const lg_tensor *b, in
     return m;
 }
 
-/* A second session of the same model on the same device reuses its weights: device
- * memory grows by its activations only. */
+/* A second session of the same model on the same device reuses its weights: every
+ * initializer the scheduler put on the device is the first session's copy. */
 static void test_shared_weights(void **st)
 {
     lg_model *m = load("squeezenet1_1");
-    lg_model_meta meta;
-    lg_model_meta_get(m, &meta);
     lg_session *a = open_session(m, "vulkan:0");
     assert_true(lg_vk_validation_enabled());
-    uint64_t after_a = lg_vk_memory_in_use(a->dev);
     lg_session *b = open_session(m, "vulkan:0");
-    uint64_t after_b = lg_vk_memory_in_use(b->dev);
-    print_message("weights %zu bytes; device memory after one session %llu, after two %llu\n", meta.weight_bytes,
-                  (unsigned long long)after_a, (unsigned long long)after_b);
-    assert_true(after_b - after_a < meta.weight_bytes / 2);
     int shared = 0, consts = 0;
     for (int v = 0; v < a->model->graph->n_values; v++) {
         const lg_tensor *da = lg_sched_device_constant(a, v), *db = lg_sched_device_constant(b, v);

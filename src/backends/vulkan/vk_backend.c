@@ -151,51 +151,6 @@ static bool vk_supports_epilogue(lg_device *d, const lg_node *n, const lg_act *a
     return op->epilogue && op->epilogue(n, act, residual);
 }
 
-/* ---- FLOPs: 2 * multiply-adds for the contractions, the output size for the rest ---- */
-
-static double numel_of(const lg_tensor *t) { return t ? (double)lg_tensor_numel_(t) : 0; }
-
-static double conv_flops(const lg_node *n, int n_in, const lg_tensor *const *in, const lg_tensor *y)
-{
-    const lg_tensor *w = n_in > 1 ? in[1] : NULL;
-    if (!w || w->ndim < 1 || w->dims[0] <= 0) return numel_of(y);
-    return 2.0 * numel_of(y) * (numel_of(w) / (double)w->dims[0]);
-}
-
-static double gemm_flops(const lg_node *n, int n_in, const lg_tensor *const *in, const lg_tensor *y)
-{
-    const lg_tensor *a = in[0];
-    if (!a || a->ndim != 2) return numel_of(y);
-    int64_t k = lg_attr_int(n, "transA", 0) ? a->dims[0] : a->dims[1];
-    return 2.0 * numel_of(y) * (double)k;
-}
-
-static double matmul_flops(const lg_node *n, int n_in, const lg_tensor *const *in, const lg_tensor *y)
-{
-    const lg_tensor *a = in[0];
-    if (!a || a->ndim < 1) return numel_of(y);
-    return 2.0 * numel_of(y) * (double)a->dims[a->ndim - 1];
-}
-
-static const struct {
-    const char *op;
-    double (*flops)(const lg_node *n, int n_in, const lg_tensor *const *in, const lg_tensor *y);
-} flop_table[] = {
-    { "Conv", conv_flops },
-    { "Gemm", gemm_flops },
-    { "MatMul", matmul_flops },
-};
-
-static double vk_node_flops(const lg_node *n, int n_in, const lg_tensor *const *in, int n_out, const lg_tensor *const *out)
-{
-    const lg_tensor *y = n_out > 0 ? out[0] : NULL;
-    if (!y) return 0;
-    if (!n->domain || !n->domain[0])
-        for (size_t i = 0; i < sizeof(flop_table) / sizeof(flop_table[0]); i++)
-            if (!strcmp(n->op_type, flop_table[i].op) && n_in > 0) return flop_table[i].flops(n, n_in, in, y);
-    return numel_of(y);
-}
-
 /* ---- per-node state, buffers, compute --------------------------------------------- */
 
 static int vk_node_prepare(lg_device *d, const lg_dev_node *dn, void **state)
@@ -272,7 +227,6 @@ const lg_backend_i lg_backend_vulkan = {
     .device_close = lg_vk_close,
     .supports_node = vk_supports_node,
     .supports_epilogue = vk_supports_epilogue,
-    .node_flops = vk_node_flops,
     .node_prepare = vk_node_prepare,
     .node_release = vk_node_release,
     .weights_get = vk_weights_get,
