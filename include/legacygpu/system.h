@@ -41,6 +41,9 @@ int lg_backend_device_name(int i, int dev, char *buf, int buflen);
 char *lg_backend_device_json(int i, int dev);
 /* 1 when --backend auto may choose the device (software rasterisers only by name). */
 int lg_backend_device_auto(int i, int dev);
+/* 1 when spec names a backend this build has, as lg_session_options.backend takes it:
+ * "auto", or a backend's name with an optional ":N" device index ("vulkan:1"). */
+int lg_backend_spec_valid(const char *spec);
 /* 1 for the host backend (the CPU), 0 for GPU backends. */
 int lg_backend_is_host(int i);
 

@@ -10,6 +10,7 @@
 
 #include "base/error.h"
 #include "legacygpu/engine.h"
+#include "legacygpu/system.h"
 #include "runtime/backend.h"
 
 /* Parses "name" or "name:N". */
@@ -105,4 +106,11 @@ int lg_session_create(lg_model *m, const lg_session_options *opts, lg_session **
     lg_backend_set set;
     LG_CHECK(choose(&set, &o));
     return lg_session_create_on(m, &o, &set, out); /* owns set.device from here */
+}
+
+int lg_backend_spec_valid(const char *spec)
+{
+    int dev;
+    bool explicit_dev;
+    return spec && (!strcmp(spec, "auto") || parse_backend(spec, &dev, &explicit_dev) != NULL);
 }

@@ -7,32 +7,11 @@
 
 #include "cli/cli.h"
 
-/* "auto", "cpu", or a backend name with an optional device index ("vulkan:1"). */
-static bool backend_ok(const char *s)
-{
-    if (!strcmp(s, "auto")) return true;
-    char name[32];
-    const char *colon = strchr(s, ':');
-    size_t len = colon ? (size_t)(colon - s) : strlen(s);
-    if (len == 0 || len >= sizeof(name)) return false;
-    memcpy(name, s, len);
-    name[len] = 0;
-    bool known = false;
-    for (int i = 0; i < lg_backend_count(); i++)
-        if (!strcmp(lg_backend_name(i), name)) known = true;
-    if (!known) return false;
-    if (!colon) return true;
-    if (!colon[1]) return false;
-    for (const char *p = colon + 1; *p; p++)
-        if (*p < '0' || *p > '9') return false;
-    return strlen(colon + 1) <= 3;
-}
-
 int lg_cli_engine_opt(lg_cli_engine *e, int opt, const char *arg)
 {
     switch (opt) {
     case LG_OPT_BACKEND:
-        if (!backend_ok(arg)) {
+        if (!lg_backend_spec_valid(arg)) {
             char names[256] = "auto";
             size_t o = strlen(names);
             for (int i = 0; i < lg_backend_count(); i++)
