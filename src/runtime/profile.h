@@ -24,6 +24,6 @@ uint64_t lg_profile_start(const lg_session *s);
 /* Adds now - t0 to node `node` of graph g when g is s's main graph and t0 != 0. */
 void lg_profile_node_done(const lg_session *s, const lg_graph *g, int node, uint64_t t0);
 /* Drops whatever profile s had (a session being freed). */
-void lg_profile_forget(const lg_session *s);
+void lg_profile_forget(lg_session *s);
 
 #endif

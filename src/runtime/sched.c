@@ -24,6 +24,7 @@
 
 #include "base/error.h"
 #include "legacygpu/engine.h"
+#include "runtime/profile.h"
 #include "runtime/session_impl.h"
 
 #define SIG_CACHE 4
@@ -827,7 +828,9 @@ int lg_sched_run(lg_session *s, lg_frame *f)
     for (int i = 0; i < gr->n_nodes && rc == LG_OK; i++) {
         if (g->skip[i]) continue;
         if (!g->on_dev[i]) {
+            uint64_t t0 = lg_profile_start(s);
             rc = lg_frame_run_node(f, i, false);
+            lg_profile_node_done(s, gr, i, t0);
             if (rc == LG_OK) lg_frame_release_after(f, i);
             continue;
         }

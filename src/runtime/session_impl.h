@@ -36,6 +36,7 @@ struct lg_frame {
 #define LG_SESSION_MAX_BACKENDS 4
 
 typedef struct lg_sched lg_sched;
+typedef struct lg_profile lg_profile;
 
 struct lg_session {
     lg_model *model;
@@ -52,6 +53,7 @@ struct lg_session {
     int dev_index;
     bool dev_auto;           /* chosen by "auto": out of device memory falls back to the CPU */
     lg_sched *sched;         /* placement, partitions and device memory (sched.c) */
+    lg_profile *profile;     /* per-node timing when profiling is on (profile.c), or NULL */
 };
 
 /* Frames (session.c), for the scheduler. */
