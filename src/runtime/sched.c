@@ -96,7 +96,7 @@ static void sig_free(lg_session *s, sig *g)
 {
     if (!g) return;
     const lg_graph *gr = main_plan(s)->graph;
-    for (int i = 0; i < g->n_in; i++) lg_tensor_free(g->in_shape[i]);
+    for (int i = 0; g->in_shape && i < g->n_in; i++) lg_tensor_free(g->in_shape[i]);
     for (int v = 0; g->shape && v < gr->n_values; v++) lg_tensor_free(g->shape[v]);
     for (int v = 0; g->dev && v < gr->n_values; v++) lg_tensor_free(g->dev[v]);
     for (int a = 0; a < g->n_arenas; a++)
@@ -552,8 +552,9 @@ done:
     return rc;
 }
 
-/* Places a new signature and plans its partitions and memory. */
-static int sig_build(lg_session *s, int n_in, lg_tensor *const *in, sig **out)
+/* A signature's shapes: the plan's fusions, who writes each value, and every value's
+ * shape by static inference with these input shapes (nothing placed yet). */
+static int sig_new(lg_session *s, int n_in, lg_tensor *const *in, sig **out)
 {
     const lg_plan *p = main_plan(s);
     const lg_graph *gr = p->graph;
@@ -590,13 +591,25 @@ static int sig_build(lg_session *s, int n_in, lg_tensor *const *in, sig **out)
         }
         rc = infer_shapes(s, g);
     }
-    for (int i = 0; i < nn && rc == LG_OK; i++)
+    if (rc != LG_OK) {
+        sig_free(s, g);
+        return rc;
+    }
+    *out = g;
+    return LG_OK;
+}
+
+/* Places a new signature and plans its partitions and memory. */
+static int sig_build(lg_session *s, int n_in, lg_tensor *const *in, sig **out)
+{
+    sig *g;
+    LG_CHECK(sig_new(s, n_in, in, &g));
+    const lg_graph *gr = main_plan(s)->graph;
+    for (int i = 0; i < gr->n_nodes; i++)
         if (!g->skip[i]) g->on_dev[i] = place_node(s, g, i);
     lg_error_clear();
-    if (rc == LG_OK) {
-        fuse_residuals(s, g);
-        rc = plan_partitions(s, g);
-    }
+    fuse_residuals(s, g);
+    int rc = plan_partitions(s, g);
     if (rc != LG_OK) {
         sig_free(s, g);
         return rc;
@@ -889,52 +902,23 @@ int lg_session_placement(lg_session *s, lg_placement *out, int max, int *count)
         lg_tensor **in = calloc((size_t)gr->n_inputs + 1, sizeof(lg_tensor *));
         if (!in) return lg_error(LG_E_NOMEM, "out of memory");
         int rc = declared_inputs(gr, in);
-        g = calloc(1, sizeof(*g));
-        if (g && rc == LG_OK) {
-            g->n_in = gr->n_inputs;
-            g->in_shape = in;
-            g->shape = calloc((size_t)gr->n_values + 1, sizeof(lg_tensor *));
-            g->skip = malloc(sizeof(bool) * ((size_t)gr->n_nodes + 1));
-            g->redirect = malloc(sizeof(int) * ((size_t)gr->n_nodes + 1));
-            g->on_dev = calloc((size_t)gr->n_nodes + 1, sizeof(bool));
-            g->residual = malloc(sizeof(int) * ((size_t)gr->n_nodes + 1));
-            if (g->shape && g->skip && g->redirect && g->on_dev && g->residual) {
-                memcpy(g->skip, p->skip, sizeof(bool) * (size_t)gr->n_nodes);
-                memcpy(g->redirect, p->redirect, sizeof(int) * (size_t)gr->n_nodes);
-                for (int i = 0; i < gr->n_nodes; i++) g->residual[i] = -1;
-                if (infer_shapes(s, g) != LG_OK) lg_error_clear();
-            }
-            in = NULL;
-        } else {
-            lg_error_clear();
-            for (int i = 0; i < gr->n_inputs && in; i++) lg_tensor_free(in[i]);
-            free(in);
-            if (g) g->n_in = 0;
-        }
+        if (rc == LG_OK) rc = sig_new(s, gr->n_inputs, in, &g);
+        for (int i = 0; i < gr->n_inputs; i++) lg_tensor_free(in[i]);
+        free(in);
+        if (rc != LG_OK && rc != LG_E_DYNAMIC) return rc;
+        lg_error_clear(); /* inputs of unknown rank: no FLOP counts */
         own = true;
-        if (!g) return lg_error(LG_E_NOMEM, "out of memory");
     }
     for (int i = 0; i < gr->n_nodes && i < max && out; i++) {
         const lg_node *n = &gr->nodes[i];
-        bool skipped = g->skip ? g->skip[i] : p->skip[i];
+        bool skipped = g ? g->skip[i] : p->skip[i];
         out[i].node = n->name;
         out[i].op_type = n->op_type;
-        out[i].backend = skipped ? "-" : (g->on_dev && g->on_dev[i]) ? s->dev_backend->name : s->host_backend->name;
+        out[i].backend = skipped ? "-" : (g && g->on_dev[i]) ? s->dev_backend->name : s->host_backend->name;
         out[i].fused = skipped;
-        out[i].flops = (!skipped && g->shape) ? node_flops(n, g, p, i) : 0;
+        out[i].flops = (!skipped && g) ? node_flops(n, g, p, i) : 0;
     }
-    if (own) {
-        if (g->shape)
-            for (int v = 0; v < gr->n_values; v++) lg_tensor_free(g->shape[v]);
-        for (int i = 0; i < g->n_in; i++) lg_tensor_free(g->in_shape[i]);
-        free(g->in_shape);
-        free(g->shape);
-        free(g->skip);
-        free(g->redirect);
-        free(g->on_dev);
-        free(g->residual);
-        free(g);
-    }
+    if (own) sig_free(s, g);
     return LG_OK;
 }
 
